@@ -1,0 +1,154 @@
+// info and init: looking at models and making random ones.
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "distill_cli/commands.h"
+#include "distill_cli/common.h"
+#include "engine/error.h"
+#include "engine/safetensors.h"
+
+namespace swinscope::cli {
+
+namespace {
+
+std::string human_bytes(std::uint64_t b) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1);
+  if (b >= (1ull << 30)) o << b / double(1ull << 30) << " GiB";
+  else if (b >= (1ull << 20)) o << b / double(1ull << 20) << " MiB";
+  else if (b >= 1024) o << b / 1024.0 << " KiB";
+  else o << b << " B";
+  return o.str();
+}
+
+std::string join(const std::vector<int>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return "[" + s + "]";
+}
+
+}  // namespace
+
+int cmd_info(const std::vector<std::string>& argv) {
+  Args args("info", "Show a model's configuration, parameter count, precision, activation per block, metadata and\n"
+                    "(with --tensors) every tensor. Reads SwinScope files and plain timm, Microsoft, Hugging Face\n"
+                    "and torchvision checkpoints; values not stored in the file are inferred and marked as such.",
+            {{"--tensors", "", "list every tensor of the file with dtype and shape", ""},
+             {"--img-size", "N", "input size for a checkpoint without metadata or config.json", "224"},
+             {"--json", "", "print one JSON document instead of text", ""}},
+            "MODEL.safetensors");
+  if (!args.parse(argv)) return kOk;
+  if (args.positional().size() != 1) throw UsageError("swinscope-cli info: expects exactly one MODEL file (see --help)");
+  const std::filesystem::path path = args.positional()[0];
+  LoadOptions lo;
+  if (args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
+  const Model m = load_model(path, lo);
+  const auto& c = m.config;
+  if (args.flag("--json")) {
+    nlohmann::json j;
+    j["file"] = path.string();
+    j["file_size"] = m.file_size;
+    j["layout"] = std::string(layout_name(m.layout));
+    j["config"] = nlohmann::json::parse(c.to_json());
+    j["parameters"] = c.parameter_count();
+    j["precision"] = m.precision;
+    std::vector<std::string> acts;
+    for (auto a : m.activations) acts.emplace_back(activation_name(a));
+    j["activations"] = acts;
+    j["classes"] = m.classes;
+    j["preprocess"] = nlohmann::json::parse(m.preprocess.to_json());
+    j["metadata"] = m.metadata;
+    j["inferred"] = m.inferred;
+    j["ignored_tensors"] = m.ignored;
+    if (args.flag("--tensors")) {
+      const auto f = SafetensorsFile::open(path);
+      for (const auto& t : f.tensors()) j["tensors"].push_back({{"name", t.name}, {"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::cout << "file:          " << path.string() << " (" << human_bytes(m.file_size) << ", " << layout_name(m.layout) << " layout)\n"
+            << "architecture:  " << c.name << ": img " << c.img_size << ", patch " << c.patch_size << ", in_chans " << c.in_chans
+            << ", embed_dim " << c.embed_dim << ", depths " << join(c.depths) << ", heads " << join(c.num_heads) << ", window "
+            << c.window_size << ", mlp_ratio " << c.mlp_ratio << "\n"
+            << "parameters:    " << c.parameter_count() << "\n"
+            << "precision:     " << m.precision << "\n"
+            << "activation:    " << m.activation_summary() << "\n"
+            << "classes:       " << c.num_classes;
+  if (!m.classes.empty()) std::cout << " (" << m.classes.front() << " … " << m.classes.back() << ")";
+  std::cout << "\npreprocess:    resize " << m.preprocess.resize << " → crop " << m.preprocess.crop << ", "
+            << m.preprocess.interpolation << ", " << m.preprocess.channels << " channel(s)\n";
+  std::cout << "blocks:\n";
+  int g = 0;
+  for (int s = 0; s < c.num_stages(); ++s)
+    for (int b = 0; b < c.depths[s]; ++b, ++g)
+      std::cout << "  " << std::setw(2) << g << "  stage " << s << " block " << b << "  res " << c.stage_resolution(s) << "  dim "
+                << c.stage_dim(s) << "  window " << c.stage_window(s) << "  shift " << c.stage_shift(s, b) << "  "
+                << activation_name(m.activations[static_cast<std::size_t>(g)])
+                << (m.has_fc1_bias(g) ? "" : "  (no fc1 bias)") << "\n";
+  if (!m.inferred.empty()) {
+    std::cout << "inferred (not stored in the file):\n";
+    for (const auto& s : m.inferred) std::cout << "  " << s << "\n";
+  }
+  if (!m.ignored.empty()) std::cout << "ignored tensors: " << m.ignored.size() << " (first: " << m.ignored.front() << ")\n";
+  if (!m.metadata.empty()) {
+    std::cout << "metadata:\n";
+    for (const auto& [k, v] : m.metadata) std::cout << "  " << k << " = " << (v.size() > 120 ? v.substr(0, 117) + "..." : v) << "\n";
+  }
+  if (args.flag("--tensors")) {
+    const auto f = SafetensorsFile::open(path);
+    std::cout << "tensors (" << f.tensors().size() << "):\n";
+    for (const auto& t : f.tensors()) {
+      std::cout << "  " << t.name << "  " << dtype_name(t.dtype) << " [";
+      for (std::size_t i = 0; i < t.shape.size(); ++i) std::cout << (i ? ", " : "") << t.shape[i];
+      std::cout << "]\n";
+    }
+  }
+  return kOk;
+}
+
+int cmd_init(const std::vector<std::string>& argv) {
+  Args args("init", "Write a SWIN model with random weights (timm's initialisation) for latency work on the real sizes.\n"
+                    "GELU-less (--activation relu) models are written without FC1 biases, as the paper removes them.",
+            {{"--arch", "NAME|CONFIG.json", "swin_tiny | swin_small | swin_base | swin_large, or a JSON config file", ""},
+             {"--activation", "gelu|relu", "MLP activation of every block", "gelu"},
+             {"--num-classes", "N", "classifier outputs", "1000"},
+             {"--img-size", "N", "input resolution", "224"},
+             {"--seed", "S", "random seed", "0"},
+             {"--out", "FILE", "output .safetensors (written to a temporary name, then renamed)", ""}},
+            "", "example: swinscope-cli init --arch swin_tiny --activation relu --out swin_t_relu.safetensors");
+  if (!args.parse(argv)) return kOk;
+  const std::string arch = args.require("--arch");
+  const std::string out = args.require("--out");
+  SwinConfig cfg;
+  if (arch.size() > 5 && arch.substr(arch.size() - 5) == ".json") {
+    std::ifstream in(arch);
+    if (!in) throw Error(arch + ": cannot open config file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+      cfg = SwinConfig::from_json(ss.str());
+    } catch (const Error& e) {
+      throw Error(arch + ": " + e.what());
+    }
+  } else {
+    cfg = SwinConfig::preset(arch);
+  }
+  if (args.get("--num-classes")) cfg.num_classes = args.get_int("--num-classes", 1000, 1, 1000000);
+  if (args.get("--img-size")) cfg.img_size = args.get_int("--img-size", 224, 8, 4096);
+  const std::string act = args.get_or("--activation", "gelu");
+  if (act != "gelu" && act != "relu") throw UsageError("swinscope-cli init: --activation must be gelu or relu, found '" + act + "'");
+  const auto seed = static_cast<std::uint64_t>(args.get_long("--seed", 0, 0, std::numeric_limits<long>::max()));
+  const Model m = init_random_model(cfg, act == "gelu" ? Activation::GELU : Activation::ReLU, seed);
+  save_model(m, out);
+  std::cout << "wrote " << out << ": " << cfg.name << ", " << cfg.parameter_count() << " parameters, " << act << ", "
+            << cfg.num_classes << " classes, seed " << seed << "\n";
+  return kOk;
+}
+
+}  // namespace swinscope::cli

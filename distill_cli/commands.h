@@ -1,0 +1,14 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace swinscope::cli {
+
+// Each returns the process exit code; errors propagate as exceptions to main().
+int cmd_info(const std::vector<std::string>& argv);
+int cmd_init(const std::vector<std::string>& argv);
+int cmd_classify(const std::vector<std::string>& argv);
+int cmd_eval(const std::vector<std::string>& argv);
+int cmd_bench(const std::vector<std::string>& argv);
+
+}  // namespace swinscope::cli

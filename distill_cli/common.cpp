@@ -1,0 +1,83 @@
+#include "distill_cli/common.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "engine/error.h"
+
+namespace swinscope::cli {
+
+std::vector<OptionSpec> plan_options() {
+  return {
+      {"--backend", "auto|cpu|cuda", "where to run; auto uses CUDA when a device is usable, else the CPU", "auto"},
+      {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu (int8 needs an int8 model file)", "fp32"},
+      {"--threads", "N", "CPU threads", "one per core"},
+      {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
+  };
+}
+
+Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
+  Loaded l;
+  LoadOptions lo;
+  if (auto v = args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
+  if (auto m = args.get("--model")) {
+    l.model = std::make_unique<Model>(load_model(*m, lo));
+  } else if (allow_arch && args.get("--arch")) {
+    SwinConfig cfg = SwinConfig::preset(*args.get("--arch"));
+    if (lo.img_size) cfg.img_size = *lo.img_size;
+    l.model = std::make_unique<Model>(init_random_model(cfg, Activation::GELU, 0));
+  } else {
+    throw UsageError(allow_arch ? "--model FILE or --arch NAME is required (see --help)" : "--model FILE is required (see --help)");
+  }
+  l.backend = choose_backend(args.get_or("--backend", "auto"));
+  if (!l.backend.notice.empty()) std::cerr << "note: " << l.backend.notice << "\n";
+  PlanOptions po;
+  po.variant = parse_variant(args.get_or("--variant", "fp32"));
+  po.backend = l.backend.backend;
+  po.max_batch = max_batch;
+  po.threads = args.get_int("--threads", 0, 0, 1024);
+  l.plan = make_plan(*l.model, po);
+  return l;
+}
+
+ProgressBar::ProgressBar(std::string label) : m_label(std::move(label)), m_tty(isatty(STDERR_FILENO) != 0) {}
+
+std::string format_seconds(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = std::lround(s);
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  return buf;
+}
+
+void ProgressBar::update(const Progress& p) {
+  const double frac = p.total > 0 ? static_cast<double>(p.done) / p.total : 1.0;
+  char line[256];
+  const int width = 30;
+  const int filled = static_cast<int>(frac * width);
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar.resize(width, '.');
+  std::snprintf(line, sizeof line, "%s [%s] %ld/%ld  %.1f img/s  ETA %s", m_label.c_str(), bar.c_str(), p.done, p.total,
+                p.images_per_s, format_seconds(p.eta_s).c_str());
+  if (m_tty) {
+    std::cerr << "\r" << line << "\x1b[K" << std::flush;
+    m_drawn = true;
+  } else {
+    const int decile = static_cast<int>(frac * 10);
+    if (decile != m_last_decile) {
+      std::cerr << line << "\n";
+      m_last_decile = decile;
+    }
+  }
+}
+
+void ProgressBar::finish() {
+  if (m_tty && m_drawn) std::cerr << "\n";
+  m_drawn = false;
+}
+
+}  // namespace swinscope::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Pieces shared by the subcommands: model + plan set-up with the backend notice, the
+// progress bar, and exit codes.
+#include <memory>
+#include <string>
+
+#include "distill_cli/args.h"
+#include "engine/evaluate.h"
+#include "engine/model.h"
+#include "engine/plan.h"
+
+namespace swinscope::cli {
+
+enum ExitCode { kOk = 0, kRuntimeFailure = 1, kBadInput = 2 };
+
+// Options every inference command shares.
+std::vector<OptionSpec> plan_options();
+
+struct Loaded {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Plan> plan;
+  BackendChoice backend;
+};
+// Loads --model (or builds --arch with random weights when allow_arch), picks the backend
+// (printing the CPU-fallback notice to stderr), builds the plan for `max_batch`.
+Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch);
+
+// A one-line progress bar on stderr: redrawn in place on a terminal, a line every 10%
+// otherwise (so logs stay readable).
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  void update(const Progress& p);
+  void finish();
+
+ private:
+  std::string m_label;
+  bool m_tty = false;
+  int m_last_decile = -1;
+  bool m_drawn = false;
+};
+
+std::string format_seconds(double s);
+
+}  // namespace swinscope::cli

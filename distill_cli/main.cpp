@@ -1,0 +1,69 @@
+// swinscope-cli: model inspection, inference, evaluation and benchmarks for integer SWIN.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "distill_cli/args.h"
+#include "distill_cli/commands.h"
+#include "distill_cli/common.h"
+#include "engine/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const Command kCommands[] = {
+    {"info", "show a model's architecture, precision, activations, metadata and tensors", swinscope::cli::cmd_info},
+    {"init", "write a SWIN model with random weights (latency work on the real sizes)", swinscope::cli::cmd_init},
+    {"classify", "top-k classes for image files or folders", swinscope::cli::cmd_classify},
+    {"eval", "top-1 / top-5 accuracy on an ImageFolder or a flat folder with labels", swinscope::cli::cmd_eval},
+    {"bench", "end-to-end latency and throughput (median of timed runs after warm-up)", swinscope::cli::cmd_bench},
+};
+
+void usage(std::ostream& o) {
+  o << "usage: swinscope-cli COMMAND [options]   (swinscope-cli COMMAND --help for its options)\n\n"
+       "SwinScope: integer SWIN transformers with and without GELU (arXiv 2402.01169).\n\ncommands:\n";
+  for (const auto& c : kCommands) {
+    std::string n = c.name;
+    n.resize(10, ' ');
+    o << "  " << n << c.summary << "\n";
+  }
+  o << "\nexit codes: 0 success, 1 runtime failure, 2 bad arguments or bad input files\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return swinscope::cli::kBadInput;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  const std::vector<std::string> rest(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(rest);
+    } catch (const swinscope::cli::UsageError& e) {
+      std::cerr << e.what() << "\n";
+      return swinscope::cli::kBadInput;
+    } catch (const swinscope::Error& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return e.kind() == swinscope::Error::Kind::BadInput ? swinscope::cli::kBadInput : swinscope::cli::kRuntimeFailure;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return swinscope::cli::kRuntimeFailure;
+    }
+  }
+  std::cerr << "swinscope-cli: unknown command '" << name << "'\n\n";
+  usage(std::cerr);
+  return swinscope::cli::kBadInput;
+}

@@ -1,0 +1,92 @@
+#include "engine/plan.h"
+
+#include <fstream>
+#include <thread>
+
+#include <omp.h>
+
+#include "engine/cpu/fp32_plan.h"
+#include "engine/error.h"
+#ifdef SWINSCOPE_HAVE_CUDA
+#include "engine/cuda/device.h"
+#endif
+
+namespace swinscope {
+
+std::string_view backend_name(Backend b) { return b == Backend::CPU ? "cpu" : "cuda"; }
+
+std::string_view variant_name(Variant v) {
+  switch (v) {
+    case Variant::FP32: return "fp32";
+    case Variant::FP16: return "fp16";
+    case Variant::Int8Gelu: return "int8-gelu";
+    case Variant::Int8Relu: return "int8-relu";
+  }
+  return "?";
+}
+
+Variant parse_variant(const std::string& s) {
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu})
+    if (s == variant_name(v)) return v;
+  throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu)");
+}
+
+std::string cuda_unavailable_reason() {
+#ifdef SWINSCOPE_HAVE_CUDA
+  const auto q = cuda::query_devices();
+  if (!q.error.empty()) return "no usable CUDA device (" + q.error + ")";
+  if (q.count == 0) return "no CUDA device found";
+  return "";
+#else
+  return "this build has no CUDA backend (configured without a CUDA compiler)";
+#endif
+}
+
+std::string cpu_description() {
+  std::string model = "unknown CPU";
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return "CPU: " + model + ", " + std::to_string(omp_get_max_threads()) + " threads";
+}
+
+BackendChoice choose_backend(const std::string& request) {
+  if (request != "auto" && request != "cpu" && request != "cuda")
+    throw Error("unknown backend '" + request + "' (valid: auto, cpu, cuda)");
+  BackendChoice c;
+  if (request == "cpu") {
+    c.device = cpu_description();
+    return c;
+  }
+  const std::string why = cuda_unavailable_reason();
+  if (why.empty()) {
+    // The CUDA engine (cuBLASLt GEMMs and fused kernels) is not in this build yet; the
+    // device is found, but plans run on the CPU — said out loud, never hidden.
+#ifdef SWINSCOPE_HAVE_CUDA
+    c.notice = "CUDA device " + cuda::query_devices().name + " found, but the CUDA backend has no plans yet: using the CPU";
+#endif
+  } else {
+    c.notice = "CUDA unavailable: " + why + "; using the CPU backend";
+  }
+  if (request == "cuda") throw Error("--backend cuda: " + (why.empty() ? c.notice : why), Error::Kind::Runtime);
+  c.device = cpu_description();
+  return c;
+}
+
+std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
+  if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  if (opts.backend == Backend::CUDA) throw Error("the CUDA backend is not available in this build", Error::Kind::Runtime);
+  switch (opts.variant) {
+    case Variant::FP32: return cpu::make_fp32_plan(model, opts.max_batch);
+    case Variant::FP16: throw Error("variant fp16 runs on the CUDA backend only");
+    case Variant::Int8Gelu:
+    case Variant::Int8Relu:
+      throw Error("variant " + std::string(variant_name(opts.variant)) + " is not implemented yet (int8 pipeline pending)");
+  }
+  throw Error("unknown variant");
+}
+
+}  // namespace swinscope

@@ -1,0 +1,57 @@
+#pragma once
+// A model compiled for one backend and one variant. Building validates everything and
+// allocates every buffer for `max_batch`; run() does not allocate once a batch size has
+// been seen (the first run at a new batch size builds that size's primitives).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "profiler/recorder.h"
+
+namespace swinscope {
+
+enum class Backend { CPU, CUDA };
+enum class Variant { FP32, FP16, Int8Gelu, Int8Relu };
+
+std::string_view backend_name(Backend b);
+std::string_view variant_name(Variant v);
+Variant parse_variant(const std::string& s);  // throws Error listing the valid names
+
+// The one place where the backend is decided. `request` is auto | cpu | cuda.
+struct BackendChoice {
+  Backend backend = Backend::CPU;
+  std::string device;  // "NVIDIA H100 80GB HBM3" or "CPU: <model name>, N threads"
+  std::string notice;  // why CUDA is not used, when it is not; shown to the user
+};
+BackendChoice choose_backend(const std::string& request);
+// Empty when a CUDA device is usable; otherwise the reason (not compiled in, no device, ...).
+std::string cuda_unavailable_reason();
+std::string cpu_description();
+
+struct StageKernel {
+  std::string stage;
+  std::string kernel;  // what implements it, e.g. "oneDNN matmul f32 (gelu_erf post-op)"
+};
+
+class Plan {
+ public:
+  virtual ~Plan() = default;
+  // input: (batch, in_chans, img, img) normalized floats; logits: (batch, num_classes).
+  virtual void run(const float* input, int batch, float* logits, profiler::Recorder* rec = nullptr) = 0;
+  virtual int max_batch() const = 0;
+  virtual Backend backend() const = 0;
+  virtual Variant variant() const = 0;
+  virtual std::vector<StageKernel> kernels() const = 0;
+};
+
+struct PlanOptions {
+  Variant variant = Variant::FP32;
+  Backend backend = Backend::CPU;
+  int max_batch = 1;
+  int threads = 0;  // 0: one per core
+};
+
+std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);
+
+}  // namespace swinscope

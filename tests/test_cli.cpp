@@ -1,0 +1,182 @@
+// swinscope-cli end to end: exit codes, messages, JSON shapes, skipped images.
+#include <QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+namespace {
+
+const QString kSrc = QStringLiteral(SWINSCOPE_SOURCE_DIR);
+
+struct Result {
+  int code = -1;
+  QString out, err;
+};
+
+Result cli(const QStringList& args) {
+  QProcess p;
+  p.start(QStringLiteral(SWINSCOPE_CLI_PATH), args);
+  if (!p.waitForFinished(300000)) return {};
+  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+// A tiny 3-class RGB model (img 32) made with `init` from a JSON config.
+QString make_tiny_model(const QTemporaryDir& dir, const QString& activation) {
+  const QString cfg = dir.filePath("tiny.json");
+  QFile f(cfg);
+  f.open(QIODevice::WriteOnly);
+  f.write(R"({"name":"tiny","img_size":32,"patch_size":4,"in_chans":3,"num_classes":3,"embed_dim":16,
+              "depths":[2,2],"num_heads":[1,2],"window_size":4,"mlp_ratio":2})");
+  f.close();
+  const QString out = dir.filePath("tiny_" + activation + ".safetensors");
+  const auto r = cli({"init", "--arch", cfg, "--activation", activation, "--seed", "3", "--out", out});
+  if (r.code != 0) qWarning("%s", qPrintable(r.err));
+  return out;
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+ private slots:
+  void help_lists_commands() {
+    const auto r = cli({"--help"});
+    QCOMPARE(r.code, 0);
+    for (const char* c : {"info", "init", "classify", "eval", "bench"}) QVERIFY2(r.out.contains(c), c);
+    const auto e = cli({"eval", "--help"});
+    QCOMPARE(e.code, 0);
+    QVERIFY(e.out.contains("--labels"));
+  }
+
+  void bad_arguments_exit_2() {
+    QCOMPARE(cli({"no-such-command"}).code, 2);
+    const auto r = cli({"classify", "--model"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("needs a value"), qPrintable(r.err));
+    const auto u = cli({"info", "--frobnicate", "x"});
+    QCOMPARE(u.code, 2);
+    QVERIFY(u.err.contains("--frobnicate"));
+  }
+
+  void bad_model_file_is_refused_with_reason() {
+    QTemporaryDir dir;
+    const QString bad = dir.filePath("bad.safetensors");
+    QFile f(bad);
+    f.open(QIODevice::WriteOnly);
+    f.write("this is not a model");
+    f.close();
+    const auto r = cli({"info", bad});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains(bad), qPrintable(r.err));
+    const auto missing = cli({"info", dir.filePath("nope.safetensors")});
+    QCOMPARE(missing.code, 2);
+    QVERIFY2(missing.err.contains("nope.safetensors"), qPrintable(missing.err));
+  }
+
+  void info_reports_inferred_values() {
+    const auto r = cli({"info", kSrc + "/tests/golden/models/tiny3.hf.safetensors", "--img-size", "32", "--json"});
+    QCOMPARE(r.code, 0);
+    const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(j["layout"].toString(), QString("huggingface"));
+    QCOMPARE(j["config"].toObject()["window_size"].toInt(), 4);
+    QCOMPARE(j["config"].toObject()["depths"].toArray().size(), 3);
+    QVERIFY(!j["inferred"].toArray().isEmpty());
+  }
+
+  void init_then_info_shows_relu_without_fc1_bias() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "relu");
+    const auto r = cli({"info", m});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("activation:    relu"), qPrintable(r.out));
+    QVERIFY(r.out.contains("(no fc1 bias)"));
+    QVERIFY(!QFile::exists(m + ".tmp"));
+  }
+
+  void classify_json_and_skips_bad_images() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "gelu");
+    const QString pre = kSrc + "/tests/golden/preprocess/";
+    const auto r = cli({"classify", "--model", m, "--topk", "2", "--json", pre + "photo.jpg", pre + "gray.png", pre + "rgba.png",
+                        kSrc + "/tests/data/bad_images/truncated.jpg"});
+    QCOMPARE(r.code, 0);
+    const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    const auto images = j["images"].toArray();
+    QCOMPARE(images.size(), 3);
+    for (const auto& im : images) {
+      const auto top = im.toObject()["top"].toArray();
+      QCOMPARE(top.size(), 2);
+      const double p0 = top[0].toObject()["probability"].toDouble(), p1 = top[1].toObject()["probability"].toDouble();
+      QVERIFY(p0 >= p1 && p0 <= 1.0 && p1 >= 0.0);
+      QVERIFY(top[0].toObject()["logit"].toDouble() >= top[1].toObject()["logit"].toDouble());
+      QVERIFY(top[0].toObject()["name"].toString().startsWith("class_"));
+    }
+    const auto skipped = j["skipped"].toArray();
+    QCOMPARE(skipped.size(), 1);
+    QVERIFY(skipped[0].toObject()["reason"].toString().contains("truncated.jpg"));
+  }
+
+  void eval_imagefolder_counts_and_skips() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "gelu");
+    const QString pre = kSrc + "/tests/golden/preprocess/";
+    const QString data = dir.filePath("data");
+    const QStringList classes{"a_cat", "b_dog", "c_eel"};
+    for (const auto& c : classes) QDir().mkpath(data + "/" + c);
+    QFile::copy(pre + "photo.jpg", data + "/a_cat/1.jpg");
+    QFile::copy(pre + "default.jpg", data + "/a_cat/2.jpg");
+    QFile::copy(pre + "gray.png", data + "/b_dog/1.png");
+    QFile::copy(pre + "rgba.png", data + "/c_eel/1.png");
+    QFile::copy(kSrc + "/tests/data/bad_images/not_an_image.jpg", data + "/c_eel/broken.jpg");
+    QFile::copy(kSrc + "/tests/data/bad_images/empty.jpg", data + "/b_dog/empty.jpg");
+    const QString json = dir.filePath("eval.json");
+    const auto r = cli({"eval", "--model", m, "--data", data, "--batch", "2", "--json", json});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("evaluated: 4 images"), qPrintable(r.out));
+    QVERIFY(r.out.contains("skipped:   2"));
+    QFile jf(json);
+    QVERIFY(jf.open(QIODevice::ReadOnly));
+    const auto j = QJsonDocument::fromJson(jf.readAll()).object();
+    QCOMPARE(j["evaluated"].toInt(), 4);
+    QCOMPARE(j["skipped"].toArray().size(), 2);
+    const double top1 = j["top1"].toDouble();
+    QVERIFY(top1 >= 0.0 && top1 <= 1.0);
+    QCOMPARE(j["top5"].toDouble(), 1.0);  // 3 classes: the label is always in the top 5
+
+    // --limit stops early; a flat folder with a labels file naming a missing image is refused.
+    const auto lim = cli({"eval", "--model", m, "--data", data, "--limit", "2"});
+    QVERIFY2(lim.out.contains("evaluated: 2 images"), qPrintable(lim.out));
+    QFile lf(dir.filePath("labels.txt"));
+    lf.open(QIODevice::WriteOnly);
+    lf.write("a_cat/1.jpg 0\nmissing.png 1\n");
+    lf.close();
+    const auto bad = cli({"eval", "--model", m, "--data", data, "--labels", dir.filePath("labels.txt")});
+    QCOMPARE(bad.code, 2);
+    QVERIFY2(bad.err.contains("missing.png"), qPrintable(bad.err));
+  }
+
+  void eval_empty_folder_is_clear_error() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "gelu");
+    QDir().mkpath(dir.filePath("empty"));
+    const auto r = cli({"eval", "--model", m, "--data", dir.filePath("empty")});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("no class folders"), qPrintable(r.err));
+  }
+
+  void backend_fallback_notice_is_visible() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "gelu");
+    const auto r = cli({"bench", "--model", m, "--batch", "2", "--runs", "1", "--warmup", "0", "--json"});
+    QCOMPARE(r.code, 0);
+    const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QVERIFY(j["median_ms"].toDouble() > 0);
+    if (j["backend"].toString() == "cpu") QVERIFY2(r.err.contains("note:"), qPrintable(r.err));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

@@ -2,6 +2,7 @@
 // same weights, same inputs, logits within 1e-4 · max(1, |logit|max). The same weights in
 // timm, Microsoft and Hugging Face layouts (no metadata: config inferred) give the same logits.
 #include <QtTest>
+#include <QTemporaryDir>
 
 #include <cmath>
 #include <cstring>
@@ -116,6 +117,33 @@ class TestGolden : public QObject {
     QVERIFY(back.activations == m.activations);
     QCOMPARE(back.layout, SourceLayout::SwinScope);
     QFile::remove(tmp);
+  }
+
+  void side_config_json_supplies_image_size() {
+    // A plain timm download: weights without metadata plus timm's config.json beside them.
+    QTemporaryDir dir;
+    QVERIFY(QFile::copy(QString::fromStdString(kDir + "tiny3.timm.safetensors"), dir.filePath("model.safetensors")));
+    QFile cfg(dir.filePath("config.json"));
+    QVERIFY(cfg.open(QIODevice::WriteOnly));
+    cfg.write(R"({"architecture": "swin_custom", "num_classes": 10, "label_names": ["t0","t1","t2","t3","t4","t5","t6","t7","t8","t9"],
+                 "pretrained_cfg": {"input_size": [3, 32, 32], "crop_pct": 0.875, "interpolation": "bilinear",
+                                    "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}})");
+    cfg.close();
+    const Model m = load_model(dir.filePath("model.safetensors").toStdString());
+    QCOMPARE(m.config.img_size, 32);
+    QCOMPARE(m.preprocess.resize, 36);  // floor(32 / 0.875)
+    QCOMPARE(m.preprocess.interpolation, std::string("bilinear"));
+    QCOMPARE(m.preprocess.mean[0], 0.5f);
+    QCOMPARE(m.classes.at(3), std::string("t3"));
+    QCOMPARE(m.layout, SourceLayout::Timm);
+  }
+
+  void plain_checkpoint_with_wrong_image_size_is_refused() {
+    // 224 is the default for a plain checkpoint; tiny3 (patch 2, window 4) cannot run at
+    // 30 because 15 is not a multiple of the window.
+    LoadOptions lo;
+    lo.img_size = 30;
+    QVERIFY_THROWS_EXCEPTION(Error, load_model(kDir + "tiny3.timm.safetensors", lo));
   }
 
   void missing_tensor_is_named() {

@@ -21,7 +21,13 @@ CudaEventRecorder::CudaEventRecorder(cudaStream_t stream, std::size_t reserve_sp
                                      bool nvtx)
     : m_stream(stream), m_log(reserve_spans, policy), m_nvtx(nvtx) {
   if (m_nvtx) m_domain = nvtxDomainCreateA("SwinScope");
-  grow_pool(2 * reserve_spans + 2);
+  try {
+    grow_pool(2 * reserve_spans + 2);
+  } catch (...) {  // no device, or out of resources: the destructor will not run
+    for (cudaEvent_t e : m_events) cudaEventDestroy(e);
+    if (m_domain) nvtxDomainDestroy(m_domain);
+    throw;
+  }
 }
 
 CudaEventRecorder::~CudaEventRecorder() {

@@ -22,6 +22,8 @@ const Command kCommands[] = {
     {"classify", "top-k classes for image files or folders", swinscope::cli::cmd_classify},
     {"eval", "top-1 / top-5 accuracy on an ImageFolder or a flat folder with labels", swinscope::cli::cmd_eval},
     {"bench", "end-to-end latency and throughput (median of timed runs after warm-up)", swinscope::cli::cmd_bench},
+    {"profile", "per-stage and per-block latency (the paper's Table 1), traces for Perfetto", swinscope::cli::cmd_profile},
+    {"profile-diff", "stage-by-stage deltas and ratios between two traces (e.g. GELU vs ReLU)", swinscope::cli::cmd_profile_diff},
 };
 
 void usage(std::ostream& o) {
@@ -29,7 +31,7 @@ void usage(std::ostream& o) {
        "SwinScope: integer SWIN transformers with and without GELU (arXiv 2402.01169).\n\ncommands:\n";
   for (const auto& c : kCommands) {
     std::string n = c.name;
-    n.resize(10, ' ');
+    n.resize(14, ' ');
     o << "  " << n << c.summary << "\n";
   }
   o << "\nexit codes: 0 success, 1 runtime failure, 2 bad arguments or bad input files\n";

@@ -43,6 +43,17 @@ class Plan {
   virtual Backend backend() const = 0;
   virtual Variant variant() const = 0;
   virtual std::vector<StageKernel> kernels() const = 0;
+
+  // Ablation, the paper's second way to time a fused op: the named stage is skipped in
+  // every block (empty: none). Outputs are then meaningless and must not be used.
+  void set_skipped_stage(std::string stage) { m_skipped = std::move(stage); }
+  const std::string& skipped_stage() const { return m_skipped; }
+
+ protected:
+  bool skipped(std::string_view stage) const { return !m_skipped.empty() && stage == m_skipped; }
+
+ private:
+  std::string m_skipped;
 };
 
 struct PlanOptions {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -138,6 +139,9 @@ std::vector<unsigned char> read_whole_file(const std::filesystem::path& path) {
   const std::streamoff size = f.tellg();
   if (size < 0) image_error(path, "cannot read image: cannot determine file size");
   if (size == 0) image_error(path, "cannot read image: file is empty (0 bytes)");
+  // cv::imdecode takes the encoded bytes as a Mat with an int column count.
+  if (size > std::numeric_limits<int>::max())
+    image_error(path, "cannot read image: file of " + std::to_string(size) + " bytes is larger than 2 GiB");
   std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
   f.seekg(0);
   if (!f.read(reinterpret_cast<char*>(bytes.data()), size))
@@ -275,7 +279,9 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
   cv::Mat dst(h, w, CV_8UC(channels), img.pixels.data());
   if (channels == 3) {
     // OpenCV holds BGR(A); alpha is dropped as PIL's convert("RGB") drops it.
-    const int code = m.channels() == 1 ? cv::COLOR_GRAY2RGB : (m.channels() == 3 ? cv::COLOR_BGR2RGB : cv::COLOR_BGRA2RGB);
+    const int code = m.channels() == 1   ? cv::COLOR_GRAY2RGB
+                     : m.channels() == 3 ? cv::COLOR_BGR2RGB
+                                         : cv::COLOR_BGRA2RGB;
     cv::cvtColor(m, dst, code);
   } else if (m.channels() == 1) {
     m.copyTo(dst);
@@ -502,9 +508,9 @@ void resize_window(const unsigned char* src, int src_w, int src_h, int c, int ou
     compute_axis(src_h, out_h, f, y0, hn, s.vert);
     row_begin = src_h;
     row_end = 0;
-    for (int j = 0; j < hn; ++j) {
-      row_begin = std::min(row_begin, s.vert.first[static_cast<std::size_t>(j)]);
-      row_end = std::max(row_end, s.vert.first[static_cast<std::size_t>(j)] + s.vert.count[static_cast<std::size_t>(j)]);
+    for (std::size_t j = 0; j < static_cast<std::size_t>(hn); ++j) {
+      row_begin = std::min(row_begin, s.vert.first[j]);
+      row_end = std::max(row_end, s.vert.first[j] + s.vert.count[j]);
     }
   }
 

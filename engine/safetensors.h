@@ -62,9 +62,12 @@ struct TensorToWrite {
   std::span<const std::byte> data;
 };
 
-// Writes tensors (sorted by name, data 8-byte aligned as the format recommends) and
-// metadata to `path` via `path.tmp.<pid>` + rename, so a failed write never leaves a
-// half-written model behind. Throws swinscope::Error on invalid input or I/O failure.
+// Writes tensors and metadata to `path` via `path.tmp.<pid>` + fsync + rename, so a
+// failed write never leaves a half-written model behind. The header lists entries sorted
+// by name and is space-padded so the data area starts 8-aligned; the data area holds
+// the tensors back to back (the format forbids holes, and other readers refuse them),
+// widest dtype first then by name, so every tensor starts aligned to its element size.
+// Throws swinscope::Error on invalid input or I/O failure.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata);
 

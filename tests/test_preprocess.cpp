@@ -177,7 +177,10 @@ void TestPreprocess::goldenMatchesTorchvision() {
   if (c.contains("torchvision_ms")) line += QString(" (torchvision %1 ms)").arg(c.at("torchvision_ms").get<double>());
   qInfo().noquote() << line;
   QVERIFY2(d.max_abs <= one_step + 1e-6, qPrintable(line));
-  QVERIFY2(d.mean_abs <= 1e-4, qPrintable(line));
+  // A case the generator marks inexact decodes to different pixels than PIL (its note
+  // says why); the rest must agree to float rounding noise at most -- in practice exactly.
+  const bool exact = c.value("exact", true);
+  QVERIFY2(d.mean_abs <= (exact ? 1e-4 : one_step), qPrintable(line));
 }
 
 void TestPreprocess::resizeIsBitExactWithPil_data() {
@@ -199,6 +202,9 @@ void TestPreprocess::resizeIsBitExactWithPil() {
     QCOMPARE(pil.height, c.at("resized").at("height").get<int>());
     const Image8 mine =
         resize_like_pil(src, pil.width, pil.height, c.at("config").at("interpolation").get<std::string>());
+    // Inexact cases start from decoded pixels one level off PIL's; bicubic's gain keeps
+    // that within two levels after resampling.
+    const bool exact = c.value("exact", true);
     QCOMPARE(mine.width, pil.width);
     QCOMPARE(mine.height, pil.height);
     QCOMPARE(mine.channels, channels);
@@ -209,10 +215,10 @@ void TestPreprocess::resizeIsBitExactWithPil() {
       differing += delta != 0;
       worst = std::max(worst, delta);
     }
-    QVERIFY2(differing == 0, qPrintable(QString("%1 of %2 bytes differ from PIL, worst by %3")
-                                            .arg(differing)
-                                            .arg(pil.pixels.size())
-                                            .arg(worst)));
+    const QString summary =
+        QString("%1 of %2 bytes differ from PIL, worst by %3").arg(differing).arg(pil.pixels.size()).arg(worst);
+    if (!exact) qInfo().noquote() << name << "(inexact by design):" << summary;
+    QVERIFY2(exact ? differing == 0 : worst <= 2, qPrintable(summary));
     return;
   }
   QFAIL("case not in index");

@@ -171,42 +171,21 @@ class Fp32CpuPlan final : public Plan {
     WindowGeometry geo{batch, c.stage_resolution(s), c.stage_dim(s), c.stage_window(s), bw.shift, c.num_heads[s]};
     const auto i = static_cast<std::size_t>(gi);
     Span block(rec, kBlock, gi);
-    {
-      Span sp(rec, "ln1_quant", gi);
-      ln_shift_partition(m_x.data(), m_xw.data(), geo, bw.norm1_g, bw.norm1_b, eps);
-    }
-    {
-      Span sp(rec, "qkv_gemm", gi);
-      g.qkv[i]->execute(m_strm);
-    }
-    {
-      Span sp(rec, "qk_gemm", gi);
-      attention_scores(m_qkv.data(), m_scores.data(), geo);
-    }
-    {
-      Span sp(rec, "softmax", gi);
-      softmax_bias_mask(m_scores.data(), bw.rel_bias.data(), geo);
-    }
-    {
-      Span sp(rec, "av_gemm", gi);
-      attention_av(m_scores.data(), m_qkv.data(), m_ctx.data(), geo);
-    }
-    {
-      Span sp(rec, "proj_gemm", gi);
-      g.proj[i]->execute(m_strm);
-    }
-    {
-      Span sp(rec, "proj_residual_ln2_quant", gi);
-      window_reverse_residual_ln(m_attn_out.data(), m_x.data(), m_xw.data(), geo, bw.norm2_g, bw.norm2_b, eps);
-    }
-    {
-      Span sp(rec, "fc1_gemm", gi);
-      g.fc1[i]->execute(m_strm);
-    }
-    {
-      Span sp(rec, "fc2_gemm", gi);
-      g.fc2[i]->execute(m_strm);
-    }
+    auto stage = [&](std::string_view name, auto&& work) {
+      if (skipped(name)) return;
+      Span sp(rec, name, gi);
+      work();
+    };
+    stage("ln1_quant", [&] { ln_shift_partition(m_x.data(), m_xw.data(), geo, bw.norm1_g, bw.norm1_b, eps); });
+    stage("qkv_gemm", [&] { g.qkv[i]->execute(m_strm); });
+    stage("qk_gemm", [&] { attention_scores(m_qkv.data(), m_scores.data(), geo); });
+    stage("softmax", [&] { softmax_bias_mask(m_scores.data(), bw.rel_bias.data(), geo); });
+    stage("av_gemm", [&] { attention_av(m_scores.data(), m_qkv.data(), m_ctx.data(), geo); });
+    stage("proj_gemm", [&] { g.proj[i]->execute(m_strm); });
+    stage("proj_residual_ln2_quant",
+          [&] { window_reverse_residual_ln(m_attn_out.data(), m_x.data(), m_xw.data(), geo, bw.norm2_g, bw.norm2_b, eps); });
+    stage("fc1_gemm", [&] { g.fc1[i]->execute(m_strm); });
+    stage("fc2_gemm", [&] { g.fc2[i]->execute(m_strm); });
   }
 
   BatchGemms& gemms(int batch) {

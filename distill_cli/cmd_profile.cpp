@@ -1,0 +1,270 @@
+// profile and profile-diff: where an int8 SWIN spends its time, stage by stage and block by block.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "distill_cli/commands.h"
+#include "distill_cli/common.h"
+#include "engine/error.h"
+#include "engine/stages.h"
+#include "profiler/cpu_clock_recorder.h"
+#include "profiler/export.h"
+#include "profiler/stats.h"
+
+namespace swinscope::cli {
+
+namespace {
+
+using profiler::TraceStats;
+
+double median_of(std::vector<double> v) { return profiler::summarize(std::move(v)).median; }
+
+bool is_block_stage(const std::string& kind) {
+  return std::any_of(kBlockStages.begin(), kBlockStages.end(), [&](const StageInfo& s) { return s.name == kind; });
+}
+
+std::string fmt(double v, int prec = 1) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+void print_kind_table(const TraceStats& st, const std::map<std::string, double>& ablation_us) {
+  const bool abl = !ablation_us.empty();
+  std::cout << "\n  stage                      kind        mean (us)  median (us)   p90 (us)   share" << (abl ? "   ablation (us)" : "") << "\n";
+  for (const auto& k : st.kinds) {
+    const bool fused = std::any_of(kBlockStages.begin(), kBlockStages.end(),
+                                   [&](const StageInfo& s) { return s.name == k.kind && s.kind == StageKind::FusedOp; });
+    std::string name = k.kind;
+    name.resize(26, ' ');
+    std::string kind = is_block_stage(k.kind) ? (fused ? "fused" : "gemm") : "outside";
+    kind.resize(8, ' ');
+    std::cout << "  " << name << " " << kind << std::setw(13) << fmt(k.us.mean) << std::setw(13) << fmt(k.us.median)
+              << std::setw(11) << fmt(k.us.p90) << std::setw(7) << fmt(100.0 * k.share) << " %";
+    if (abl) {
+      auto it = ablation_us.find(k.kind);
+      if (it != ablation_us.end()) std::cout << std::setw(16) << fmt(it->second);
+    }
+    std::cout << "\n";
+  }
+}
+
+void print_block_table(const TraceStats& st) {
+  std::cout << "\n  block  stage                      median (us)   share\n";
+  for (const auto& b : st.block_kinds) {
+    if (b.block < 0) continue;
+    std::string name = b.kind;
+    name.resize(26, ' ');
+    std::cout << "  " << std::setw(5) << b.block << "  " << name << std::setw(12) << fmt(b.us.median) << std::setw(7)
+              << fmt(100.0 * b.share) << " %\n";
+  }
+}
+
+nlohmann::json stats_json(const TraceStats& st) {
+  auto sj = [](const profiler::Summary& s) {
+    return nlohmann::json{{"n", s.n}, {"mean", s.mean}, {"median", s.median}, {"min", s.min}, {"max", s.max}, {"p90", s.p90}};
+  };
+  nlohmann::json j{{"runs", st.runs},
+                   {"run_total_us", sj(st.run_total_us)},
+                   {"covered_us", sj(st.covered_us)},
+                   {"end_to_end_us_unrecorded", st.end_to_end_us_unrecorded},
+                   {"recording_overhead_us", st.recording_overhead_us}};
+  for (const auto& k : st.kinds) j["kinds"].push_back({{"kind", k.kind}, {"us", sj(k.us)}, {"share", k.share}, {"spans_per_run", k.spans_per_run}});
+  for (const auto& b : st.block_kinds) j["blocks"].push_back({{"block", b.block}, {"kind", b.kind}, {"us", sj(b.us)}, {"share", b.share}});
+  return j;
+}
+
+}  // namespace
+
+int cmd_profile(const std::vector<std::string>& argv) {
+  auto opts = plan_options();
+  const std::vector<OptionSpec> own{
+      {"--model", "FILE", "model .safetensors", ""},
+      {"--arch", "NAME", "instead of --model: random weights of a preset (swin_tiny, swin_small, ...)", ""},
+      {"--batch", "N", "images per forward pass", "8 on the CPU, 128 on CUDA"},
+      {"--runs", "N", "recorded runs (each paired with an unrecorded one for the overhead)", "20"},
+      {"--warmup", "N", "unrecorded runs first", "3"},
+      {"--trace", "FILE", "write a Chrome trace-event JSON (opens in Perfetto / chrome://tracing)", ""},
+      {"--csv", "FILE", "write every span as CSV", ""},
+      {"--per-block", "", "also print one row per block and stage", ""},
+      {"--ablation", "", "also time each block stage by skipping it (end-to-end with − without)", ""},
+      {"--json", "", "print the statistics as JSON", ""}};
+  opts.insert(opts.begin(), own.begin(), own.end());
+  Args args("profile",
+            "Per-stage latency of a SWIN forward, the paper's Table 1: one row per stage kind summed over the\n"
+            "blocks, its share of the forward, and (--per-block) each block's stages. End-to-end latency is\n"
+            "measured with recording off, interleaved with the recorded runs, and the recording overhead is shown.\n"
+            "--ablation measures a stage the paper's second way: latency with the stage skipped, subtracted from\n"
+            "the full latency (such runs compute garbage and are used for timing only).",
+            opts, "", "example: swinscope-cli profile --arch swin_tiny --batch 8 --runs 20 --trace swin_t.json --per-block");
+  if (!args.parse(argv)) return kOk;
+  const int runs = args.get_int("--runs", 20, 1, 100000);
+  const int warmup = args.get_int("--warmup", 3, 0, 100000);
+  const auto choice = choose_backend(args.get_or("--backend", "auto"));
+  const int batch = args.get_int("--batch", choice.backend == Backend::CUDA ? 128 : 8, 1, 4096);
+  auto l = load_for_inference(args, batch, true);
+  const auto& c = l.model->config;
+  std::vector<float> input(static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  for (auto& v : input) v = nd(rng);
+  std::vector<float> logits(static_cast<std::size_t>(batch) * c.num_classes);
+  auto& plan = *l.plan;
+  using Clock = std::chrono::steady_clock;
+  auto timed = [&](profiler::Recorder* rec) {
+    const auto t0 = Clock::now();
+    plan.run(input.data(), batch, logits.data(), rec);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  };
+
+  profiler::CpuClockRecorder rec;
+  // One recorded warm-up run sizes the recorder's storage; the measured runs then allocate nothing.
+  rec.begin_run(0);
+  timed(&rec);
+  rec.end_run();
+  rec.clear();
+  rec.reserve_runs(runs);
+  for (int i = 0; i < warmup; ++i) timed(nullptr);
+  std::vector<double> unrecorded;
+  ProgressBar bar("profile");
+  const auto t0 = Clock::now();
+  for (int r = 0; r < runs; ++r) {
+    unrecorded.push_back(timed(nullptr));
+    rec.begin_run(r);
+    timed(&rec);
+    rec.end_run();
+    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+    bar.update({r + 1, runs, (r + 1) * batch / el, el / (r + 1) * (runs - r - 1)});
+  }
+  bar.finish();
+  profiler::TraceContext ctx;
+  ctx.model = args.get("--model") ? *args.get("--model") : *args.get("--arch");
+  ctx.variant = std::string(variant_name(plan.variant()));
+  ctx.backend = std::string(backend_name(plan.backend()));
+  ctx.device = l.backend.device;
+  ctx.batch = batch;
+  ctx.runs = runs;
+  ctx.warmup = warmup;
+  auto trace = rec.take_trace(ctx);
+  trace.end_to_end_us_unrecorded = median_of(unrecorded);
+  const auto st = profiler::compute_stats(trace);
+
+  std::map<std::string, double> ablation_us;
+  if (args.flag("--ablation")) {
+    std::vector<std::string> kinds;
+    for (const auto& k : st.kinds)
+      if (is_block_stage(k.kind)) kinds.push_back(k.kind);
+    ProgressBar abar("ablation");
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      // Full and skipped runs alternate so drift on a shared machine hits both alike.
+      std::vector<double> full, skipped;
+      for (int r = 0; r < runs; ++r) {
+        plan.set_skipped_stage("");
+        full.push_back(timed(nullptr));
+        plan.set_skipped_stage(kinds[i]);
+        skipped.push_back(timed(nullptr));
+      }
+      plan.set_skipped_stage("");
+      ablation_us[kinds[i]] = profiler::ablation(kinds[i], full, skipped).op_us;
+      abar.update({static_cast<long>(i + 1), static_cast<long>(kinds.size()), 0, 0});
+    }
+    abar.finish();
+  }
+
+  if (auto p = args.get("--trace")) profiler::export_chrome_json(trace, *p);
+  if (auto p = args.get("--csv")) profiler::export_csv(trace, *p);
+
+  if (args.flag("--json")) {
+    auto j = stats_json(st);
+    j["context"] = {{"model", ctx.model}, {"variant", ctx.variant}, {"backend", ctx.backend}, {"device", ctx.device}, {"batch", batch}};
+    if (!ablation_us.empty()) j["ablation_us"] = ablation_us;
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::cout << ctx.model << "  " << ctx.variant << " on " << ctx.device << ", batch " << batch << ", " << runs
+            << " runs after " << warmup << " warm-up\n"
+            << "end-to-end (recording off): median " << fmt(trace.end_to_end_us_unrecorded / 1000.0, 2) << " ms, "
+            << fmt(batch * 1e6 / trace.end_to_end_us_unrecorded, 1) << " images/s\n"
+            << "end-to-end (recording on):  median " << fmt(st.run_total_us.median / 1000.0, 2) << " ms  (overhead "
+            << fmt(st.recording_overhead_us, 0) << " us, "
+            << fmt(100.0 * st.recording_overhead_us / trace.end_to_end_us_unrecorded, 2) << " %)\n"
+            << "stages cover " << fmt(100.0 * st.covered_us.median / st.run_total_us.median, 1) << " % of the recorded forward\n";
+  print_kind_table(st, ablation_us);
+  if (args.flag("--per-block")) print_block_table(st);
+  return kOk;
+}
+
+int cmd_profile_diff(const std::vector<std::string>& argv) {
+  Args args("profile-diff", "Stage-by-stage (and with --per-block, block-by-block) deltas and ratios between two traces\n"
+                            "written by `profile --trace` (e.g. int8-gelu vs int8-relu). B/A < 1 means B is faster.",
+            {{"--per-block", "", "also compare block by block", ""}, {"--json", "", "print JSON", ""}}, "A.json B.json");
+  if (!args.parse(argv)) return kOk;
+  if (args.positional().size() != 2) throw UsageError("swinscope-cli profile-diff: expects two trace files (see --help)");
+  auto load = [](const std::string& p) {
+    std::vector<profiler::Trace> t;
+    try {
+      t = profiler::import_chrome_json(p);
+    } catch (const std::exception& e) {
+      throw Error(e.what());
+    }
+    if (t.empty()) throw Error(p + ": holds no SwinScope trace");
+    return t.front();
+  };
+  const auto a = load(args.positional()[0]);
+  const auto b = load(args.positional()[1]);
+  const auto sa = profiler::compute_stats(a);
+  const auto sb = profiler::compute_stats(b);
+  std::map<std::string, std::pair<double, double>> kinds;  // kind → (A, B) median per forward
+  std::vector<std::string> order;
+  for (const auto& k : sa.kinds) {
+    kinds[k.kind].first = k.us.median;
+    order.push_back(k.kind);
+  }
+  for (const auto& k : sb.kinds) {
+    if (!kinds.count(k.kind)) order.push_back(k.kind);
+    kinds[k.kind].second = k.us.median;
+  }
+  const double ea = a.end_to_end_us_unrecorded > 0 ? a.end_to_end_us_unrecorded : sa.run_total_us.median;
+  const double eb = b.end_to_end_us_unrecorded > 0 ? b.end_to_end_us_unrecorded : sb.run_total_us.median;
+  if (args.flag("--json")) {
+    nlohmann::json j{{"a", args.positional()[0]}, {"b", args.positional()[1]}, {"end_to_end_us", {ea, eb}}, {"speedup_a_over_b", ea / eb}};
+    for (const auto& k : order) j["kinds"].push_back({{"kind", k}, {"a_us", kinds[k].first}, {"b_us", kinds[k].second}});
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::cout << "A: " << a.context.model << " " << a.context.variant << " (" << a.context.device << ", batch " << a.context.batch << ")\n"
+            << "B: " << b.context.model << " " << b.context.variant << " (" << b.context.device << ", batch " << b.context.batch << ")\n"
+            << "end-to-end: A " << fmt(ea / 1000, 2) << " ms, B " << fmt(eb / 1000, 2) << " ms, B/A " << fmt(eb / ea, 3)
+            << "  (speed-up of B: " << fmt(ea / eb, 3) << "x)\n\n"
+            << "  stage                          A (us)      B (us)    B-A (us)     B/A\n";
+  for (const auto& k : order) {
+    const auto [va, vb] = kinds[k];
+    std::string name = k;
+    name.resize(26, ' ');
+    std::cout << "  " << name << std::setw(12) << (va > 0 ? fmt(va) : "-") << std::setw(12) << (vb > 0 ? fmt(vb) : "-")
+              << std::setw(12) << fmt(vb - va) << std::setw(8) << (va > 0 && vb > 0 ? fmt(vb / va, 3) : "-") << "\n";
+  }
+  if (args.flag("--per-block")) {
+    std::map<std::pair<int, std::string>, std::pair<double, double>> blocks;
+    for (const auto& x : sa.block_kinds) blocks[{x.block, x.kind}].first = x.us.median;
+    for (const auto& x : sb.block_kinds) blocks[{x.block, x.kind}].second = x.us.median;
+    std::cout << "\n  block  stage                          A (us)      B (us)     B/A\n";
+    for (const auto& [key, v] : blocks) {
+      if (key.first < 0) continue;
+      std::string name = key.second;
+      name.resize(26, ' ');
+      std::cout << "  " << std::setw(5) << key.first << "  " << name << std::setw(12) << (v.first > 0 ? fmt(v.first) : "-")
+                << std::setw(12) << (v.second > 0 ? fmt(v.second) : "-") << std::setw(8)
+                << (v.first > 0 && v.second > 0 ? fmt(v.second / v.first, 3) : "-") << "\n";
+    }
+  }
+  return kOk;
+}
+
+}  // namespace swinscope::cli

@@ -236,6 +236,9 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
   // ANYDEPTH keeps 16-bit samples, ANYCOLOR keeps gray as gray and colour as 3 channels
   // with alpha stripped -- exactly what PIL's convert("RGB") does with alpha -- and the
   // orientation is applied. Verified by the exif6.jpg golden case.
+  // Known, unfixable here: CMYK JPEGs. OpenCV converts CMYK to BGR inside its decoder with
+  // k - ((255 - c) * k >> 8) and exposes no raw CMYK; PIL rounds a division by 255, so
+  // such images come out up to one level brighter (the cmyk golden case bounds it).
   cv::Mat m;
   try {
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<unsigned char*>(bytes.data()));

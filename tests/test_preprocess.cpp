@@ -176,10 +176,11 @@ void TestPreprocess::goldenMatchesTorchvision() {
                      .arg(ms, 0, 'f', 2);
   if (c.contains("torchvision_ms")) line += QString(" (torchvision %1 ms)").arg(c.at("torchvision_ms").get<double>());
   qInfo().noquote() << line;
-  QVERIFY2(d.max_abs <= one_step + 1e-6, qPrintable(line));
-  // A case the generator marks inexact decodes to different pixels than PIL (its note
-  // says why); the rest must agree to float rounding noise at most -- in practice exactly.
+  // A case the generator marks inexact decodes to pixels up to one level off PIL's (its
+  // note says why), which resampling can turn into two; every other case must be within
+  // one 8-bit level and agree on average to float noise -- in practice it is exact.
   const bool exact = c.value("exact", true);
+  QVERIFY2(d.max_abs <= (exact ? 1 : 2) * one_step + 1e-6, qPrintable(line));
   QVERIFY2(d.mean_abs <= (exact ? 1e-4 : one_step), qPrintable(line));
 }
 

@@ -7,13 +7,13 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "distill_cli/commands.h"
 #include "distill_cli/common.h"
 #include "engine/error.h"
+#include "profiler/export.h"
 
 namespace swinscope::cli {
 
@@ -23,21 +23,6 @@ std::vector<OptionSpec> with_plan_options(std::vector<OptionSpec> own) {
   auto p = plan_options();
   own.insert(own.end(), p.begin(), p.end());
   return own;
-}
-
-// Writes text to `path` via a temporary file and rename, so an interrupted run never
-// leaves a truncated report.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    if (!o) throw Error(path.string() + ": cannot write (" + tmp + ")", Error::Kind::Runtime);
-    o << text;
-    if (!o.flush()) throw Error(path.string() + ": write failed", Error::Kind::Runtime);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(path.string() + ": cannot rename temporary file (" + ec.message() + ")", Error::Kind::Runtime);
 }
 
 double median(std::vector<double> v) {
@@ -141,7 +126,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
       if (r.per_class_total[c] > 0)
         per_class.push_back({{"class", l.model->classes[c]}, {"total", r.per_class_total[c]}, {"correct", r.per_class_correct[c]}});
     j["per_class"] = per_class;
-    write_file_atomically(*jpath, j.dump(2) + "\n");
+    profiler::write_file_atomically(*jpath, j.dump(2) + "\n");
   }
   return r.evaluated > 0 ? kOk : kBadInput;
 }
@@ -162,10 +147,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int warmup = args.get_int("--warmup", 2, 0, 100000);
   auto l = load_for_inference(args, batch, true);
   const auto& c = l.model->config;
-  std::vector<float> input(static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> nd;
-  for (auto& v : input) v = nd(rng);
+  const auto input = random_input(c, batch, 1);
   std::vector<float> logits(static_cast<std::size_t>(batch) * c.num_classes);
   for (int i = 0; i < warmup; ++i) l.plan->run(input.data(), batch, logits.data());
   std::vector<double> ms;

@@ -5,7 +5,6 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -110,10 +109,7 @@ int cmd_profile(const std::vector<std::string>& argv) {
   const int batch = args.get_int("--batch", choice.backend == Backend::CUDA ? 128 : 8, 1, 4096);
   auto l = load_for_inference(args, batch, true);
   const auto& c = l.model->config;
-  std::vector<float> input(static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size);
-  std::mt19937 rng(7);
-  std::normal_distribution<float> nd;
-  for (auto& v : input) v = nd(rng);
+  const auto input = random_input(c, batch, 7);
   std::vector<float> logits(static_cast<std::size_t>(batch) * c.num_classes);
   auto& plan = *l.plan;
   using Clock = std::chrono::steady_clock;

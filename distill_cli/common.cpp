@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <random>
 
 #include "engine/error.h"
 
@@ -73,6 +74,14 @@ void ProgressBar::update(const Progress& p) {
       m_last_decile = decile;
     }
   }
+}
+
+std::vector<float> random_input(const SwinConfig& c, int batch, unsigned seed) {
+  std::vector<float> input(static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  for (auto& v : input) v = nd(rng);
+  return input;
 }
 
 void ProgressBar::finish() {

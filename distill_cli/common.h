@@ -42,4 +42,7 @@ class ProgressBar {
 
 std::string format_seconds(double s);
 
+// N(0,1) input of `batch` images for the model's config: timing needs no real images.
+std::vector<float> random_input(const SwinConfig& config, int batch, unsigned seed);
+
 }  // namespace swinscope::cli

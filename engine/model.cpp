@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/quantize.h"
 #include "engine/safetensors.h"
 
 namespace swinscope {
@@ -30,6 +31,12 @@ std::string_view layout_name(SourceLayout l) {
 }
 
 std::int64_t FloatTensor::numel() const {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+std::int64_t Int8Tensor::numel() const {
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
   return n;
@@ -290,12 +297,15 @@ std::vector<Activation> parse_activations(const std::string& text, int blocks, c
   return out;
 }
 
+// Float or (in an int8 model) int8: which one a tensor must be is validate_int8_model's job.
 void check_shape(const Model& m, const std::string& name, const std::vector<std::int64_t>& want) {
-  const auto* t = m.find(name);
-  if (!t)
+  const std::vector<std::int64_t>* shape = nullptr;
+  if (const auto* t = m.find(name)) shape = &t->shape;
+  else if (const auto* q = m.find_int8(name)) shape = &q->shape;
+  if (!shape)
     throw Error(m.path.string() + ": missing tensor '" + name + "' (expected shape " + shape_str(want) + ")");
-  if (t->shape != want)
-    throw Error(m.path.string() + ": tensor '" + name + "' has shape " + shape_str(t->shape) + ", expected " +
+  if (*shape != want)
+    throw Error(m.path.string() + ": tensor '" + name + "' has shape " + shape_str(*shape) + ", expected " +
                 shape_str(want));
 }
 
@@ -309,6 +319,16 @@ const FloatTensor* Model::find(const std::string& name) const {
 const FloatTensor& Model::tensor(const std::string& name) const {
   if (const auto* t = find(name)) return *t;
   throw Error(path.string() + ": missing tensor '" + name + "'");
+}
+
+const Int8Tensor* Model::find_int8(const std::string& name) const {
+  auto it = int8_tensors.find(name);
+  return it == int8_tensors.end() ? nullptr : &it->second;
+}
+
+const Int8Tensor& Model::int8_tensor(const std::string& name) const {
+  if (const auto* t = find_int8(name)) return *t;
+  throw Error(path.string() + ": missing int8 tensor '" + name + "'");
 }
 
 bool Model::has_fc1_bias(int global_block) const {
@@ -380,9 +400,12 @@ Model load_model(const std::filesystem::path& path, const LoadOptions& opts) {
   m.layout = detect_layout(file);
   const std::string fname = path.string();
 
-  if (auto it = m.metadata.find("swinscope.precision"); it != m.metadata.end() && it->second != "fp32")
-    throw Error(fname + ": precision '" + it->second + "' models are not supported by this build (only fp32)",
+  if (auto it = m.metadata.find("swinscope.precision"); it != m.metadata.end()) m.precision = it->second;
+  if (m.precision != "fp32" && m.precision != "int8")
+    throw Error(fname + ": precision '" + m.precision + "' models are not supported by this build (fp32, int8)",
                 Error::Kind::BadInput);
+  if (m.is_int8() && m.layout != SourceLayout::SwinScope)
+    throw Error(fname + ": swinscope.precision is int8 but the file is not a SwinScope model (no swinscope.format)");
 
   // Rename into the canonical layout; Hugging Face's separate q/k/v are stacked into qkv.
   std::map<std::string, std::array<const TensorView*, 3>> hf_qkv;
@@ -405,8 +428,17 @@ Model load_model(const std::filesystem::path& path, const LoadOptions& opts) {
       hf_qkv[r.canonical][static_cast<std::size_t>(r.hf_qkv_part)] = &t;
       continue;
     }
-    if (m.tensors.count(r.canonical))
+    if (m.tensors.count(r.canonical) || m.int8_tensors.count(r.canonical))
       throw Error(fname + ": tensor '" + t.name + "' maps to '" + r.canonical + "', which another tensor already provides");
+    if (t.dtype == DType::I8) {
+      if (!m.is_int8())
+        throw Error(fname + ": tensor '" + t.name + "' has dtype I8 but the model's precision is " + m.precision +
+                    " (int8 tensors need swinscope.precision = int8)");
+      Int8Tensor q{t.shape, std::vector<std::int8_t>(t.nbytes)};
+      std::memcpy(q.data.data(), t.data, t.nbytes);
+      m.int8_tensors.emplace(r.canonical, std::move(q));
+      continue;
+    }
     m.tensors.emplace(r.canonical, to_float(t, fname));
   }
   for (const auto& [name, parts] : hf_qkv) {
@@ -495,16 +527,28 @@ Model load_model(const std::filesystem::path& path, const LoadOptions& opts) {
   if (m.preprocess.channels != m.config.in_chans)
     throw Error(fname + ": preprocess has " + std::to_string(m.preprocess.channels) + " channels but the model takes " +
                 std::to_string(m.config.in_chans));
+  if (m.is_int8()) {
+    if (auto it = m.metadata.find("swinscope.calibration"); it != m.metadata.end()) m.calibration = it->second;
+    validate_int8_model(m);
+  }
   return m;
 }
 
 void save_model(const Model& m, const std::filesystem::path& path) {
+  if (m.precision != "fp32" && m.precision != "int8")
+    throw Error(path.string() + ": cannot write precision '" + m.precision + "' (fp32, int8)");
   validate_model_tensors(m);
+  if (m.is_int8()) validate_int8_model(m);
+  else if (!m.int8_tensors.empty())
+    throw Error(path.string() + ": an fp32 model holds int8 tensors (first: '" + m.int8_tensors.begin()->first + "')");
   std::vector<TensorToWrite> out;
-  out.reserve(m.tensors.size());
+  out.reserve(m.tensors.size() + m.int8_tensors.size());
   for (const auto& [name, t] : m.tensors)
     out.push_back({name, DType::F32, t.shape,
                    std::span<const std::byte>(reinterpret_cast<const std::byte*>(t.data.data()), t.data.size() * 4)});
+  for (const auto& [name, t] : m.int8_tensors)
+    out.push_back({name, DType::I8, t.shape,
+                   std::span<const std::byte>(reinterpret_cast<const std::byte*>(t.data.data()), t.data.size())});
   std::map<std::string, std::string> meta;
   meta["swinscope.format"] = "1";
   meta["swinscope.config"] = m.config.to_json();
@@ -516,7 +560,8 @@ void save_model(const Model& m, const std::filesystem::path& path) {
     for (auto a : m.activations) list.push_back(std::string(activation_name(a)));
     meta["swinscope.activation"] = list.dump();
   }
-  meta["swinscope.precision"] = "fp32";
+  meta["swinscope.precision"] = m.precision;
+  if (m.is_int8()) meta["swinscope.calibration"] = m.calibration;
   meta["swinscope.classes"] = nlohmann::json(m.classes).dump();
   meta["swinscope.preprocess"] = m.preprocess.to_json();
   write_safetensors(path, out, meta);

@@ -4,24 +4,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
+#include "tests/cli_runner.h"
 #include <QTemporaryDir>
 
 namespace {
 
 const QString kSrc = QStringLiteral(SWINSCOPE_SOURCE_DIR);
 
-struct Result {
-  int code = -1;
-  QString out, err;
-};
-
-Result cli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(SWINSCOPE_CLI_PATH), args);
-  if (!p.waitForFinished(300000)) return {};
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
 
 // A tiny 3-class RGB model (img 32) made with `init` from a JSON config.
 QString make_tiny_model(const QTemporaryDir& dir, const QString& activation) {
@@ -32,7 +21,7 @@ QString make_tiny_model(const QTemporaryDir& dir, const QString& activation) {
               "depths":[2,2],"num_heads":[1,2],"window_size":4,"mlp_ratio":2})");
   f.close();
   const QString out = dir.filePath("tiny_" + activation + ".safetensors");
-  const auto r = cli({"init", "--arch", cfg, "--activation", activation, "--seed", "3", "--out", out});
+  const auto r = run_cli({"init", "--arch", cfg, "--activation", activation, "--seed", "3", "--out", out});
   if (r.code != 0) qWarning("%s", qPrintable(r.err));
   return out;
 }
@@ -43,20 +32,20 @@ class TestCli : public QObject {
   Q_OBJECT
  private slots:
   void help_lists_commands() {
-    const auto r = cli({"--help"});
+    const auto r = run_cli({"--help"});
     QCOMPARE(r.code, 0);
     for (const char* c : {"info", "init", "classify", "eval", "bench"}) QVERIFY2(r.out.contains(c), c);
-    const auto e = cli({"eval", "--help"});
+    const auto e = run_cli({"eval", "--help"});
     QCOMPARE(e.code, 0);
     QVERIFY(e.out.contains("--labels"));
   }
 
   void bad_arguments_exit_2() {
-    QCOMPARE(cli({"no-such-command"}).code, 2);
-    const auto r = cli({"classify", "--model"});
+    QCOMPARE(run_cli({"no-such-command"}).code, 2);
+    const auto r = run_cli({"classify", "--model"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("needs a value"), qPrintable(r.err));
-    const auto u = cli({"info", "--frobnicate", "x"});
+    const auto u = run_cli({"info", "--frobnicate", "x"});
     QCOMPARE(u.code, 2);
     QVERIFY(u.err.contains("--frobnicate"));
   }
@@ -68,16 +57,16 @@ class TestCli : public QObject {
     f.open(QIODevice::WriteOnly);
     f.write("this is not a model");
     f.close();
-    const auto r = cli({"info", bad});
+    const auto r = run_cli({"info", bad});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains(bad), qPrintable(r.err));
-    const auto missing = cli({"info", dir.filePath("nope.safetensors")});
+    const auto missing = run_cli({"info", dir.filePath("nope.safetensors")});
     QCOMPARE(missing.code, 2);
     QVERIFY2(missing.err.contains("nope.safetensors"), qPrintable(missing.err));
   }
 
   void info_reports_inferred_values() {
-    const auto r = cli({"info", kSrc + "/tests/golden/models/tiny3.hf.safetensors", "--img-size", "32", "--json"});
+    const auto r = run_cli({"info", kSrc + "/tests/golden/models/tiny3.hf.safetensors", "--img-size", "32", "--json"});
     QCOMPARE(r.code, 0);
     const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
     QCOMPARE(j["layout"].toString(), QString("huggingface"));
@@ -89,7 +78,7 @@ class TestCli : public QObject {
   void init_then_info_shows_relu_without_fc1_bias() {
     QTemporaryDir dir;
     const QString m = make_tiny_model(dir, "relu");
-    const auto r = cli({"info", m});
+    const auto r = run_cli({"info", m});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("activation:    relu"), qPrintable(r.out));
     QVERIFY(r.out.contains("(no fc1 bias)"));
@@ -100,7 +89,7 @@ class TestCli : public QObject {
     QTemporaryDir dir;
     const QString m = make_tiny_model(dir, "gelu");
     const QString pre = kSrc + "/tests/golden/preprocess/";
-    const auto r = cli({"classify", "--model", m, "--topk", "2", "--json", pre + "photo.jpg", pre + "gray.png", pre + "rgba.png",
+    const auto r = run_cli({"classify", "--model", m, "--topk", "2", "--json", pre + "photo.jpg", pre + "gray.png", pre + "rgba.png",
                         kSrc + "/tests/data/bad_images/truncated.jpg"});
     QCOMPARE(r.code, 0);
     const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
@@ -133,7 +122,7 @@ class TestCli : public QObject {
     QFile::copy(kSrc + "/tests/data/bad_images/not_an_image.jpg", data + "/c_eel/broken.jpg");
     QFile::copy(kSrc + "/tests/data/bad_images/empty.jpg", data + "/b_dog/empty.jpg");
     const QString json = dir.filePath("eval.json");
-    const auto r = cli({"eval", "--model", m, "--data", data, "--batch", "2", "--json", json});
+    const auto r = run_cli({"eval", "--model", m, "--data", data, "--batch", "2", "--json", json});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("evaluated: 4 images"), qPrintable(r.out));
     QVERIFY(r.out.contains("skipped:   2"));
@@ -147,13 +136,13 @@ class TestCli : public QObject {
     QCOMPARE(j["top5"].toDouble(), 1.0);  // 3 classes: the label is always in the top 5
 
     // --limit stops early; a flat folder with a labels file naming a missing image is refused.
-    const auto lim = cli({"eval", "--model", m, "--data", data, "--limit", "2"});
+    const auto lim = run_cli({"eval", "--model", m, "--data", data, "--limit", "2"});
     QVERIFY2(lim.out.contains("evaluated: 2 images"), qPrintable(lim.out));
     QFile lf(dir.filePath("labels.txt"));
     lf.open(QIODevice::WriteOnly);
     lf.write("a_cat/1.jpg 0\nmissing.png 1\n");
     lf.close();
-    const auto bad = cli({"eval", "--model", m, "--data", data, "--labels", dir.filePath("labels.txt")});
+    const auto bad = run_cli({"eval", "--model", m, "--data", data, "--labels", dir.filePath("labels.txt")});
     QCOMPARE(bad.code, 2);
     QVERIFY2(bad.err.contains("missing.png"), qPrintable(bad.err));
   }
@@ -162,7 +151,7 @@ class TestCli : public QObject {
     QTemporaryDir dir;
     const QString m = make_tiny_model(dir, "gelu");
     QDir().mkpath(dir.filePath("empty"));
-    const auto r = cli({"eval", "--model", m, "--data", dir.filePath("empty")});
+    const auto r = run_cli({"eval", "--model", m, "--data", dir.filePath("empty")});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("no class folders"), qPrintable(r.err));
   }
@@ -170,7 +159,7 @@ class TestCli : public QObject {
   void backend_fallback_notice_is_visible() {
     QTemporaryDir dir;
     const QString m = make_tiny_model(dir, "gelu");
-    const auto r = cli({"bench", "--model", m, "--batch", "2", "--runs", "1", "--warmup", "0", "--json"});
+    const auto r = run_cli({"bench", "--model", m, "--batch", "2", "--runs", "1", "--warmup", "0", "--json"});
     QCOMPARE(r.code, 0);
     const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
     QVERIFY(j["median_ms"].toDouble() > 0);

@@ -5,7 +5,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
+#include "tests/cli_runner.h"
 #include <QTemporaryDir>
 
 #include <random>
@@ -22,16 +22,6 @@ using namespace swinscope;
 namespace {
 const std::string kDir = std::string(SWINSCOPE_SOURCE_DIR) + "/tests/golden/models/";
 
-struct CliResult {
-  int code = -1;
-  QString out, err;
-};
-CliResult cli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(SWINSCOPE_CLI_PATH), args);
-  if (!p.waitForFinished(300000)) return {};
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
 }  // namespace
 
 class TestProfile : public QObject {
@@ -102,7 +92,7 @@ class TestProfile : public QObject {
     QTemporaryDir dir;
     const QString model = QString::fromStdString(kDir + "tiny3.safetensors");
     const QString a = dir.filePath("a.json"), b = dir.filePath("b.json"), csv = dir.filePath("a.csv");
-    auto r = cli({"profile", "--model", model, "--batch", "2", "--runs", "3", "--warmup", "1", "--trace", a, "--csv", csv, "--json"});
+    auto r = run_cli({"profile", "--model", model, "--batch", "2", "--runs", "3", "--warmup", "1", "--trace", a, "--csv", csv, "--json"});
     QCOMPARE(r.code, 0);
     const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
     QVERIFY(j["end_to_end_us_unrecorded"].toDouble() > 0);
@@ -113,10 +103,10 @@ class TestProfile : public QObject {
     QFile cf(csv);
     QVERIFY(cf.open(QIODevice::ReadOnly));
     QVERIFY(cf.readLine().startsWith("run,block,stage,kind,name,depth,start_us,dur_us"));
-    r = cli({"profile", "--model", model, "--batch", "1", "--runs", "2", "--warmup", "0", "--trace", b});
+    r = run_cli({"profile", "--model", model, "--batch", "1", "--runs", "2", "--warmup", "0", "--trace", b});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("stages cover"), qPrintable(r.out));
-    r = cli({"profile-diff", a, b, "--per-block"});
+    r = run_cli({"profile-diff", a, b, "--per-block"});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("softmax") && r.out.contains("B/A"), qPrintable(r.out));
     // A file that is not a trace: clear error naming it, exit 2.
@@ -124,7 +114,7 @@ class TestProfile : public QObject {
     bad.open(QIODevice::WriteOnly);
     bad.write("{\"traceEvents\": 5}");
     bad.close();
-    r = cli({"profile-diff", a, dir.filePath("bad.json")});
+    r = run_cli({"profile-diff", a, dir.filePath("bad.json")});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("bad.json"), qPrintable(r.err));
   }

@@ -166,13 +166,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
                      {"device", l.backend.device}, {"batch", batch}, {"median_ms", med},
                      {"min_ms", *std::min_element(ms.begin(), ms.end())}, {"images_per_s", 1000.0 * batch / med},
                      {"runs_ms", ms}, {"peak_rss_mib", peak_mib}};
+    for (const auto& k : l.plan->kernels()) j["kernels"][k.stage] = k.kernel;
     std::cout << j.dump() << "\n";
   } else {
     std::cout << std::fixed << std::setprecision(2) << "device:     " << l.backend.device << "\n"
               << "batch:      " << batch << ", " << warmup << " warm-up + " << runs << " timed runs\n"
               << "median:     " << med << " ms  (min " << *std::min_element(ms.begin(), ms.end()) << " ms)\n"
               << "throughput: " << std::setprecision(1) << 1000.0 * batch / med << " images/s\n"
-              << "peak RSS:   " << peak_mib << " MiB\n";
+              << "peak RSS:   " << peak_mib << " MiB\n"
+              << "kernels:\n";
+    for (const auto& k : l.plan->kernels()) std::cout << "  " << k.stage << ": " << k.kernel << "\n";
   }
   return kOk;
 }

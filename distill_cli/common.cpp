@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/error.h"
+#include "engine/stages.h"
 
 namespace swinscope::cli {
 
@@ -21,6 +22,7 @@ std::vector<OptionSpec> plan_options() {
 }
 
 Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
+  register_stage_colours();  // traces and NVTX ranges use the engine's stage colours
   Loaded l;
   LoadOptions lo;
   if (auto v = args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "engine/cpu/fp32_plan.h"
+#include "engine/cpu/int8_plan.h"
 #include "engine/error.h"
 #ifdef SWINSCOPE_HAVE_CUDA
 #include "engine/cuda/device.h"
@@ -29,6 +30,13 @@ Variant parse_variant(const std::string& s) {
   for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu})
     if (s == variant_name(v)) return v;
   throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu)");
+}
+
+Variant default_variant(const Model& model) {
+  if (!model.is_int8()) return Variant::FP32;
+  for (auto a : model.activations)
+    if (a == Activation::ReLU) return Variant::Int8Relu;
+  return Variant::Int8Gelu;
 }
 
 std::string cuda_unavailable_reason() {
@@ -80,11 +88,14 @@ std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
   if (opts.backend == Backend::CUDA) throw Error("the CUDA backend is not available in this build", Error::Kind::Runtime);
   switch (opts.variant) {
-    case Variant::FP32: return cpu::make_fp32_plan(model, opts.max_batch);
+    case Variant::FP32:
+      if (model.is_int8())
+        throw Error(model.path.string() + ": variant fp32 needs the float model; this file holds int8 weights (run it as " +
+                    std::string(variant_name(default_variant(model))) + ", its default)");
+      return cpu::make_fp32_plan(model, opts.max_batch);
     case Variant::FP16: throw Error("variant fp16 runs on the CUDA backend only");
     case Variant::Int8Gelu:
-    case Variant::Int8Relu:
-      throw Error("variant " + std::string(variant_name(opts.variant)) + " is not implemented yet (int8 pipeline pending)");
+    case Variant::Int8Relu: return cpu::make_int8_plan(model, opts.variant, opts.max_batch);
   }
   throw Error("unknown variant");
 }

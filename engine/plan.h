@@ -17,6 +17,10 @@ enum class Variant { FP32, FP16, Int8Gelu, Int8Relu };
 std::string_view backend_name(Backend b);
 std::string_view variant_name(Variant v);
 Variant parse_variant(const std::string& s);  // throws Error listing the valid names
+// The variant a model runs as when none is asked for: fp32 for a float model; for an int8
+// model int8-relu when any block is GELU-less (ReLU; a half-distilled model included),
+// else int8-gelu. make_plan refuses variants that do not fit the file.
+Variant default_variant(const Model& model);
 
 // The one place where the backend is decided. `request` is auto | cpu | cuda.
 struct BackendChoice {

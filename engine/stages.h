@@ -4,6 +4,7 @@
 // timelines and the tests iterate it. FP32/FP16 plans reuse the same names where the work
 // corresponds, so traces of different variants line up row for row.
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace swinscope {
@@ -39,6 +40,12 @@ inline constexpr std::string_view kMergeGemm = "merge_gemm";
 inline constexpr std::string_view kHead = "head";
 inline constexpr std::string_view kForward = "forward";  // the whole run
 inline constexpr std::string_view kBlock = "block";      // parent span of a block's stages
+
+// One fixed colour per stage for timelines, charts and NVTX ranges: GEMMs in blues and
+// greens, fused ops in warm colours, and the op the paper removes in red.
+std::uint32_t stage_colour_argb(std::string_view name);  // 0 for an unknown name
+// Registers those colours with the profiler (idempotent, thread-safe); make_plan calls it.
+void register_stage_colours();
 
 constexpr const StageInfo& stage(int index) { return kBlockStages[static_cast<std::size_t>(index - 1)]; }
 

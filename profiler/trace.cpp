@@ -1,5 +1,8 @@
 #include "profiler/trace.h"
 
+#include <map>
+#include <mutex>
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -24,7 +27,29 @@ int max_depth(const Trace& trace) {
   return depth;
 }
 
+namespace {
+struct ColourRegistry {
+  std::mutex mutex;
+  std::map<std::string, std::uint32_t, std::less<>> colours;
+};
+ColourRegistry& colour_registry() {
+  static ColourRegistry r;
+  return r;
+}
+}  // namespace
+
+void set_kind_colour(std::string_view kind, std::uint32_t argb) {
+  auto& r = colour_registry();
+  const std::lock_guard lock(r.mutex);
+  r.colours[std::string(kind)] = argb;
+}
+
 std::uint32_t kind_colour_argb(std::string_view kind) {
+  {
+    auto& r = colour_registry();
+    const std::lock_guard lock(r.mutex);
+    if (auto it = r.colours.find(kind); it != r.colours.end()) return it->second;
+  }
   // Tableau 10 plus two: distinct at a glance, readable on light and dark backgrounds.
   static constexpr std::array<std::uint32_t, 12> kPalette = {
       0xFF4E79A7, 0xFFF28E2B, 0xFFE15759, 0xFF76B7B2, 0xFF59A14F, 0xFFEDC948,

@@ -72,6 +72,10 @@ int max_depth(const Trace& trace);  // -1 for an empty trace
 // One fixed palette, indexed by a hash of the kind, so NVTX ranges in Nsight and the
 // GUI timeline give a stage the same colour in every run and every build.
 std::uint32_t kind_colour_argb(std::string_view kind);
+// Gives `kind` a fixed colour, taking precedence over the hashed palette (which maps many
+// kinds onto 12 colours). The profiler knows no stage names; the engine registers its own.
+// Thread-safe; the last registration wins.
+void set_kind_colour(std::string_view kind, std::uint32_t argb);
 
 // ---- Recording support shared by CpuClockRecorder and CudaEventRecorder ----
 

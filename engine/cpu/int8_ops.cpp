@@ -110,6 +110,20 @@ std::vector<float> shift_mask(const WindowGeometry& g) {
   return m;
 }
 
+void pack_k_transposed(const std::int8_t* k, std::int8_t* kt, int N, int d) {
+  const int Np = padded_tokens(N);
+  std::fill(kt, kt + kt_head_bytes(N, d), std::int8_t{0});
+  for (int j = 0; j < N; ++j)
+    for (int e = 0; e < d; ++e) kt[((e / 2) * Np + j) * 2 + e % 2] = k[j * d + e];
+}
+
+void pack_v_pairs(const std::int8_t* v, std::int8_t* vp, int N, int d) {
+  const int d8 = head_dim8(d);
+  std::fill(vp, vp + vp_head_bytes(N, d), std::int8_t{0});
+  for (int j = 0; j < N; ++j)
+    for (int e = 0; e < d; ++e) vp[((j / 2) * d8 + e) * 2 + j % 2] = v[j * d + e];
+}
+
 // ======================================================================================
 // Plain loops
 // ======================================================================================
@@ -128,42 +142,45 @@ void ln1_quant(const float* x, std::uint8_t* out, const WindowGeometry& g, const
     }
 }
 
-void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* k, std::int8_t* v, const WindowGeometry& g,
+void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std::int8_t* vp, const WindowGeometry& g,
                     const float* bias, float deq, const float inv_scale[3]) {
-  const int N = g.tokens_per_window(), C = g.C, d = g.head_dim();
-  const long rows = static_cast<long>(g.batch) * g.windows_per_image() * N;
-  std::int8_t* outs[3] = {q, k, v};
-#pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; ++r) {
-    const long win = r / N;
-    const int t = static_cast<int>(r % N);
-    const std::int8_t* in = qkv + r * 3 * C;
-    for (int p = 0; p < 3; ++p)
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), C = g.C, d = g.head_dim();
+  const int dp = head_pairs(d), d8 = head_dim8(d);
+  const long nwin = static_cast<long>(g.batch) * g.windows_per_image();
+  const long ktb = kt_head_bytes(N, d), vpb = vp_head_bytes(N, d);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long win = 0; win < nwin; ++win)
+    for (int t = 0; t < Np; ++t) {  // padding tokens included: they write the zeros
+      const std::int8_t* in = qkv + (win * N + t) * 3 * C;
       for (int h = 0; h < g.heads; ++h) {
-        std::int8_t* o = outs[p] + ((win * g.heads + h) * N + t) * d;
-        for (int e = 0; e < d; ++e) {
-          const int c = p * C + h * d + e;
-          o[e] = quantize_s8(static_cast<float>(in[c]) * deq + bias[c], inv_scale[p]);
-        }
+        const long wh = win * g.heads + h;
+        auto value = [&](int part, int e) -> std::int8_t {
+          if (t >= N || e >= d) return 0;
+          const int c = part * C + h * d + e;
+          return quantize_s8(static_cast<float>(in[c]) * deq + bias[c], inv_scale[part]);
+        };
+        if (t < N)
+          for (int e = 0; e < d; ++e) q[(wh * N + t) * d + e] = value(0, e);
+        for (int e = 0; e < 2 * dp; ++e) kt[wh * ktb + ((e / 2) * Np + t) * 2 + e % 2] = value(1, e);
+        for (int e = 0; e < d8; ++e) vp[wh * vpb + ((t / 2) * d8 + e) * 2 + t % 2] = value(2, e);
       }
-  }
+    }
 }
 
-void qk_gemm(const std::int8_t* q, const std::int8_t* k, std::int32_t* scores, const WindowGeometry& g) {
+void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
   const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
-  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads;
+  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
 #pragma omp parallel for schedule(static)
   for (long wh = 0; wh < nwh; ++wh) {
     const std::int8_t* Q = q + wh * N * d;
-    const std::int8_t* K = k + wh * N * d;
+    const std::int8_t* KT = kt + wh * ktb;
     for (int i = 0; i < N; ++i) {
       std::int32_t* row = scores + (wh * N + i) * Np;
-      for (int j = 0; j < N; ++j) {
+      for (int j = 0; j < Np; ++j) {  // padded columns come out 0: kT is 0 there
         std::int32_t acc = 0;
-        for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(Q[i * d + e]) * K[j * d + e];
+        for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(Q[i * d + e]) * KT[((e / 2) * Np + j) * 2 + e % 2];
         row[j] = acc;
       }
-      for (int j = N; j < Np; ++j) row[j] = 0;
     }
   }
 }
@@ -193,20 +210,20 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
       }
 }
 
-void av_gemm(const std::uint8_t* probs, const std::int8_t* v, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), C = g.C;
-  const long nwin = static_cast<long>(g.batch) * g.windows_per_image();
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d), C = g.C;
+  const long nwin = static_cast<long>(g.batch) * g.windows_per_image(), vpb = vp_head_bytes(N, d);
 #pragma omp parallel for collapse(2) schedule(static)
   for (long win = 0; win < nwin; ++win)
     for (int h = 0; h < g.heads; ++h) {
       const long wh = win * g.heads + h;
-      const std::int8_t* V = v + wh * N * d;
+      const std::int8_t* VP = vp + wh * vpb;
       for (int i = 0; i < N; ++i) {
         const std::uint8_t* P = probs + (wh * N + i) * Np;
         std::uint8_t* out = ctx + (win * N + i) * C + h * d;
         for (int e = 0; e < d; ++e) {
           std::int32_t acc = 0;
-          for (int j = 0; j < N; ++j) acc += static_cast<std::int32_t>(P[j]) * V[j * d + e];
+          for (int j = 0; j < N; ++j) acc += static_cast<std::int32_t>(P[j]) * VP[((j / 2) * d8 + e) * 2 + j % 2];
           out[e] = shifted_from_scaled(static_cast<float>(acc) * requant);
         }
       }
@@ -402,73 +419,103 @@ void ln1_quant(const float* x, std::uint8_t* out, const WindowGeometry& g, const
     }
 }
 
-void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* k, std::int8_t* v, const WindowGeometry& g,
-                    const float* bias, float deq, const float inv_scale[3]) {
-  const int N = g.tokens_per_window(), C = g.C, d = g.head_dim();
-  const long rows = static_cast<long>(g.batch) * g.windows_per_image() * N;
-  std::int8_t* outs[3] = {q, k, v};
-  const bool direct = d % 8 == 0;
-#pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; ++r) {
-    const long win = r / N;
-    const int t = static_cast<int>(r % N);
-    const std::int8_t* in = qkv + r * 3 * C;
-    alignas(32) std::int8_t tmp[kAvx2MaxHeadDim + 8];
-    for (int p = 0; p < 3; ++p) {
-      const __m256 vdeq = _mm256_set1_ps(deq), vinv = _mm256_set1_ps(inv_scale[p]);
-      const float inv = inv_scale[p];
-      for (int h = 0; h < g.heads; ++h) {
-        const int c0 = p * C + h * d;
-        std::int8_t* o = outs[p] + ((win * g.heads + h) * N + t) * d;
-        if (direct) {
-          for (int e = 0; e < d; e += 8)
-            store_s8(o + e, _mm256_mul_ps(_mm256_fmadd_ps(load_s8(in + c0 + e), vdeq, _mm256_loadu_ps(bias + c0 + e)), vinv));
-        } else if (d <= kAvx2MaxHeadDim) {
-          // Odd head sizes: whole vectors while they fit, then the tail one by one.
-          int e = 0;
-          for (; e + 8 <= d; e += 8)
-            store_s8(tmp + e, _mm256_mul_ps(_mm256_fmadd_ps(load_s8(in + c0 + e), vdeq, _mm256_loadu_ps(bias + c0 + e)), vinv));
-          for (; e < d; ++e) tmp[e] = quantize_s8(static_cast<float>(in[c0 + e]) * deq + bias[c0 + e], inv);
-          std::memcpy(o, tmp, static_cast<std::size_t>(d));
-        } else {
-          for (int e = 0; e < d; ++e) o[e] = quantize_s8(static_cast<float>(in[c0 + e]) * deq + bias[c0 + e], inv);
-        }
-      }
-    }
+// One token's d values of one part and head, dequantized + bias + requantized, into
+// `dst` zero-padded to d8 (all zero for a padding token).
+inline void qkv_head_values(const std::int8_t* in, bool valid, int c0, int d, int d8, const float* bias, float deq, float inv,
+                            std::int8_t* dst) {
+  int e = 0;
+  if (valid) {
+    const __m256 vdeq = _mm256_set1_ps(deq), vinv = _mm256_set1_ps(inv);
+    for (; e + 8 <= d; e += 8)
+      store_s8(dst + e, _mm256_mul_ps(_mm256_fmadd_ps(load_s8(in + c0 + e), vdeq, _mm256_loadu_ps(bias + c0 + e)), vinv));
+    for (; e < d; ++e) dst[e] = quantize_s8(static_cast<float>(in[c0 + e]) * deq + bias[c0 + e], inv);
   }
+  for (; e < d8; ++e) dst[e] = 0;
 }
 
-// scores[i][j] = Σ_e q[i][e]·k[j][e]. K is repacked as int16 pairs [e/2][j][2] so one
-// vpmaddwd against a broadcast pair (q[i][2e], q[i][2e+1]) yields 8 columns j at once, in
-// int32 (|q·k| ≤ 2·127², no saturation).
-void qk_gemm(const std::int8_t* q, const std::int8_t* k, std::int32_t* scores, const WindowGeometry& g) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), dp = (d + 1) / 2;
-  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads;
+// Tokens in pairs (2·tp, 2·tp+1) so vP's interleaved rows are written whole.
+void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std::int8_t* vp, const WindowGeometry& g,
+                    const float* bias, float deq, const float inv_scale[3]) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), C = g.C, d = g.head_dim();
+  const int dp = head_pairs(d), d8 = head_dim8(d);
+  const long nwin = static_cast<long>(g.batch) * g.windows_per_image();
+  const long ktb = kt_head_bytes(N, d), vpb = vp_head_bytes(N, d);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long win = 0; win < nwin; ++win)
+    for (int tp = 0; tp < Np / 2; ++tp) {
+      alignas(32) std::int8_t a[kAvx2MaxHeadDim + 8] = {}, b[kAvx2MaxHeadDim + 8] = {};
+      const int t0 = 2 * tp, t1 = t0 + 1;
+      const std::int8_t* in0 = qkv + (win * N + t0) * 3 * C;
+      const std::int8_t* in1 = in0 + 3 * C;
+      for (int h = 0; h < g.heads; ++h) {
+        const long wh = win * g.heads + h;
+        qkv_head_values(in0, t0 < N, h * d, d, d8, bias, deq, inv_scale[0], a);
+        qkv_head_values(in1, t1 < N, h * d, d, d8, bias, deq, inv_scale[0], b);
+        if (t0 < N) std::memcpy(q + (wh * N + t0) * d, a, static_cast<std::size_t>(d));
+        if (t1 < N) std::memcpy(q + (wh * N + t1) * d, b, static_cast<std::size_t>(d));
+        qkv_head_values(in0, t0 < N, C + h * d, d, d8, bias, deq, inv_scale[1], a);
+        qkv_head_values(in1, t1 < N, C + h * d, d, d8, bias, deq, inv_scale[1], b);
+        // Tokens t0, t1 are neighbours in every kT row: their (e, e+1) pairs form 4
+        // contiguous bytes, [a_e a_e+1 b_e b_e+1] = one 16-bit interleave.
+        std::int8_t* K = kt + wh * ktb + t0 * 2;
+        for (int ep = 0; ep < dp; ep += 4) {
+          const __m128i ab = _mm_unpacklo_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + 2 * ep)),
+                                                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 * ep)));
+          alignas(16) std::int32_t four[4];
+          _mm_store_si128(reinterpret_cast<__m128i*>(four), ab);
+          for (int u = 0; u < 4 && ep + u < dp; ++u) std::memcpy(K + (ep + u) * Np * 2, &four[u], 4);
+        }
+        qkv_head_values(in0, t0 < N, 2 * C + h * d, d, d8, bias, deq, inv_scale[2], a);
+        qkv_head_values(in1, t1 < N, 2 * C + h * d, d, d8, bias, deq, inv_scale[2], b);
+        std::int8_t* V = vp + wh * vpb + static_cast<long>(tp) * d8 * 2;
+        for (int e = 0; e < d8; e += 8)
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(V + e * 2),
+                           _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + e)),
+                                             _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + e))));
+      }
+    }
+}
+
+// Four query rows at a time share each kT load: per (row, e pair) one broadcast and one
+// vpmaddwd give 8 scores' partial sums in int32 (|q·k| ≤ 2·127², no saturation).
+void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), dp = head_pairs(d);
+  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
 #pragma omp parallel for schedule(static)
   for (long wh = 0; wh < nwh; ++wh) {
-    alignas(32) std::int16_t kp[(kAvx2MaxHeadDim / 2) * kAvx2MaxTokens * 2];
-    std::int32_t qpair[kAvx2MaxHeadDim / 2];
+    // q rows as int16, so each (e, e+1) pair reads as one int32 for the broadcast.
+    alignas(32) std::int32_t qp[4][kAvx2MaxHeadDim / 2 + 8];
     const std::int8_t* Q = q + wh * N * d;
-    const std::int8_t* K = k + wh * N * d;
-    for (int ep = 0; ep < dp; ++ep)
-      for (int j = 0; j < Np; ++j) {
-        std::int16_t* dst = kp + (ep * Np + j) * 2;
-        dst[0] = j < N ? K[j * d + 2 * ep] : 0;
-        dst[1] = (j < N && 2 * ep + 1 < d) ? K[j * d + 2 * ep + 1] : 0;
+    const std::int8_t* KT = kt + wh * ktb;
+    for (int i0 = 0; i0 < N; i0 += 4) {
+      const int R = std::min(4, N - i0);
+      for (int r = 0; r < 4; ++r) {
+        const std::int8_t* row = Q + (i0 + r) * d;
+        if (r < R && d % 16 == 0) {
+          for (int e = 0; e < d; e += 16)
+            _mm256_store_si256(reinterpret_cast<__m256i*>(qp[r] + e / 2),
+                               _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + e))));
+        } else {
+          for (int ep = 0; ep < dp; ++ep) {
+            const bool live = r < R;
+            const auto lo = static_cast<std::uint16_t>(live ? static_cast<std::int16_t>(row[2 * ep]) : 0);
+            const auto hi = static_cast<std::uint16_t>(live && 2 * ep + 1 < d ? static_cast<std::int16_t>(row[2 * ep + 1]) : 0);
+            qp[r][ep] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16));
+          }
+        }
       }
-    for (int i = 0; i < N; ++i) {
-      for (int ep = 0; ep < dp; ++ep) {
-        const auto lo = static_cast<std::uint16_t>(static_cast<std::int16_t>(Q[i * d + 2 * ep]));
-        const auto hi = static_cast<std::uint16_t>(2 * ep + 1 < d ? static_cast<std::int16_t>(Q[i * d + 2 * ep + 1]) : 0);
-        qpair[ep] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16));
-      }
-      std::int32_t* row = scores + (wh * N + i) * Np;
       for (int jb = 0; jb < Np; jb += 8) {
-        __m256i acc = _mm256_setzero_si256();
-        for (int ep = 0; ep < dp; ++ep)
-          acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_set1_epi32(qpair[ep]),
-                                                        _mm256_load_si256(reinterpret_cast<const __m256i*>(kp + (ep * Np + jb) * 2))));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + jb), acc);
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (int ep = 0; ep < dp; ++ep) {
+          const __m256i kv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(KT + (ep * Np + jb) * 2)));
+          a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(qp[0][ep]), kv));
+          a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(qp[1][ep]), kv));
+          a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(qp[2][ep]), kv));
+          a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(qp[3][ep]), kv));
+        }
+        const __m256i acc[4] = {a0, a1, a2, a3};
+        for (int r = 0; r < R; ++r)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + (wh * N + i0 + r) * Np + jb), acc[r]);
       }
     }
   }
@@ -511,43 +558,46 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
     }
 }
 
-// ctx[i][e] = Σ_j P[i][j]·v[j][e]. V is repacked as int16 pairs [j/2][e][2] so one
-// vpmaddwd against a broadcast pair (P[i][2j], P[i][2j+1]) yields 8 channels e at once.
-void av_gemm(const std::uint8_t* probs, const std::int8_t* v, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), C = g.C;
-  const int jp = Np / 2, d8 = (d + 7) / 8 * 8;
-  const long nwin = static_cast<long>(g.batch) * g.windows_per_image();
+// ctx[i][e] = Σ_j P[i][j]·v[j][e], four probability rows at a time: per (row, token pair)
+// one broadcast of (P[i][j], P[i][j+1]) and one vpmaddwd against vP give 8 channels.
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d), C = g.C;
+  const long nwin = static_cast<long>(g.batch) * g.windows_per_image(), vpb = vp_head_bytes(N, d);
   const __m256 vreq = _mm256_set1_ps(requant);
 #pragma omp parallel for collapse(2) schedule(static)
   for (long win = 0; win < nwin; ++win)
     for (int h = 0; h < g.heads; ++h) {
-      alignas(32) std::int16_t vp[(kAvx2MaxTokens / 2) * kAvx2MaxHeadDim * 2];
-      std::int32_t ppair[kAvx2MaxTokens / 2];
+      alignas(32) std::int32_t pp[4][kAvx2MaxTokens / 2 + 8];
       alignas(32) std::uint8_t tmp[8];
       const long wh = win * g.heads + h;
-      const std::int8_t* V = v + wh * N * d;
-      for (int p = 0; p < jp; ++p)
-        for (int e = 0; e < d8; ++e) {
-          std::int16_t* dst = vp + (p * d8 + e) * 2;
-          dst[0] = (2 * p < N && e < d) ? V[2 * p * d + e] : 0;
-          dst[1] = (2 * p + 1 < N && e < d) ? V[(2 * p + 1) * d + e] : 0;
+      const std::int8_t* VP = vp + wh * vpb;
+      for (int i0 = 0; i0 < N; i0 += 4) {
+        const int R = std::min(4, N - i0);
+        for (int r = 0; r < 4; ++r) {
+          const std::uint8_t* P = probs + (wh * N + i0 + r) * Np;
+          for (int j = 0; j < Np; j += 8)
+            _mm_store_si128(reinterpret_cast<__m128i*>(pp[r] + j / 2),
+                            r < R ? _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(P + j))) : _mm_setzero_si128());
         }
-      for (int i = 0; i < N; ++i) {
-        const std::uint8_t* P = probs + (wh * N + i) * Np;
-        for (int p = 0; p < jp; ++p)
-          ppair[p] = static_cast<std::int32_t>(static_cast<std::uint32_t>(P[2 * p]) | (static_cast<std::uint32_t>(P[2 * p + 1]) << 16));
-        std::uint8_t* out = ctx + (win * N + i) * C + h * d;
         for (int eb = 0; eb < d8; eb += 8) {
-          __m256i acc = _mm256_setzero_si256();
-          for (int p = 0; p < jp; ++p)
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_set1_epi32(ppair[p]),
-                                                          _mm256_load_si256(reinterpret_cast<const __m256i*>(vp + (p * d8 + eb) * 2))));
-          const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vreq);
-          if (eb + 8 <= d) {
-            store_shifted(out + eb, scaled);
-          } else {
-            store_shifted(tmp, scaled);
-            std::memcpy(out + eb, tmp, static_cast<std::size_t>(d - eb));
+          __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+          for (int p = 0; p < Np / 2; ++p) {
+            const __m256i vv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(VP + (p * d8 + eb) * 2)));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(pp[0][p]), vv));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(pp[1][p]), vv));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(pp[2][p]), vv));
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(pp[3][p]), vv));
+          }
+          const __m256i acc[4] = {a0, a1, a2, a3};
+          for (int r = 0; r < R; ++r) {
+            std::uint8_t* out = ctx + (win * N + i0 + r) * C + h * d + eb;
+            const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), vreq);
+            if (eb + 8 <= d) {
+              store_shifted(out, scaled);
+            } else {
+              store_shifted(tmp, scaled);
+              std::memcpy(out, tmp, static_cast<std::size_t>(d - eb));
+            }
           }
         }
       }
@@ -633,15 +683,16 @@ void ln1_quant(const float* x, std::uint8_t* out, const WindowGeometry& g, const
   else plain::ln1_quant(x, out, g, gamma, beta, eps, inv_scale);
 }
 
-void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* k, std::int8_t* v, const WindowGeometry& g,
+void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std::int8_t* vp, const WindowGeometry& g,
                     const float* bias, float deq, const float inv_scale[3], Impl impl) {
-  if (impl == Impl::Avx2) avx2::qkv_bias_quant(qkv, q, k, v, g, bias, deq, inv_scale);
-  else plain::qkv_bias_quant(qkv, q, k, v, g, bias, deq, inv_scale);
+  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2)
+    avx2::qkv_bias_quant(qkv, q, kt, vp, g, bias, deq, inv_scale);
+  else plain::qkv_bias_quant(qkv, q, kt, vp, g, bias, deq, inv_scale);
 }
 
-void qk_gemm(const std::int8_t* q, const std::int8_t* k, std::int32_t* scores, const WindowGeometry& g, Impl impl) {
-  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::qk_gemm(q, k, scores, g);
-  else plain::qk_gemm(q, k, scores, g);
+void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g, Impl impl) {
+  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::qk_gemm(q, kt, scores, g);
+  else plain::qk_gemm(q, kt, scores, g);
 }
 
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias_padded,
@@ -651,10 +702,10 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
   else plain::softmax_quant(scores, probs, g, rel_bias_padded, mask, deq, inv_scale);
 }
 
-void av_gemm(const std::uint8_t* probs, const std::int8_t* v, std::uint8_t* ctx, const WindowGeometry& g, float requant,
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant,
              Impl impl) {
-  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::av_gemm(probs, v, ctx, g, requant);
-  else plain::av_gemm(probs, v, ctx, g, requant);
+  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::av_gemm(probs, vp, ctx, g, requant);
+  else plain::av_gemm(probs, vp, ctx, g, requant);
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,

@@ -15,12 +15,21 @@
 // (OpenMP), and never allocate.
 //
 // Layouts, with L = H·W tokens per image, nW windows per image, N = window² tokens per
-// window, d = head_dim, Np = padded_tokens(N):
+// window, d = head_dim, Np = padded_tokens(N), dp = ⌈d/2⌉, d8 = ⌈d/8⌉·8:
 //   x          (B·L, C)              float residual stream, token order
 //   window     (B·nW·N, C)           window order (after cyclic shift and partition)
-//   q, k, v    (B·nW, heads, N, d)   s8
+//   q          (B·nW, heads, N, d)   s8, one row per token
+//   kT         (B·nW, heads, dp, Np, 2) s8: k[j][e] at ((e/2)·Np + j)·2 + e%2 — "pair
+//              transposed": 16 bytes hold the (e, e+1) pairs of 8 tokens, what one
+//              vpmaddwd against a broadcast (q[i][e], q[i][e+1]) needs for 8 scores
+//   vP         (B·nW, heads, Np/2, d8, 2) s8: v[j][e] at ((j/2)·d8 + e)·2 + j%2 — tokens
+//              interleaved in pairs, so one vpmaddwd against a broadcast (p[i][j], p[i][j+1])
+//              yields 8 channels
 //   scores     (B·nW, heads, N, Np)  s32, columns ≥ N are 0
 //   probs      (B·nW, heads, N, Np)  u8, columns ≥ N are 0
+// Padding (j ≥ N, e ≥ d) is written as 0 by the op that writes the buffer. Stage 3 writes
+// kT and vP directly in these layouts (it scatters anyway), so the attention GEMMs never
+// repack.
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -47,6 +56,15 @@ std::int8_t quantize_s8(float x, float inv_scale);         // s8 = clamp(round(x
 inline float dequantize_shifted(std::uint8_t u, float scale) { return static_cast<float>(static_cast<int>(u) - kZeroPoint) * scale; }
 
 inline int padded_tokens(int N) { return (N + 7) / 8 * 8; }
+inline int head_pairs(int d) { return (d + 1) / 2; }
+inline int head_dim8(int d) { return (d + 7) / 8 * 8; }
+// Bytes of one (window, head) block of kT and of vP.
+inline long kt_head_bytes(int N, int d) { return static_cast<long>(head_pairs(d)) * padded_tokens(N) * 2; }
+inline long vp_head_bytes(int N, int d) { return static_cast<long>(padded_tokens(N)) * head_dim8(d); }
+// One (window, head): k or v (N, d) row-major → its kT / vP block (padding zeroed). For
+// tests and readers; the plan's stage 3 writes these layouts itself.
+void pack_k_transposed(const std::int8_t* k, std::int8_t* kt, int N, int d);
+void pack_v_pairs(const std::int8_t* v, std::int8_t* vp, int N, int d);
 
 // Dense relative position bias (heads, N, N) → (heads, N, Np), padded with −inf so padded
 // score columns vanish in the softmax without masking.
@@ -61,13 +79,13 @@ void ln1_quant(const float* x, std::uint8_t* out, const WindowGeometry& g, const
                float eps, float inv_scale, Impl impl);
 
 // ---- Stage 3: qkv_bias_quant — dequantize, bias, requantize, split heads.
-// qkv (B·nW·N, 3C) s8, columns [q | k | v] → q, k, v (B·nW, heads, N, d) s8, each with its
+// qkv (B·nW·N, 3C) s8, columns [q | k | v] → q, kT, vP (layouts above) s8, each with its
 // own scale: inv_scale[0..2] = 1 / s_q, 1 / s_k, 1 / s_v.
-void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* k, std::int8_t* v, const WindowGeometry& g,
+void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std::int8_t* vp, const WindowGeometry& g,
                     const float* bias, float deq, const float inv_scale[3], Impl impl);
 
 // ---- Stage 4: qk_gemm — scores = q · kᵀ per window and head, int32, exact.
-void qk_gemm(const std::int8_t* q, const std::int8_t* k, std::int32_t* scores, const WindowGeometry& g, Impl impl);
+void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g, Impl impl);
 
 // ---- Stage 5: softmax — dequantize (deq = s_q · s_k · d^−½), relative position bias
 // (padded, (heads, N, Np)), shift mask ((nW, N, Np) or nullptr), softmax over j, quantize
@@ -77,7 +95,7 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
 
 // ---- Stage 6: av_gemm — ctx = probs · v per window and head (int32, exact), requantized
 // with `requant` = s_p · s_v / s_ctx, heads merged: ctx (B·nW·N, C) window order, shifted u8.
-void av_gemm(const std::uint8_t* probs, const std::int8_t* v, std::uint8_t* ctx, const WindowGeometry& g, float requant,
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant,
              Impl impl);
 
 // ---- Stage 8: proj_residual_ln2_quant — dequantize, bias, window reverse, reverse shift,

@@ -1,0 +1,409 @@
+#include "gui/app/jobs.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "engine/dataset.h"
+#include "gui/app/idx_import.h"
+#include "engine/error.h"
+#include "engine/preprocess.h"
+#include "engine/quantize.h"
+#include "gui/models/stage_style.h"
+#include "profiler/cpu_clock_recorder.h"
+#include "profiler/stats.h"
+
+namespace swinscope::gui {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// N(0, 1) input, as the CLI's profile and bench use: timing needs no real images, and
+// the same seed gives A and B the same numbers.
+std::vector<float> randomInput(const SwinConfig& c, int batch, unsigned seed) {
+  std::vector<float> input(static_cast<std::size_t>(batch) * static_cast<std::size_t>(c.in_chans) *
+                           static_cast<std::size_t>(c.img_size) * static_cast<std::size_t>(c.img_size));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  for (auto& v : input) v = nd(rng);
+  return input;
+}
+
+Model makeRandomModel(const RandomSpec& spec, const JobToken& token) {
+  SwinConfig cfg = spec.config ? *spec.config : SwinConfig::preset(spec.preset);
+  Model fp32 = init_random_model(cfg, spec.activation, spec.seed);
+  if (!spec.int8 || token.cancelled()) return fp32;
+  // Calibrated on two random images: the scales are meaningless for accuracy but give the
+  // int8 plan realistic work, which is all latency measurements need.
+  QuantizeOptions qo;
+  qo.images = 2;
+  qo.seed = spec.seed;
+  qo.data = "random N(0,1)";
+  Calibrator cal(fp32, qo);
+  const auto input = randomInput(cfg, 2, static_cast<unsigned>(spec.seed) + 11);
+  cal.observe(input.data(), 2);
+  Model q = quantize_model(fp32, cal.amax(), qo);
+  return q;
+}
+
+}  // namespace
+
+// ---- RandomSpec ----
+
+QString RandomSpec::label() const {
+  const QString arch = config ? QString::fromStdString(config->name) : QString::fromStdString(preset);
+  return QStringLiteral("random %1 · %2 · %3")
+      .arg(arch, activation == Activation::GELU ? QStringLiteral("GELU") : QStringLiteral("ReLU"),
+           int8 ? QStringLiteral("int8") : QStringLiteral("fp32"));
+}
+
+QString RandomSpec::toText() const {
+  return QStringLiteral("random:%1:%2:%3")
+      .arg(QString::fromStdString(config ? config->name : preset), activation == Activation::GELU ? QStringLiteral("gelu") : QStringLiteral("relu"),
+           int8 ? QStringLiteral("int8") : QStringLiteral("fp32"));
+}
+
+std::optional<RandomSpec> RandomSpec::fromText(const QString& text, QString* error) {
+  const QStringList parts = text.split(QLatin1Char(':'));
+  auto fail = [&](const QString& why) {
+    if (error) *error = why;
+    return std::optional<RandomSpec>();
+  };
+  if (parts.size() < 2 || parts.size() > 4 || parts[0] != QLatin1String("random"))
+    return fail(QObject::tr("'%1': expected random:ARCH[:gelu|relu][:fp32|int8]").arg(text));
+  RandomSpec s;
+  s.preset = parts[1].toStdString();
+  const auto presets = SwinConfig::preset_names();
+  if (std::find(presets.begin(), presets.end(), s.preset) == presets.end()) {
+    QStringList names;
+    for (const auto& p : presets) names << QString::fromStdString(p);
+    return fail(QObject::tr("'%1': unknown architecture '%2' (valid: %3)").arg(text, parts[1], names.join(QStringLiteral(", "))));
+  }
+  for (int i = 2; i < parts.size(); ++i) {
+    const QString p = parts[i].toLower();
+    if (p == QLatin1String("gelu")) s.activation = Activation::GELU;
+    else if (p == QLatin1String("relu")) s.activation = Activation::ReLU;
+    else if (p == QLatin1String("int8")) s.int8 = true;
+    else if (p == QLatin1String("fp32")) s.int8 = false;
+    else return fail(QObject::tr("'%1': '%2' is neither gelu, relu, fp32 nor int8").arg(text, parts[i]));
+  }
+  return s;
+}
+
+// ---- loading ----
+
+LoadedSlot runLoad(const LoadRequest& request, const JobToken& token) {
+  const auto t0 = Clock::now();
+  LoadedSlot out;
+  out.slot = request.slot;
+  out.backendRequest = request.backendRequest;
+  if (request.model) {
+    out.model = request.model;
+    out.source = request.source;
+    out.label = request.label;
+  } else if (request.random) {
+    out.model = std::make_shared<const Model>(makeRandomModel(*request.random, token));
+    out.source = request.random->toText();
+    out.label = request.random->label();
+  } else {
+    if (request.path.isEmpty()) throw Error("no model file given");
+    out.model = std::make_shared<const Model>(load_model(request.path.toStdString()));
+    out.source = request.path;
+    out.label = QFileInfo(request.path).fileName();
+  }
+  if (token.cancelled()) return out;
+  out.backend = choose_backend(request.backendRequest.toStdString());
+  out.variant = request.variant ? *request.variant : default_variant(*out.model);
+  PlanOptions po;
+  po.variant = out.variant;
+  po.backend = out.backend.backend;
+  po.max_batch = 1;
+  auto plans = std::make_shared<PlanCache>(out.model, po);
+  // A model that loads but cannot run as asked (an unsupported variant, a backend without
+  // plans) still shows its details; the slot says why it cannot run.
+  try {
+    plans->build(1);
+    out.kernels = plans->kernels();
+    out.plans = std::move(plans);
+  } catch (const std::exception& e) {
+    out.planError = QString::fromUtf8(e.what());
+  }
+  out.seconds = secondsSince(t0);
+  return out;
+}
+
+// ---- classification ----
+
+QImage makeThumbnail(const QString& path, int size) {
+  const Image8 img = load_image(path.toStdString(), 3);
+  const QImage view(img.pixels.data(), img.width, img.height, img.width * 3, QImage::Format_RGB888);
+  if (img.width <= size && img.height <= size) return view.copy();
+  return view.scaled(size, size, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+}
+
+void runClassify(const ClassifyRequest& request, const JobToken& token, const std::function<void(ClassifyChunk)>& emitChunk) {
+  const int total = static_cast<int>(request.paths.size());
+  const int chunk = std::max(1, request.chunk);
+  for (int first = 0; first < total; first += chunk) {
+    if (token.cancelled()) return;
+    ClassifyChunk c;
+    c.total = total;
+    c.done = std::min(total, first + chunk);
+    std::vector<std::filesystem::path> ok;
+    for (int i = first; i < c.done; ++i) {
+      ClassifyItem item;
+      item.path = request.paths[i];
+      if (request.thumbnails) {
+        try {
+          item.thumbnail = makeThumbnail(item.path, request.thumbnailPx);
+        } catch (const std::exception& e) {
+          item.error = QString::fromUtf8(e.what());
+        }
+      }
+      if (item.error.isEmpty()) ok.push_back(item.path.toStdString());
+      c.items.push_back(std::move(item));
+    }
+    for (const auto& run : request.models) {
+      const int s = run.slot;
+      c.ran[s] = true;
+      c.generation[s] = run.generation;
+      if (ok.empty()) continue;
+      if (!run.plans) {
+        for (auto& item : c.items) item.slotError[s] = QObject::tr("model %1 cannot run").arg(slotName(s));
+        continue;
+      }
+      const int n = static_cast<int>(ok.size());
+      const ClassifyResult r = run.plans->use(n, [&](Plan& plan) { return classify_images(plan, *run.model, ok, request.topk, n); });
+      const double perImageMs = r.predictions.empty() ? -1 : 1000.0 * r.seconds / static_cast<double>(r.predictions.size());
+      for (const auto& p : r.predictions)
+        for (auto& item : c.items)
+          if (item.path.toStdString() == p.path.string()) {
+            item.top[s] = p.top;
+            item.latencyMs[s] = perImageMs;
+            item.batch[s] = n;
+          }
+      for (const auto& k : r.skipped)
+        for (auto& item : c.items)
+          if (item.path.toStdString() == k.path.string()) {
+            // Without a thumbnail pass the decode error surfaces here first.
+            if (request.thumbnails) item.slotError[s] = QString::fromStdString(k.reason);
+            else item.error = QString::fromStdString(k.reason);
+          }
+    }
+    emitChunk(std::move(c));
+  }
+}
+
+// ---- evaluation ----
+
+EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
+                        const std::function<void(const EvalProgressInfo&)>& progress) {
+  EvalOutcome out;
+  out.dataDir = request.dataDir;
+  struct Prepared {
+    const SlotRun* run = nullptr;
+    Dataset data;
+    long total = 0;
+  };
+  std::vector<Prepared> prep;
+  QString dataDir = request.dataDir;
+  QString labelsFile = request.labelsFile;
+  QString datasetName = QFileInfo(request.dataDir).fileName();
+  if (labelsFile.isEmpty()) {
+    // A folder of IDX files (Fashion-MNIST): its test set, written once as PNG + labels.
+    const auto sets = findIdxSets(dataDir);
+    if (!sets.empty()) {
+      const IdxSet& set = sets.front();
+      const QString key = QStringLiteral("%1-%2-%3")
+                              .arg(qHash(QFileInfo(set.images).absoluteFilePath()))
+                              .arg(set.name, request.limit > 0 ? QString::number(request.limit) : QStringLiteral("all"));
+      const IdxImport imp = importIdx(set, QDir(request.idxCacheDir).filePath(key), request.limit, token, [&](long done, long total) {
+        EvalProgressInfo info;
+        info.phase = QObject::tr("Reading IDX set %1: %2 / %3 images").arg(set.name).arg(done).arg(total);
+        info.done = done;
+        info.total = total;
+        progress(info);
+      });
+      dataDir = imp.folder;
+      labelsFile = imp.labelsFile;
+      datasetName = QStringLiteral("%1 %2 (IDX)").arg(QFileInfo(request.dataDir).fileName(), set.name);
+      out.notes << QObject::tr("IDX set %1 (%2 images) from %3").arg(set.name).arg(imp.count).arg(QFileInfo(set.images).fileName());
+    }
+  }
+  std::optional<std::filesystem::path> labels;
+  if (!labelsFile.isEmpty()) labels = labelsFile.toStdString();
+  QString firstError;
+  for (const auto& run : request.models) {
+    if (!run.plans) {
+      out.error[run.slot] = QObject::tr("model %1 cannot run (see its slot)").arg(slotName(run.slot));
+      if (firstError.isEmpty()) firstError = out.error[run.slot];
+      continue;
+    }
+    try {
+      Prepared p;
+      p.run = &run;
+      p.data = open_dataset(dataDir.toStdString(), labels, run.model->classes);
+      const long n = static_cast<long>(p.data.images.size());
+      p.total = request.limit > 0 ? std::min(request.limit, n) : n;
+      for (const auto& note : p.data.notes)
+        if (!out.notes.contains(QString::fromStdString(note))) out.notes << QString::fromStdString(note);
+      if (out.dataset.isEmpty())
+        out.dataset = QObject::tr("%1 (%2, %3 images)")
+                          .arg(datasetName, QString::fromStdString(p.data.layout))
+                          .arg(p.total);
+      prep.push_back(std::move(p));
+    } catch (const std::exception& e) {
+      out.error[run.slot] = QString::fromUtf8(e.what());
+      if (firstError.isEmpty()) firstError = out.error[run.slot];
+    }
+  }
+  if (prep.empty()) throw Error(firstError.isEmpty() ? std::string("no model to evaluate") : firstError.toStdString());
+
+  for (std::size_t i = 0; i < prep.size(); ++i) {
+    if (token.cancelled()) return out;
+    const auto& p = prep[i];
+    long later = 0;
+    for (std::size_t j = i + 1; j < prep.size(); ++j) later += prep[j].total;
+    auto last = Clock::now() - std::chrono::seconds(1);
+    auto fn = [&](const Progress& pr) {
+      // A tiny model finishes a batch every few microseconds; the UI needs ~10 updates/s.
+      const auto now = Clock::now();
+      if (pr.done < pr.total && now - last < std::chrono::milliseconds(100)) return;
+      last = now;
+      EvalProgressInfo info;
+      info.slot = p.run->slot;
+      info.done = pr.done;
+      info.total = pr.total;
+      info.imagesPerS = pr.images_per_s;
+      info.etaS = pr.eta_s + (pr.images_per_s > 0 ? static_cast<double>(later) / pr.images_per_s : 0);
+      info.slotIndex = static_cast<int>(i);
+      info.slotCount = static_cast<int>(prep.size());
+      progress(info);
+    };
+    EvalSlotResult r;
+    r.model = p.run->label;
+    r.variant = p.run->variant;
+    r.device = p.run->device;
+    r.classNames = p.run->model->classes;
+    // Both batch sizes this run uses (the full one and the last, partial one) build their
+    // primitives before the clock starts, so images/s is not charged for them.
+    const int full = static_cast<int>(std::min<long>(std::max(1, request.batch), std::max(1L, p.total)));
+    if (const int rest = static_cast<int>(p.total % full); rest > 0) p.run->plans->use(rest, [](Plan&) { return 0; });
+    r.result = p.run->plans->use(full, [&](Plan& plan) {
+      return evaluate(plan, *p.run->model, p.data, full, request.limit, fn, token.flag());
+    });
+    if (token.cancelled() || r.result.cancelled) return out;
+    for (long k = 0; k < p.total; ++k) {
+      r.images.push_back(p.data.images[static_cast<std::size_t>(k)].path);
+      r.labels.push_back(p.data.images[static_cast<std::size_t>(k)].label);
+    }
+    out.result[p.run->slot] = std::move(r);
+  }
+  return out;
+}
+
+// ---- profiling ----
+
+ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
+                          const std::function<void(const ProfileProgressInfo&)>& progress) {
+  ProfileOutcome out;
+  struct Live {
+    const SlotRun* run = nullptr;
+    PlanCache::Handle handle;
+    std::vector<float> input;
+    std::vector<float> logits;
+    profiler::CpuClockRecorder recorder;
+    std::vector<double> unrecorded;
+  };
+  const int batch = std::max(1, request.batch);
+  std::vector<std::unique_ptr<Live>> live;
+  for (const auto& run : request.models) {
+    if (!run.plans) {
+      out.error[run.slot] = QObject::tr("model %1 cannot run (see its slot)").arg(slotName(run.slot));
+      continue;
+    }
+    for (const auto& l : live)
+      if (l->run->plans == run.plans) throw Error("A and B share one plan; load the model into each slot separately");
+    auto l = std::make_unique<Live>();
+    l->run = &run;
+    progress({0, request.runs * static_cast<int>(request.models.size()), QObject::tr("building the %1 plan for batch %2").arg(slotName(run.slot)).arg(batch)});
+    try {
+      l->handle = run.plans->acquire(batch);
+    } catch (const std::exception& e) {
+      out.error[run.slot] = QString::fromUtf8(e.what());
+      continue;
+    }
+    l->input = randomInput(run.model->config, batch, 7);
+    l->logits.resize(static_cast<std::size_t>(batch) * static_cast<std::size_t>(run.model->config.num_classes));
+    live.push_back(std::move(l));
+  }
+  if (live.empty()) {
+    for (const auto& e : out.error)
+      if (!e.isEmpty()) throw Error(e.toStdString());
+    throw Error("no model to profile");
+  }
+  auto timed = [&](Live& l, profiler::Recorder* rec) {
+    const auto t0 = Clock::now();
+    l.handle.plan->run(l.input.data(), batch, l.logits.data(), rec);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  };
+  const int totalRuns = request.runs * static_cast<int>(live.size());
+  for (auto& l : live) {
+    if (token.cancelled()) return out;
+    progress({0, totalRuns, QObject::tr("warming up %1").arg(slotName(l->run->slot))});
+    // One recorded run sizes the recorder; the measured runs then allocate nothing.
+    l->recorder.begin_run(0);
+    timed(*l, &l->recorder);
+    l->recorder.end_run();
+    l->recorder.clear();
+    l->recorder.reserve_runs(request.runs);
+    for (int i = 0; i < request.warmup && !token.cancelled(); ++i) timed(*l, nullptr);
+  }
+  // A and B alternate run by run, each recorded run next to an unrecorded one, so drift
+  // on a busy machine (turbo, other processes) hits both models alike.
+  int done = 0;
+  for (int r = 0; r < request.runs; ++r) {
+    for (auto& l : live) {
+      if (token.cancelled()) return out;
+      l->unrecorded.push_back(timed(*l, nullptr));
+      l->recorder.begin_run(r);
+      timed(*l, &l->recorder);
+      l->recorder.end_run();
+      progress({++done, totalRuns, QObject::tr("run %1 of %2").arg(r + 1).arg(request.runs)});
+    }
+  }
+  for (auto& l : live) {
+    const auto& run = *l->run;
+    profiler::TraceContext ctx;
+    ctx.model = run.label.toStdString();
+    ctx.variant = std::string(variant_name(l->handle.plan->variant()));
+    ctx.backend = std::string(backend_name(l->handle.plan->backend()));
+    ctx.device = run.device.toStdString();
+    ctx.batch = batch;
+    ctx.runs = request.runs;
+    ctx.warmup = request.warmup;
+    ctx.notes = "SwinScope app, slot " + slotName(run.slot).toStdString();
+    auto trace = l->recorder.take_trace(ctx);
+    trace.end_to_end_us_unrecorded = profiler::summarize(l->unrecorded).median;
+    for (const auto& k : l->handle.plan->kernels()) out.kernels[run.slot][k.stage] = k.kernel;
+    out.trace[run.slot] = std::move(trace);
+  }
+  return out;
+}
+
+JobResults::JobResults(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<LoadedSlot>();
+  qRegisterMetaType<ClassifyChunk>();
+  qRegisterMetaType<EvalProgressInfo>();
+  qRegisterMetaType<EvalOutcome>();
+  qRegisterMetaType<ProfileProgressInfo>();
+  qRegisterMetaType<ProfileOutcome>();
+}
+
+}  // namespace swinscope::gui

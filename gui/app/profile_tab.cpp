@@ -1,0 +1,390 @@
+#include "gui/app/profile_tab.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "gui/models/stage_stats_model.h"
+#include "gui/models/stage_style.h"
+#include "gui/models/trace_span_model.h"
+#include "gui/widgets/stage_chart.h"
+#include "gui/widgets/timeline_view.h"
+#include "profiler/export.h"
+#include "profiler/stats.h"
+
+namespace swinscope::gui {
+
+namespace {
+
+QSpinBox* spin(int lo, int hi, int value, const QString& tip, QWidget* parent) {
+  auto* s = new QSpinBox(parent);
+  s->setRange(lo, hi);
+  s->setValue(value);
+  s->setToolTip(tip);
+  return s;
+}
+
+}  // namespace
+
+ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ctx(ctx) {
+  m_spans = new TraceSpanModel(this);
+  m_stats = new StageStatsModel(this);
+  auto* lay = new QVBoxLayout(this);
+
+  auto* controls = new QHBoxLayout;
+  m_batch = spin(1, 4096, 1, tr("Images per forward pass"), this);
+  m_runs = spin(1, 10000, 10, tr("Recorded runs per model; each is paired with an unrecorded run for the end-to-end latency"), this);
+  m_warmup = spin(0, 1000, 2, tr("Unrecorded runs before measuring"), this);
+  m_run = new QPushButton(tr("Profile A and B"), this);
+  m_run->setToolTip(tr("Run both models on random input, A and B alternating run by run (Ctrl+P)"));
+  m_cancel = new QPushButton(tr("Cancel"), this);
+  m_cancel->setEnabled(false);
+  auto* open = new QPushButton(tr("Open trace…"), this);
+  open->setToolTip(tr("Open a trace JSON written by SwinScope or swinscope-cli profile --trace"));
+  m_exportJson = new QPushButton(tr("Export JSON…"), this);
+  m_exportJson->setToolTip(tr("Chrome trace-event JSON: opens in Perfetto and chrome://tracing, and back in SwinScope"));
+  m_exportCsv = new QPushButton(tr("Export CSV…"), this);
+  m_runChoice = new QComboBox(this);
+  m_runChoice->setToolTip(tr("Which recorded run the timeline shows"));
+  auto* fit = new QPushButton(tr("Fit"), this);
+  fit->setToolTip(tr("Show the whole run (double-click or 0 on the timeline)"));
+  controls->addWidget(new QLabel(tr("Batch"), this));
+  controls->addWidget(m_batch);
+  controls->addWidget(new QLabel(tr("Runs"), this));
+  controls->addWidget(m_runs);
+  controls->addWidget(new QLabel(tr("Warm-up"), this));
+  controls->addWidget(m_warmup);
+  controls->addWidget(m_run);
+  controls->addWidget(m_cancel);
+  controls->addSpacing(16);
+  controls->addWidget(open);
+  controls->addWidget(m_exportJson);
+  controls->addWidget(m_exportCsv);
+  controls->addStretch(1);
+  controls->addWidget(new QLabel(tr("Timeline of"), this));
+  controls->addWidget(m_runChoice);
+  controls->addWidget(fit);
+  lay->addLayout(controls);
+
+  auto* progRow = new QHBoxLayout;
+  m_progress = new QProgressBar(this);
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  m_progress->setTextVisible(false);
+  m_progress->setMaximumHeight(12);
+  m_status = new QLabel(this);
+  progRow->addWidget(m_progress, 1);
+  progRow->addWidget(m_status, 1);
+  lay->addLayout(progRow);
+
+  m_summary = new QLabel(this);
+  m_summary->setWordWrap(true);
+  m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  lay->addWidget(m_summary);
+
+  auto* split = new QSplitter(Qt::Vertical, this);
+  split->setObjectName(QStringLiteral("profileSplitter"));
+  auto* timelineBox = new QWidget(split);
+  auto* tl = new QVBoxLayout(timelineBox);
+  tl->setContentsMargins(0, 0, 0, 0);
+  m_timeline = new TimelineView(timelineBox);
+  m_timeline->setModel(m_spans);
+  auto* scroll = new QScrollArea(timelineBox);
+  scroll->setWidget(m_timeline);
+  scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFrameShape(QFrame::StyledPanel);
+  m_legend = new TimelineLegend(timelineBox);
+  m_legend->setModel(m_spans);
+  tl->addWidget(scroll, 1);
+  tl->addWidget(m_legend);
+
+  auto* bottom = new QSplitter(Qt::Horizontal, split);
+  bottom->setObjectName(QStringLiteral("profileBottomSplitter"));
+  m_table = new QTableView(bottom);
+  m_table->setModel(m_stats);
+  m_table->setAlternatingRowColors(true);
+  m_table->verticalHeader()->hide();
+  m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_chart = new StageChart(bottom);
+  m_chart->setModel(m_stats);
+  bottom->addWidget(m_table);
+  bottom->addWidget(m_chart);
+  bottom->setStretchFactor(0, 3);
+  bottom->setStretchFactor(1, 2);
+  split->addWidget(timelineBox);
+  split->addWidget(bottom);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  lay->addWidget(split, 1);
+
+  connect(m_run, &QPushButton::clicked, this, &ProfileTab::run);
+  connect(m_cancel, &QPushButton::clicked, this, &ProfileTab::cancel);
+  connect(open, &QPushButton::clicked, this, &ProfileTab::openTraceDialog);
+  connect(m_exportJson, &QPushButton::clicked, this, &ProfileTab::exportJsonDialog);
+  connect(m_exportCsv, &QPushButton::clicked, this, &ProfileTab::exportCsvDialog);
+  connect(fit, &QPushButton::clicked, m_timeline, &TimelineView::fitAll);
+  connect(m_runChoice, &QComboBox::currentIndexChanged, this, [this](int i) {
+    if (i >= 0) m_spans->setRun(m_runChoice->itemData(i).toInt());
+  });
+  connect(&m_ctx->results(), &JobResults::profileProgress, this, &ProfileTab::onProgress);
+  connect(&m_ctx->results(), &JobResults::profileFinished, this, &ProfileTab::onFinished);
+  connect(&m_ctx->runner(), &JobRunner::finished, this,
+          [this](quint64 job, const QString&, bool cancelled, const QString& error) { onJobEnded(job, cancelled, error); });
+  m_lastDir = QDir::homePath();
+  m_summary->setText(tr("Profiles run on random input (timing needs no real images). "
+                        "Hover a bar for its exact figures; wheel zooms, dragging pans."));
+  updateRunChoices();
+  m_exportJson->setEnabled(false);
+  m_exportCsv->setEnabled(false);
+}
+
+void ProfileTab::setSettings(int batch, int runs, int warmup) {
+  m_batch->setValue(batch);
+  m_runs->setValue(runs);
+  m_warmup->setValue(warmup);
+}
+int ProfileTab::batch() const { return m_batch->value(); }
+int ProfileTab::runs() const { return m_runs->value(); }
+int ProfileTab::warmup() const { return m_warmup->value(); }
+
+bool ProfileTab::run() {
+  if (m_job) return false;
+  ProfileRequest req;
+  req.batch = batch();
+  req.runs = runs();
+  req.warmup = warmup();
+  req.models = m_ctx->runnableSlots();
+  if (req.models.empty()) {
+    m_ctx->report(MessageBar::Level::Warning, tr("No model can run: load a model into A or B first (a random SWIN will do for timing)"));
+    return false;
+  }
+  JobResults* results = &m_ctx->results();
+  m_job = m_ctx->runner().submit(tr("Profiling (batch %1, %2 runs)").arg(req.batch).arg(req.runs), [req, results](const JobToken& token) {
+    ProfileOutcome out = runProfile(req, token, [&](const ProfileProgressInfo& p) { emit results->profileProgress(token.id(), p); });
+    if (!token.cancelled()) emit results->profileFinished(token.id(), out);
+  });
+  m_progress->setRange(0, 0);
+  m_status->setText(m_ctx->runner().runningId() == m_job ? tr("Starting…") : tr("Queued behind %1").arg(m_ctx->runner().runningLabel()));
+  setRunning(true);
+  return true;
+}
+
+void ProfileTab::cancel() {
+  if (!m_job) return;
+  m_ctx->runner().cancel(m_job);
+  m_job = 0;
+  setRunning(false);
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  m_status->setText(tr("Cancelled"));
+}
+
+void ProfileTab::setRunning(bool running) {
+  m_run->setEnabled(!running);
+  m_cancel->setEnabled(running);
+  emit runningChanged(running);
+}
+
+void ProfileTab::onProgress(quint64 job, const ProfileProgressInfo& p) {
+  if (job != m_job) return;
+  if (p.runs > 0 && p.run > 0) {
+    m_progress->setRange(0, p.runs);
+    m_progress->setValue(p.run);
+  }
+  m_status->setText(p.phase);
+}
+
+void ProfileTab::onFinished(quint64 job, const ProfileOutcome& outcome) {
+  if (job != m_job) return;
+  m_job = 0;
+  setRunning(false);
+  m_progress->setRange(0, 1);
+  m_progress->setValue(1);
+  std::vector<profiler::Trace> traces;
+  QStringList labels;
+  std::vector<std::map<std::string, std::string>> kernels;
+  LatencySummary latency;
+  latency.batch = batch();
+  for (int s = 0; s < kSlotCount; ++s) {
+    if (!outcome.error[s].isEmpty()) m_ctx->report(MessageBar::Level::Error, tr("Profiling %1: %2").arg(slotName(s), outcome.error[s]));
+    if (!outcome.trace[s]) continue;
+    traces.push_back(*outcome.trace[s]);
+    labels << slotName(s);
+    kernels.push_back(outcome.kernels[s]);
+    latency.latencyUs[s] = outcome.trace[s]->end_to_end_us_unrecorded;
+    for (const auto& k : profiler::compute_stats(*outcome.trace[s]).kinds)
+      if (isGeluOnlyStage(k.kind)) latency.geluOpUs[s] = k.us.median;
+  }
+  setTraces(std::move(traces), labels, kernels, tr("this run"));
+  m_status->setText(tr("Done"));
+  emit profiled(latency);
+}
+
+void ProfileTab::onJobEnded(quint64 job, bool cancelled, const QString& error) {
+  if (job != m_job) return;
+  m_job = 0;
+  setRunning(false);
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  if (cancelled && error.isEmpty()) {
+    m_status->setText(tr("Cancelled"));
+    return;
+  }
+  m_status->setText(tr("Failed"));
+  m_ctx->report(MessageBar::Level::Error, tr("Profiling failed: %1").arg(error.isEmpty() ? tr("no result") : error));
+}
+
+void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labels,
+                           std::vector<std::map<std::string, std::string>> kernels, const QString& source) {
+  m_traces = std::move(traces);
+  m_labels = labels;
+  m_spans->setTraces(m_traces, labels);
+  for (std::size_t i = 0; i < kernels.size(); ++i) m_spans->setKernels(static_cast<int>(i), kernels[i]);
+  std::optional<profiler::TraceStats> st[2];
+  for (std::size_t i = 0; i < m_traces.size() && i < 2; ++i) st[i] = m_spans->stats(static_cast<int>(i));
+  m_stats->setStats(st[0], st[1], labels.value(0, QStringLiteral("A")), labels.value(1, QStringLiteral("B")));
+  updateRunChoices();
+  m_exportJson->setEnabled(!m_traces.empty());
+  m_exportCsv->setEnabled(!m_traces.empty());
+
+  // The headline: each trace's end-to-end latency, the recording overhead, the removed op.
+  QStringList lines;
+  for (std::size_t i = 0; i < m_traces.size(); ++i) {
+    const auto& t = m_traces[i];
+    const auto& s = m_spans->stats(static_cast<int>(i));
+    QString line = QStringLiteral("<b style=\"color:%1\">%2</b> %3 · %4 · batch %5 · %6 runs on %7: ")
+                       .arg(slotColour(static_cast<int>(i) % 2).name(), labels.value(static_cast<int>(i)).toHtmlEscaped(),
+                            QString::fromStdString(t.context.model).toHtmlEscaped(), QString::fromStdString(t.context.variant))
+                       .arg(t.context.batch)
+                       .arg(s.runs)
+                       .arg(QString::fromStdString(t.context.device).toHtmlEscaped());
+    if (t.end_to_end_us_unrecorded > 0)
+      line += tr("<b>%1</b> per forward (recording off), recorded %2 (overhead %3 %)")
+                  .arg(formatDuration(t.end_to_end_us_unrecorded), formatDuration(s.run_total_us.median))
+                  .arg(100.0 * s.recording_overhead_us / t.end_to_end_us_unrecorded, 0, 'f', 1);
+    else
+      line += tr("<b>%1</b> per recorded forward").arg(formatDuration(s.run_total_us.median));
+    for (const auto& k : s.kinds)
+      if (isGeluOnlyStage(k.kind))
+        line += tr("; GELU op %1 (%2 %)").arg(formatDuration(k.us.median)).arg(100.0 * k.share, 0, 'f', 1);
+    lines << line;
+  }
+  if (m_traces.size() >= 2) {
+    auto e2e = [&](int i) {
+      const auto& t = m_traces[static_cast<std::size_t>(i)];
+      return t.end_to_end_us_unrecorded > 0 ? t.end_to_end_us_unrecorded : m_spans->stats(i).run_total_us.median;
+    };
+    const double a = e2e(0), b = e2e(1);
+    if (a > 0 && b > 0)
+      lines << tr("<b>%1 is %2× as fast as %3</b> (%4 per forward)")
+                   .arg(labels.value(1), QString::number(a / b, 'f', 3), labels.value(0))
+                   .arg((b - a > 0 ? QStringLiteral("+") : QString()) + formatDuration(b - a));
+  }
+  if (!source.isEmpty()) lines << tr("<i>Source: %1</i>").arg(source.toHtmlEscaped());
+  m_summary->setText(lines.join(QStringLiteral("<br>")));
+}
+
+void ProfileTab::updateRunChoices() {
+  const QSignalBlocker block(m_runChoice);
+  m_runChoice->clear();
+  m_runChoice->addItem(tr("median run"), TraceSpanModel::kMedianRun);
+  for (int r = 0; r < m_spans->runCount(); ++r) m_runChoice->addItem(tr("run %1").arg(r), r);
+  m_runChoice->setCurrentIndex(0);
+}
+
+bool ProfileTab::openTrace(const QString& path) {
+  std::vector<profiler::Trace> traces;
+  try {
+    traces = profiler::import_chrome_json(path.toStdString());
+  } catch (const std::exception& e) {
+    m_ctx->report(MessageBar::Level::Error, tr("Cannot open the trace: %1").arg(QString::fromUtf8(e.what())));
+    return false;
+  }
+  if (traces.empty()) {
+    m_ctx->report(MessageBar::Level::Error, tr("%1 holds no SwinScope trace").arg(path));
+    return false;
+  }
+  QStringList labels;
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    // Traces the app wrote say which slot they came from; others are named by variant.
+    const QString notes = QString::fromStdString(traces[i].context.notes);
+    QString label;
+    if (notes.endsWith(QLatin1String("slot A"))) label = QStringLiteral("A");
+    else if (notes.endsWith(QLatin1String("slot B"))) label = QStringLiteral("B");
+    else label = QString::fromStdString(traces[i].context.variant.empty() ? "trace " + std::to_string(i + 1) : traces[i].context.variant);
+    if (labels.contains(label)) label += QStringLiteral(" (%1)").arg(i + 1);
+    labels << label;
+  }
+  setTraces(std::move(traces), labels, {}, path);
+  m_lastDir = QFileInfo(path).absolutePath();
+  m_status->setText(tr("Opened %1").arg(QFileInfo(path).fileName()));
+  return true;
+}
+
+bool ProfileTab::exportJson(const QString& path) {
+  try {
+    profiler::export_chrome_json(m_traces, path.toStdString());
+  } catch (const std::exception& e) {
+    m_ctx->report(MessageBar::Level::Error, tr("Cannot export the trace: %1").arg(QString::fromUtf8(e.what())));
+    return false;
+  }
+  m_ctx->report(MessageBar::Level::Info, tr("Trace written to %1 (opens in Perfetto)").arg(path));
+  return true;
+}
+
+bool ProfileTab::exportCsv(const QString& path) {
+  const QFileInfo fi(path);
+  QStringList written;
+  try {
+    for (std::size_t i = 0; i < m_traces.size(); ++i) {
+      const QString p = i == 0 ? path
+                               : fi.absoluteDir().filePath(QStringLiteral("%1.%2.%3").arg(fi.completeBaseName(), m_labels.value(static_cast<int>(i)),
+                                                                                           fi.suffix().isEmpty() ? QStringLiteral("csv") : fi.suffix()));
+      profiler::export_csv(m_traces[i], p.toStdString());
+      written << p;
+    }
+  } catch (const std::exception& e) {
+    m_ctx->report(MessageBar::Level::Error, tr("Cannot export CSV: %1").arg(QString::fromUtf8(e.what())));
+    return false;
+  }
+  m_ctx->report(MessageBar::Level::Info, tr("CSV written: %1").arg(written.join(QStringLiteral(", "))));
+  return true;
+}
+
+void ProfileTab::openTraceDialog() {
+  const QString f = QFileDialog::getOpenFileName(this, tr("Open trace"), m_lastDir, tr("Trace JSON (*.json);;All files (*)"));
+  if (!f.isEmpty()) openTrace(f);
+}
+
+void ProfileTab::exportJsonDialog() {
+  if (m_traces.empty()) return;
+  const QString f = QFileDialog::getSaveFileName(this, tr("Export trace JSON"), QDir(m_lastDir).filePath(QStringLiteral("swinscope-trace.json")),
+                                                 tr("Trace JSON (*.json)"));
+  if (f.isEmpty()) return;
+  m_lastDir = QFileInfo(f).absolutePath();
+  exportJson(f);
+}
+
+void ProfileTab::exportCsvDialog() {
+  if (m_traces.empty()) return;
+  const QString f = QFileDialog::getSaveFileName(this, tr("Export spans as CSV"), QDir(m_lastDir).filePath(QStringLiteral("swinscope-trace.csv")),
+                                                 tr("CSV (*.csv)"));
+  if (f.isEmpty()) return;
+  m_lastDir = QFileInfo(f).absolutePath();
+  exportCsv(f);
+}
+
+}  // namespace swinscope::gui

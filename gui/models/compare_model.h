@@ -1,0 +1,66 @@
+#pragma once
+// The paper's Table 2 for this machine: accuracy of A and B on the chosen dataset,
+// end-to-end latency with recording off, the speed-up of B over A, and how often the two
+// predict the same class.
+#include <QAbstractTableModel>
+#include <optional>
+
+#include "gui/models/eval_models.h"
+
+namespace swinscope::gui {
+
+struct CompareSlot {
+  QString model;
+  QString variant;
+  long evaluated = 0;
+  std::optional<double> top1, top5;  // [0, 1]
+  std::optional<double> latencyUs;   // median forward, recording off
+  int batch = 0;                     // of the latency measurement
+  // Median µs per forward of the fused op the paper removes (fc1_bias_gelu_quant), from
+  // the same profile; empty when the model has none (GELU-less) or was not profiled.
+  std::optional<double> geluOpUs;
+};
+
+// What a profile contributes to Table 2.
+struct LatencySummary {
+  std::optional<double> latencyUs[2];
+  std::optional<double> geluOpUs[2];
+  int batch = 0;
+};
+
+struct CompareInputs {
+  CompareSlot slot[2];
+  QString dataset;
+  QString device;
+  std::optional<PredictionAgreement> agreement;
+};
+
+class CompareModel : public QAbstractTableModel {
+  Q_OBJECT
+ public:
+  enum Row { ModelRow, VariantRow, ImagesRow, Top1Row, Top5Row, LatencyRow, GeluOpRow, ThroughputRow, SpeedupRow, AgreementRow, RowCount };
+  enum Column { MetricColumn, AColumn, BColumn, CompareColumn, ColumnCount };
+  enum Role { ValueRole = Qt::UserRole + 1 };
+
+  explicit CompareModel(QObject* parent = nullptr);
+  void setInputs(CompareInputs inputs);
+  const CompareInputs& inputs() const { return m_in; }
+  // B's speed-up over A (latency A / latency B) when both were measured.
+  std::optional<double> speedup() const;
+  // RFC 4180 CSV with plain numbers (accuracy in %, latency in ms), one line per row.
+  QString toCsv() const;
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+ private:
+  QString metricName(int row) const;
+  std::optional<double> number(int row, int column) const;  // what CSV and ValueRole carry
+  QString text(int row, int column) const;
+
+  CompareInputs m_in;
+};
+
+}  // namespace swinscope::gui

@@ -1,0 +1,570 @@
+// The app end to end on the offscreen platform, with tiny models (golden tiny3 in A, a
+// random tiny GELU-less SWIN in B): drops, bad input, evaluation and its Cancel,
+// profiling, traces, settings. Every job runs on the app's real worker thread.
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QDir>
+#include <QDropEvent>
+#include <QFile>
+#include <QMimeData>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QUrl>
+#include <QClipboard>
+#include <QToolTip>
+#include <QtTest>
+
+#include <memory>
+
+#include "engine/model.h"
+#include "engine/plan.h"
+#include "gui/app/app_context.h"
+#include "gui/app/classify_tab.h"
+#include "gui/app/compare_tab.h"
+#include "gui/app/evaluate_tab.h"
+#include "gui/app/main_window.h"
+#include "gui/app/profile_tab.h"
+#include "gui/app/slot_panel.h"
+#include "gui/models/compare_model.h"
+#include "gui/models/eval_models.h"
+#include "gui/models/image_list_model.h"
+#include "gui/models/prediction_model.h"
+#include "gui/models/stage_stats_model.h"
+#include "gui/models/stage_style.h"
+#include "gui/models/trace_span_model.h"
+#include "gui/widgets/drop_area.h"
+#include "gui/widgets/stage_chart.h"
+#include "gui/widgets/timeline_view.h"
+#include "profiler/cpu_clock_recorder.h"
+#include "profiler/export.h"
+
+using namespace swinscope;
+using namespace swinscope::gui;
+
+namespace {
+
+const QString kSource = QStringLiteral(SWINSCOPE_SOURCE_DIR);
+QString golden(const QString& rel) { return kSource + QStringLiteral("/tests/golden/") + rel; }
+
+constexpr int kTimeout = 30000;  // ms; generous for a loaded 2-core machine
+
+// A GELU-less SWIN small enough to run in a millisecond, with tiny3's 10 classes.
+RandomSpec tinyRelu() {
+  SwinConfig c;
+  c.name = "tiny_relu";
+  c.img_size = 32;
+  c.patch_size = 2;
+  c.num_classes = 10;
+  c.embed_dim = 16;
+  c.depths = {2, 2};
+  c.num_heads = {1, 2};
+  c.window_size = 4;
+  RandomSpec s;
+  s.config = c;
+  s.activation = Activation::ReLU;
+  s.seed = 3;
+  return s;
+}
+
+// Sends a drag-enter and a drop with `mime` to `w`, as a file manager would.
+void drop(QWidget* w, QMimeData* mime) {
+  const QPoint pos = w->rect().center();
+  QDragEnterEvent enter(pos, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(w, &enter);
+  QVERIFY(enter.isAccepted());
+  QDropEvent dropEvent(QPointF(pos), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(w, &dropEvent);
+}
+
+void dropFiles(QWidget* w, const QStringList& files) {
+  QMimeData mime;
+  QList<QUrl> urls;
+  for (const auto& f : files) urls << QUrl::fromLocalFile(f);
+  mime.setUrls(urls);
+  drop(w, &mime);
+}
+
+// An ImageFolder of 10 classes (tiny3's count) with `perClass` copies of the golden photos.
+QString makeDataset(const QString& root, int perClass) {
+  const QStringList sources{golden("preprocess/photo.jpg"), golden("preprocess/default.jpg"), golden("preprocess/gray.png")};
+  for (int c = 0; c < 10; ++c) {
+    const QString dir = QStringLiteral("%1/c%2").arg(root).arg(c);
+    QDir().mkpath(dir);
+    for (int i = 0; i < perClass; ++i) {
+      const QString& src = sources[(c + i) % sources.size()];
+      QFile::copy(src, QStringLiteral("%1/%2.%3").arg(dir).arg(i).arg(QFileInfo(src).suffix()));
+    }
+  }
+  return root;
+}
+
+}  // namespace
+
+class TestGuiApp : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase();
+  void randomSpecText_data();
+  void randomSpecText();
+  void dropImagesClassifiesWithBothSlots();
+  void badImagesAreReported();
+  void pastedImageIsClassified();
+  void badModelFileIsReported();
+  void cancelStopsEvaluation();
+  void evaluationFillsResults();
+  void evaluatesIdxFiles();
+  void profileDrawsTimelinesAndTable();
+  void loadingTraceJsonDrawsItsSpans();
+  void corruptTraceIsReported();
+  void settingsAndRecentFilesPersist();
+
+ private:
+  std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
+
+  QTemporaryDir m_tmp;
+  int m_windows = 0;
+};
+
+void TestGuiApp::initTestCase() {
+  QStandardPaths::setTestModeEnabled(true);
+  QVERIFY(m_tmp.isValid());
+  QVERIFY(QFileInfo::exists(golden("models/tiny3.safetensors")));
+}
+
+std::unique_ptr<MainWindow> TestGuiApp::makeWindow(bool loadModels) {
+  MainWindowOptions o;
+  o.settingsFile = m_tmp.filePath(QStringLiteral("settings-%1.ini").arg(++m_windows));
+  o.preloadDefaults = false;
+  if (loadModels) o.modelA = golden("models/tiny3.safetensors");
+  auto w = std::make_unique<MainWindow>(o);
+  w->resize(1280, 900);
+  if (loadModels) {
+    w->context()->loadRandom(1, tinyRelu());
+    const bool ready = QTest::qWaitFor([&] { return w->context()->canRun(0) && w->context()->canRun(1); }, kTimeout);
+    if (!ready) qWarning("models not ready: %s", qPrintable(w->log()));
+  }
+  return w;
+}
+
+void TestGuiApp::randomSpecText_data() {
+  QTest::addColumn<QString>("text");
+  QTest::addColumn<bool>("valid");
+  QTest::addColumn<QString>("normalized");
+  QTest::newRow("arch only") << "random:swin_tiny" << true << "random:swin_tiny:gelu:fp32";
+  QTest::newRow("relu int8") << "random:swin_base:relu:int8" << true << "random:swin_base:relu:int8";
+  QTest::newRow("order free") << "random:swin_small:int8:GELU" << true << "random:swin_small:gelu:int8";
+  QTest::newRow("unknown arch") << "random:swin_huge" << false << "";
+  QTest::newRow("bad part") << "random:swin_tiny:silu" << false << "";
+  QTest::newRow("not random") << "model.safetensors" << false << "";
+}
+
+void TestGuiApp::randomSpecText() {
+  QFETCH(QString, text);
+  QFETCH(bool, valid);
+  QFETCH(QString, normalized);
+  QString error;
+  const auto spec = RandomSpec::fromText(text, &error);
+  QCOMPARE(spec.has_value(), valid);
+  if (valid) QCOMPARE(spec->toText(), normalized);
+  else QVERIFY(!error.isEmpty());
+}
+
+void TestGuiApp::dropImagesClassifiesWithBothSlots() {
+  auto w = makeWindow();
+  QVERIFY(w->context()->canRun(0) && w->context()->canRun(1));
+  ClassifyTab* tab = w->classifyTab();
+  QAbstractItemModelTester imagesTester(tab->images(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QAbstractItemModelTester predictionsTester(tab->predictions(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  const QStringList files{golden("preprocess/photo.jpg"), golden("preprocess/default.jpg"), golden("preprocess/gray.png")};
+  dropFiles(tab->dropArea(), files);
+  QCOMPARE(tab->images()->rowCount(), 3);
+  QVERIFY(QTest::qWaitFor([&] {
+    for (int r = 0; r < 3; ++r)
+      if (tab->images()->status(r) != ImageListModel::Status::Done) return false;
+    return true;
+  }, kTimeout));
+  for (int r = 0; r < 3; ++r) {
+    const auto& e = tab->images()->entry(r);
+    QVERIFY(!e.thumbnail.isNull());
+    for (int s = 0; s < 2; ++s) {
+      QCOMPARE(e.top[s]->size(), std::size_t(5));
+      QVERIFY(e.top[s]->front().probability >= e.top[s]->back().probability);
+      QVERIFY(e.latencyMs[s] >= 0);
+    }
+  }
+  // The first dropped image is selected: its top-5 of A and B side by side.
+  tab->select(0);
+  QCOMPARE(tab->predictions()->rowCount(), 5);
+  QCOMPARE(tab->predictions()->index(0, PredictionModel::ClassAColumn).data().toString(),
+           QString::fromStdString(tab->images()->entry(0).top[0]->front().name));
+  QVERIFY(tab->predictions()->index(0, PredictionModel::ProbabilityBColumn).data(PredictionModel::ProbabilityRole).toFloat() > 0);
+  // Dropping the same files again adds nothing.
+  dropFiles(tab->dropArea(), files);
+  QCOMPARE(tab->images()->rowCount(), 3);
+}
+
+void TestGuiApp::badImagesAreReported() {
+  auto w = makeWindow();
+  ClassifyTab* tab = w->classifyTab();
+  // A text file: refused with a message in the window, nothing added.
+  const QString text = m_tmp.filePath(QStringLiteral("notes.txt"));
+  {
+    QFile f(text);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("not an image\n");
+  }
+  dropFiles(tab->dropArea(), {text});
+  QCOMPARE(tab->images()->rowCount(), 0);
+  QVERIFY(w->messageBar()->isVisibleTo(w.get()));
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Error);
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("notes.txt")) && w->messageBar()->text().contains(QStringLiteral("not an image")),
+           qPrintable(w->messageBar()->text()));
+  // A folder without images.
+  const QString empty = m_tmp.filePath(QStringLiteral("empty-folder"));
+  QDir().mkpath(empty);
+  dropFiles(tab->dropArea(), {empty});
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("holds no images")), qPrintable(w->messageBar()->text()));
+  // A truncated JPEG: listed, marked failed with the decoder's reason, the others still classified.
+  dropFiles(tab->dropArea(), {kSource + QStringLiteral("/tests/data/bad_images/truncated.jpg"), golden("preprocess/photo.jpg")});
+  QCOMPARE(tab->images()->rowCount(), 2);
+  QVERIFY(QTest::qWaitFor([&] { return !tab->busy(); }, kTimeout));
+  QCOMPARE(tab->images()->status(0), ImageListModel::Status::Failed);
+  QVERIFY(tab->images()->entry(0).error.contains(QStringLiteral("truncated")));
+  QCOMPARE(tab->images()->status(1), ImageListModel::Status::Done);
+  QVERIFY(w->log().contains(QStringLiteral("truncated.jpg")));
+  // A remote URL is refused, not fetched.
+  QMimeData remote;
+  remote.setUrls({QUrl(QStringLiteral("https://example.com/cat.jpg"))});
+  QVERIFY(!tab->dropArea()->handleMimeData(&remote));
+  QVERIFY(w->messageBar()->count() >= 3);
+}
+
+void TestGuiApp::pastedImageIsClassified() {
+  auto w = makeWindow();
+  ClassifyTab* tab = w->classifyTab();
+  QImage img(golden("preprocess/photo.jpg"));
+  QVERIFY(!img.isNull());
+  QApplication::clipboard()->setImage(img);
+  tab->paste();
+  QCOMPARE(tab->images()->rowCount(), 1);
+  QVERIFY(tab->images()->entry(0).path.endsWith(QStringLiteral("pasted-1.png")));
+  QVERIFY(QTest::qWaitFor([&] { return tab->images()->status(0) == ImageListModel::Status::Done; }, kTimeout));
+  // An empty clipboard says so.
+  QApplication::clipboard()->clear();
+  tab->paste();
+  QCOMPARE(tab->images()->rowCount(), 1);
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Warning);
+}
+
+void TestGuiApp::badModelFileIsReported() {
+  auto w = makeWindow();
+  AppContext* ctx = w->context();
+  const quint64 gen = ctx->slot(0).generation;
+  ctx->load(0, kSource + QStringLiteral("/tests/data/safetensors_bad/offsets_overlap.safetensors"));
+  QVERIFY(QTest::qWaitFor([&] { return !ctx->isLoading(0); }, kTimeout));
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Error);
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("offsets_overlap")), qPrintable(w->messageBar()->text()));
+  // The slot keeps the model it had.
+  QVERIFY(ctx->canRun(0));
+  QCOMPARE(ctx->slot(0).generation, gen);
+  QCOMPARE(ctx->slot(0).label, QStringLiteral("tiny3.safetensors"));
+  // Not a model at all, dropped on the slot.
+  dropFiles(w->slotPanel(1), {golden("preprocess/photo.jpg")});
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral(".safetensors")), qPrintable(w->messageBar()->text()));
+  QVERIFY(ctx->canRun(1));
+  // A model dropped on slot B replaces B.
+  dropFiles(w->slotPanel(1), {golden("models/batch4.safetensors")});
+  QVERIFY(QTest::qWaitFor([&] { return ctx->slot(1).label == QStringLiteral("batch4.safetensors") && !ctx->isLoading(1); }, kTimeout));
+  QVERIFY(ctx->canRun(1));
+  QCOMPARE(ctx->slot(1).model->config.num_classes, 5);
+}
+
+void TestGuiApp::cancelStopsEvaluation() {
+  auto w = makeWindow();
+  const QString data = makeDataset(m_tmp.filePath(QStringLiteral("big")), 40);  // 400 images per model
+  EvaluateTab* tab = w->evaluateTab();
+  tab->setDataset(data);
+  tab->setBatch(1);
+  tab->setLimit(0);
+  QSignalSpy finished(tab, &EvaluateTab::evaluated);
+  QVERIFY(tab->run());
+  QVERIFY(tab->isRunning());
+  QVERIFY(QTest::qWaitFor([&] { return tab->progressDone() > 0; }, kTimeout));
+  tab->cancel();
+  QVERIFY(!tab->isRunning());
+  // The worker stops at its next batch; a batch of this model is a few milliseconds.
+  QVERIFY(QTest::qWaitFor([&] { return w->context()->runner().idle(); }, 5000));
+  QVERIFY(tab->progressDone() < 400);
+  QTest::qWait(100);  // a late result, if any, would arrive now: it must be dropped
+  QCOMPARE(finished.count(), 0);
+  QCOMPARE(tab->summary()->rowCount(), 0);
+  QVERIFY(w->log().contains(QStringLiteral("Evaluation cancelled")));
+  // The app is usable afterwards: a limited run completes.
+  tab->setLimit(20);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QCOMPARE(finished.count(), 1);
+  QCOMPARE(tab->summary()->result(0)->result.evaluated, 20L);
+}
+
+void TestGuiApp::evaluationFillsResults() {
+  auto w = makeWindow();
+  const QString data = makeDataset(m_tmp.filePath(QStringLiteral("small")), 2);
+  // One unreadable image in class c3: skipped with its reason, the rest evaluated.
+  QFile::copy(kSource + QStringLiteral("/tests/data/bad_images/truncated.jpg"), data + QStringLiteral("/c3/broken.jpg"));
+  EvaluateTab* tab = w->evaluateTab();
+  QAbstractItemModelTester t1(tab->summary(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QAbstractItemModelTester t2(tab->perClass(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QAbstractItemModelTester t3(tab->skipped(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QAbstractItemModelTester t4(tab->confusion(0), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  tab->setDataset(data);
+  tab->setBatch(4);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(tab->lastOutcome().has_value(), qPrintable(w->log()));
+  for (int s = 0; s < 2; ++s) {
+    const auto& r = tab->summary()->result(s);
+    QVERIFY(r.has_value());
+    QCOMPARE(r->result.evaluated, 20L);
+    QCOMPARE(r->result.skipped.size(), std::size_t(1));
+    QVERIFY(r->result.top5() >= r->result.top1());
+    QCOMPARE(tab->confusion(s)->classCount(), 10);
+  }
+  QCOMPARE(tab->perClass()->rowCount(), 10);
+  QCOMPARE(tab->skipped()->rowCount(), 2);  // the broken file, once per model
+  QVERIFY(tab->skipped()->index(0, SkippedFilesModel::ReasonColumn).data().toString().contains(QStringLiteral("truncated")));
+  // The Compare tab has the accuracies and the agreement of the two models.
+  const CompareModel* cmp = w->compareTab()->model();
+  QVERIFY(cmp->index(CompareModel::Top1Row, CompareModel::AColumn).data(CompareModel::ValueRole).isValid());
+  QVERIFY(cmp->index(CompareModel::AgreementRow, CompareModel::CompareColumn).data(CompareModel::ValueRole).isValid());
+  const QString csv = m_tmp.filePath(QStringLiteral("table2.csv"));
+  QVERIFY(w->compareTab()->exportCsv(csv));
+  QFile f(csv);
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  QVERIFY(f.readAll().startsWith("metric,A,B,comparison"));
+  const QString png = m_tmp.filePath(QStringLiteral("table2.png"));
+  QVERIFY(w->compareTab()->exportPng(png));
+  QVERIFY(!QImage(png).isNull());
+}
+
+namespace {
+
+// An IDX pair as Fashion-MNIST ships it (big-endian header), uncompressed.
+void writeIdx(const QString& dir, int n, quint32 imageMagic = 0x803) {
+  QDir().mkpath(dir);
+  auto be = [](QByteArray& b, quint32 v) {
+    for (int s = 24; s >= 0; s -= 8) b.append(static_cast<char>((v >> s) & 0xff));
+  };
+  QByteArray img, lab;
+  be(img, imageMagic);
+  be(img, static_cast<quint32>(n));
+  be(img, 28);
+  be(img, 28);
+  be(lab, 0x801);
+  be(lab, static_cast<quint32>(n));
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < 28 * 28; ++p) img.append(static_cast<char>((p * (i + 3)) % 256));
+    lab.append(static_cast<char>(i % 10));
+  }
+  QFile fi(dir + QStringLiteral("/t10k-images-idx3-ubyte"));
+  QFile fl(dir + QStringLiteral("/t10k-labels-idx1-ubyte"));
+  QVERIFY(fi.open(QIODevice::WriteOnly) && fi.write(img) == img.size());
+  QVERIFY(fl.open(QIODevice::WriteOnly) && fl.write(lab) == lab.size());
+}
+
+}  // namespace
+
+void TestGuiApp::evaluatesIdxFiles() {
+  auto w = makeWindow();
+  EvaluateTab* tab = w->evaluateTab();
+  const QString dir = m_tmp.filePath(QStringLiteral("idx"));
+  writeIdx(dir, 12);
+  tab->setDataset(dir);
+  tab->setBatch(4);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(tab->summary()->result(0).has_value(), qPrintable(w->log()));
+  QCOMPARE(tab->summary()->result(0)->result.evaluated, 12L);
+  QCOMPARE(tab->summary()->result(1)->result.evaluated, 12L);
+  QVERIFY(tab->lastOutcome()->dataset.contains(QStringLiteral("t10k (IDX)")));
+  // Class i holds images i and i + 10: labels came through.
+  QCOMPARE(tab->perClass()->rowCount(), 10);
+  QCOMPARE(tab->perClass()->index(0, PerClassAccuracyModel::ImagesColumn).data().toString(), QStringLiteral("2"));
+  // A file that is not IDX: a clear error, no result.
+  const QString bad = m_tmp.filePath(QStringLiteral("idx-bad"));
+  writeIdx(bad, 3, 0x1234);
+  tab->setDataset(bad);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("not an IDX image file")), qPrintable(w->messageBar()->text()));
+  // Debian's gzipped Fashion-MNIST, when installed.
+  const QString fmnist = QStringLiteral("/usr/share/datasets/fashion-mnist");
+  if (!QFileInfo::exists(fmnist + QStringLiteral("/t10k-images-idx3-ubyte.gz"))) return;
+  tab->setDataset(fmnist);
+  tab->setLimit(20);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(tab->summary()->result(0).has_value(), qPrintable(w->log()));
+  QCOMPARE(tab->summary()->result(0)->result.evaluated, 20L);
+}
+
+void TestGuiApp::profileDrawsTimelinesAndTable() {
+  auto w = makeWindow();
+  ProfileTab* tab = w->profileTab();
+  QAbstractItemModelTester t1(tab->spans(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QAbstractItemModelTester t2(tab->stats(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  tab->setSettings(1, 3, 1);
+  QSignalSpy profiled(tab, &ProfileTab::profiled);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QCOMPARE(profiled.count(), 1);
+  QCOMPARE(tab->spans()->traceCount(), 2);
+  QCOMPARE(tab->traces()[0].runs.size(), std::size_t(3));
+  // tiny3 has 6 blocks, tiny_relu 4: one lane per block plus one outside the blocks each.
+  QCOMPARE(tab->spans()->laneCount(), 7 + 5);
+  QVERIFY(tab->stats()->kindCount() >= 12);
+  QVERIFY(tab->stats()->medianUs(0, "softmax").has_value());
+  QCOMPARE(tab->chart()->barCount() > 0, true);
+  // The Compare tab has both latencies and the speed-up.
+  QVERIFY(w->compareTab()->model()->speedup().has_value());
+  // Export and read back.
+  const QString json = m_tmp.filePath(QStringLiteral("profile.json"));
+  QVERIFY(tab->exportJson(json));
+  const auto back = profiler::import_chrome_json(json.toStdString());
+  QCOMPARE(back.size(), std::size_t(2));
+  QCOMPARE(back[0].spans.size(), tab->traces()[0].spans.size());
+  QVERIFY(tab->exportCsv(m_tmp.filePath(QStringLiteral("profile.csv"))));
+  QVERIFY(QFileInfo::exists(m_tmp.filePath(QStringLiteral("profile.B.csv"))));
+}
+
+void TestGuiApp::loadingTraceJsonDrawsItsSpans() {
+  // A trace recorded straight from the engine, as `swinscope-cli profile --trace` writes it.
+  const Model m = load_model(golden("models/tiny3.safetensors").toStdString());
+  PlanOptions po;
+  auto plan = make_plan(m, po);
+  std::vector<float> input(3 * 32 * 32, 0.5f), logits(10);
+  profiler::CpuClockRecorder rec;
+  for (int r = 0; r < 3; ++r) {
+    rec.begin_run(r);
+    plan->run(input.data(), 1, logits.data(), &rec);
+    rec.end_run();
+  }
+  profiler::TraceContext ctx;
+  ctx.model = "tiny3";
+  ctx.variant = "fp32";
+  ctx.backend = "cpu";
+  ctx.device = "test";
+  ctx.runs = 3;
+  const auto trace = rec.take_trace(ctx);
+  const QString path = m_tmp.filePath(QStringLiteral("saved.json"));
+  profiler::export_chrome_json(trace, path.toStdString());
+
+  auto w = makeWindow(false);
+  ProfileTab* tab = w->profileTab();
+  QAbstractItemModelTester tester(tab->spans(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QVERIFY(tab->openTrace(path));
+  TraceSpanModel* spans = tab->spans();
+  QCOMPARE(spans->traceCount(), 1);
+  QCOMPARE(spans->traceLabel(0), QStringLiteral("fp32"));
+  // Every leaf span of the shown run is a row: patch_embed, the stages of 6 blocks (the FP32
+  // plan records 9 of the 12 int8 stage names per block), the merges, head.
+  const auto leaves = profiler::select_spans(trace, profiler::kLeafSpans);
+  const int run = spans->displayedRun(0);
+  int expected = 0;
+  for (std::size_t i = 0; i < trace.spans.size(); ++i)
+    if (leaves[i] && trace.spans[i].run == run) ++expected;
+  QVERIFY(expected >= 1 + 6 * 9 + 1);
+  QCOMPARE(spans->rowCount(), expected);
+  QCOMPARE(spans->laneCount(), 7);
+  // The timeline draws them: each span's rectangle holds its stage colour.
+  TimelineView* view = tab->timeline();
+  w->tabs()->setCurrentWidget(tab);
+  w->resize(2400, 1200);
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+  view->fitAll();
+  const QImage img = view->grab().toImage();
+  int checked = 0;
+  for (int r = 0; r < spans->rowCount(); ++r) {
+    const QRectF rc = view->spanRect(r);
+    QVERIFY(!rc.isEmpty());
+    QCOMPARE(view->spanAt(rc.center().toPoint()), r);
+    if (rc.width() < 8 || spans->index(r, 0).data(TraceSpanModel::GeluOnlyRole).toBool()) continue;
+    const QColor want = spans->index(r, 0).data(TraceSpanModel::ColourRole).value<QColor>();
+    const QPoint probe(static_cast<int>(rc.left()) + 2, static_cast<int>(rc.top()) + 2);
+    QCOMPARE(img.pixelColor(probe).rgb(), want.rgb());
+    ++checked;
+  }
+  QVERIFY2(checked > 10, qPrintable(QStringLiteral("checked %1 of %2, view %3 px, first %4 px").arg(checked).arg(spans->rowCount()).arg(view->width()).arg(view->spanRect(0).width())));
+  // Hovering a span shows its exact figures.
+  const QRectF first = view->spanRect(5);
+  const QPoint at = first.center().toPoint();
+  QHelpEvent help(QEvent::ToolTip, at, view->mapToGlobal(at));
+  QCoreApplication::sendEvent(view, &help);
+  const QString stage = spans->index(5, TraceSpanModel::StageColumn).data().toString();
+  QVERIFY2(QToolTip::text().contains(stage) && QToolTip::text().contains(QStringLiteral("duration")), qPrintable(QToolTip::text()));
+  // The wheel zooms in around the cursor: the span stays under it.
+  QWheelEvent wheel(QPointF(at), QPointF(view->mapToGlobal(at)), QPoint(), QPoint(0, 3 * 120), Qt::NoButton, Qt::NoModifier,
+                    Qt::NoScrollPhase, false);
+  QCoreApplication::sendEvent(view, &wheel);
+  QVERIFY(view->mapping().timeSpan < spans->extentUs() / 1.9);
+  QCOMPARE(view->spanAt(QPoint(static_cast<int>(view->spanRect(5).center().x()), at.y())), 5);
+  // Dragging pans: dragging left brings later times in.
+  const double before = view->mapping().timeStart;
+  QTest::mousePress(view, Qt::LeftButton, Qt::NoModifier, at);
+  QMouseEvent move(QEvent::MouseMove, QPointF(at - QPoint(200, 0)), QPointF(view->mapToGlobal(at - QPoint(200, 0))), Qt::NoButton,
+                   Qt::LeftButton, Qt::NoModifier);
+  QCoreApplication::sendEvent(view, &move);
+  QTest::mouseRelease(view, Qt::LeftButton, Qt::NoModifier, at - QPoint(200, 0));
+  QVERIFY(view->mapping().timeStart > before);
+  // Double-click fits the whole run again.
+  QTest::mouseDClick(view, Qt::LeftButton, Qt::NoModifier, at);
+  QCOMPARE(view->mapping().timeSpan, spans->extentUs());
+}
+
+void TestGuiApp::corruptTraceIsReported() {
+  auto w = makeWindow(false);
+  const QString path = m_tmp.filePath(QStringLiteral("corrupt.json"));
+  {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("{\"traceEvents\": [ {\"ph\": \"X\"");
+  }
+  QVERIFY(!w->profileTab()->openTrace(path));
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Error);
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("corrupt.json")), qPrintable(w->messageBar()->text()));
+  QCOMPARE(w->profileTab()->spans()->rowCount(), 0);
+  QVERIFY(!w->profileTab()->openTrace(m_tmp.filePath(QStringLiteral("missing.json"))));
+}
+
+void TestGuiApp::settingsAndRecentFilesPersist() {
+  QString settingsFile;
+  {
+    auto w = makeWindow();
+    QVERIFY(w->recentFiles().contains(golden("models/tiny3.safetensors")));
+    w->evaluateTab()->setBatch(3);
+    w->profileTab()->setSettings(2, 7, 1);
+    w->tabs()->setCurrentIndex(2);
+    w->close();
+    settingsFile = m_tmp.filePath(QStringLiteral("settings-%1.ini").arg(m_windows));
+  }
+  QSettings s(settingsFile, QSettings::IniFormat);
+  QVERIFY(s.value(QStringLiteral("recent/models")).toStringList().contains(golden("models/tiny3.safetensors")));
+  QCOMPARE(s.value(QStringLiteral("evaluate/batch")).toInt(), 3);
+  QCOMPARE(s.value(QStringLiteral("profile/runs")).toInt(), 7);
+  QCOMPARE(s.value(QStringLiteral("window/tab")).toInt(), 2);
+  QVERIFY(!s.value(QStringLiteral("window/geometry")).toByteArray().isEmpty());
+  // A new window with the same settings comes back as it was left.
+  MainWindowOptions o;
+  o.settingsFile = settingsFile;
+  o.preloadDefaults = false;
+  MainWindow again(o);
+  QCOMPARE(again.evaluateTab()->batch(), 3);
+  QCOMPARE(again.profileTab()->runs(), 7);
+  QCOMPARE(again.tabs()->currentIndex(), 2);
+  QVERIFY(again.recentFiles().contains(golden("models/tiny3.safetensors")));
+}
+
+QTEST_MAIN(TestGuiApp)
+#include "test_gui_app.moc"

@@ -118,7 +118,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
                      {"seconds", r.seconds},
                      {"backend", std::string(backend_name(l.backend.backend))},
                      {"device", l.backend.device},
-                     {"variant", args.get_or("--variant", "fp32")}};
+                     {"variant", std::string(variant_name(l.plan->variant()))}};
     j["skipped"] = nlohmann::json::array();
     for (const auto& s : r.skipped) j["skipped"].push_back({{"path", s.path.string()}, {"reason", s.reason}});
     nlohmann::json per_class = nlohmann::json::array();
@@ -162,7 +162,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
   if (args.flag("--json")) {
     nlohmann::json j{{"impl", "swinscope"}, {"model", args.get("--model") ? *args.get("--model") : *args.get("--arch")},
-                     {"variant", args.get_or("--variant", "fp32")}, {"backend", std::string(backend_name(l.backend.backend))},
+                     {"variant", std::string(variant_name(l.plan->variant()))}, {"backend", std::string(backend_name(l.backend.backend))},
                      {"device", l.backend.device}, {"batch", batch}, {"median_ms", med},
                      {"min_ms", *std::min_element(ms.begin(), ms.end())}, {"images_per_s", 1000.0 * batch / med},
                      {"runs_ms", ms}, {"peak_rss_mib", peak_mib}};

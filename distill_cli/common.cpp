@@ -15,7 +15,8 @@ namespace swinscope::cli {
 std::vector<OptionSpec> plan_options() {
   return {
       {"--backend", "auto|cpu|cuda", "where to run; auto uses CUDA when a device is usable, else the CPU", "auto"},
-      {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu (int8 needs an int8 model file)", "fp32"},
+      {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu (int8 needs an int8 model file)",
+       "fp32 for a float model; int8-gelu or int8-relu for an int8 one, by its activations"},
       {"--threads", "N", "CPU threads", "one per core"},
       {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
   };
@@ -38,7 +39,9 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   l.backend = choose_backend(args.get_or("--backend", "auto"));
   if (!l.backend.notice.empty()) std::cerr << "note: " << l.backend.notice << "\n";
   PlanOptions po;
-  po.variant = parse_variant(args.get_or("--variant", "fp32"));
+  // Without --variant the file decides: fp32 for a float model, int8-gelu / int8-relu for
+  // an int8 one by its activations.
+  po.variant = args.get("--variant") ? parse_variant(*args.get("--variant")) : default_variant(*l.model);
   po.backend = l.backend.backend;
   po.max_batch = max_batch;
   po.threads = args.get_int("--threads", 0, 0, 1024);

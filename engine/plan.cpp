@@ -8,6 +8,7 @@
 #include "engine/cpu/fp32_plan.h"
 #include "engine/cpu/int8_plan.h"
 #include "engine/error.h"
+#include "engine/stages.h"
 #ifdef SWINSCOPE_HAVE_CUDA
 #include "engine/cuda/device.h"
 #endif
@@ -85,6 +86,7 @@ BackendChoice choose_backend(const std::string& request) {
 }
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
+  register_stage_colours();  // NVTX ranges and timelines use the engine's stage colours
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
   if (opts.backend == Backend::CUDA) throw Error("the CUDA backend is not available in this build", Error::Kind::Runtime);
   switch (opts.variant) {

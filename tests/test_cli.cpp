@@ -156,6 +156,43 @@ class TestCli : public QObject {
     QVERIFY2(r.err.contains("no class folders"), qPrintable(r.err));
   }
 
+  void quantize_then_run_int8_both_variants() {
+    QTemporaryDir dir;
+    const QString pre = kSrc + "/tests/golden/preprocess/";
+    const QString calib = dir.filePath("calib");
+    for (const char* c : {"a", "b", "c"}) QDir().mkpath(calib + "/" + c);
+    QFile::copy(pre + "photo.jpg", calib + "/a/1.jpg");
+    QFile::copy(pre + "default.jpg", calib + "/b/1.jpg");
+    QFile::copy(pre + "rgba.png", calib + "/c/1.png");
+    for (const QString act : {"gelu", "relu"}) {
+      const QString fp32 = make_tiny_model(dir, act);
+      const QString int8 = dir.filePath(act + ".int8.safetensors");
+      auto r = run_cli({"quantize", "--model", fp32, "--calib", calib, "--images", "3", "--out", int8});
+      QVERIFY2(r.code == 0, qPrintable(r.err));
+      r = run_cli({"info", int8, "--json"});
+      QCOMPARE(r.code, 0);
+      const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+      QCOMPARE(j["precision"].toString(), QString("int8"));
+      QVERIFY(j["metadata"].toObject().contains("swinscope.calibration"));
+      // The default variant follows the file: int8-gelu for GELU, int8-relu for GELU-less.
+      r = run_cli({"profile", "--model", int8, "--batch", "1", "--runs", "2", "--warmup", "0", "--json"});
+      QVERIFY2(r.code == 0, qPrintable(r.err));
+      const auto p = QJsonDocument::fromJson(r.out.toUtf8()).object();
+      QCOMPARE(p["context"].toObject()["variant"].toString(), "int8-" + act);
+      QStringList kinds;
+      for (const auto& k : p["kinds"].toArray()) kinds << k.toObject()["kind"].toString();
+      // The fused op the paper removes exists only in the GELU model.
+      QCOMPARE(kinds.contains("fc1_bias_gelu_quant"), act == "gelu");
+      QVERIFY(kinds.contains("qkv_bias_quant") && kinds.contains("fc2_bias_residual"));
+      r = run_cli({"classify", "--model", int8, "--json", pre + "photo.jpg"});
+      QCOMPARE(r.code, 0);
+      QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).object()["images"].toArray().size(), 1);
+      // An int8 file has no float weights to run in FP32.
+      r = run_cli({"classify", "--model", int8, "--variant", "fp32", pre + "photo.jpg"});
+      QCOMPARE(r.code, 2);
+    }
+  }
+
   void backend_fallback_notice_is_visible() {
     QTemporaryDir dir;
     const QString m = make_tiny_model(dir, "gelu");

@@ -5,15 +5,18 @@
 #   bench/cpu_int8.sh [THREADS=2] [ROUNDS=5]
 # - Models: `init` SWIN-T with random weights (GELU, and GELU-less: ReLU, no FC1 bias),
 #   quantized with `quantize --calib random` (8 N(0,1) images, percentile 99.99, per-tensor).
-# - Timing: ROUNDS rounds; each round runs every contender (ours: 2 warm-up + 5 timed runs,
-#   PyTorch: 1 warm-up + TORCH_RUNS timed runs), rotating the order from round to round so
-#   load from others on this shared machine hits all alike. Medians over all timed runs.
+# - Timing: ROUNDS rounds; each round runs bench/int8_paired.cpp (one process: 2 warm-ups,
+#   then 5 iterations at batch 8 / 10 at batch 1 of int8-relu, int8-gelu, fp32 back to back
+#   in ABC/CBA order; the speed-ups are medians of the per-iteration ratios, which a
+#   neighbour's load barely moves) and PyTorch (1 warm-up + TORCH_RUNS timed runs), the two
+#   in alternating order. The PyTorch ratio compares medians of separate runs.
 # - Stage times: `profile` (CPU clock spans, 10 recorded runs) per variant.
 # - Also: the oneDNN GEMM micro-benchmark (bench/int8_gemm_micro.cpp), model file sizes,
 #   and the machine load (uptime) before and after. Each round first waits until no other
 #   process has been runnable for 2 s (QUIET_WAIT seconds at most, default 600).
 # Needs a release build (cmake --preset release && cmake --build --preset release), g++ and
-# libdnnl-dev for the micro-benchmark, and /usr/bin/python3 with torchvision (scripts/bootstrap --dev).
+# the -dev packages of oneDNN and OpenCV (bench/*.cpp are compiled here against that build),
+# and /usr/bin/python3 with torchvision (scripts/bootstrap --dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
@@ -21,6 +24,8 @@ rounds=${2:-5}
 torch_runs=${TORCH_RUNS:-2}
 cli=${SWINSCOPE_CLI:-build/release/distill_cli/swinscope-cli}
 [[ -x $cli ]] || { echo "no $cli: build the release preset first (or set SWINSCOPE_CLI)" >&2; exit 2; }
+build=${SWINSCOPE_BUILD:-$(cd "$(dirname "$cli")/.." && pwd)}  # for the engine libraries int8_paired links
+[[ -f $build/engine/libswinscope_engine.a ]] || { echo "no $build/engine/libswinscope_engine.a (set SWINSCOPE_BUILD)" >&2; exit 2; }
 "$cli" quantize --help >/dev/null 2>&1 || { echo "$cli has no quantize command" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -60,26 +65,25 @@ else
   echo "  (skipped: g++ / libdnnl-dev missing: $(head -c 200 "$work/micro.log"))"
 fi
 
-# contender name → command (without --batch)
-ours() {  # model variant
-  "$cli" bench --model "$work/$1" --variant "$2" --threads "$threads" --backend cpu --runs 5 --warmup 2 --json "${@:3}" 2>/dev/null
-}
-run_one() {  # who batch
-  case $1 in
-    int8-relu) ours relu.int8.safetensors int8-relu --batch "$2" ;;
-    int8-gelu) ours gelu.int8.safetensors int8-gelu --batch "$2" ;;
-    fp32) ours gelu.safetensors fp32 --batch "$2" ;;
-    pytorch) /usr/bin/python3 bench/pytorch_swin.py --batch "$2" --threads "$threads" --runs "$torch_runs" --warmup 1 ;;
-  esac
-}
-who=(int8-relu int8-gelu fp32 pytorch)
+echo "== building bench/int8_paired.cpp against $build"
+g++ -O2 -std=c++20 -I. bench/int8_paired.cpp "$build/engine/libswinscope_engine.a" "$build/profiler/libswinscope_profiler.a" \
+  -ldnnl -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lgomp -lpthread -o "$work/paired"
+
 for batch in 8 1; do
-  echo "== end to end, batch $batch: $rounds rounds"
+  iterations=$((batch == 1 ? 10 : 5))
+  echo "== end to end, batch $batch: $rounds rounds of ($iterations paired iterations of int8-relu, int8-gelu, fp32) + PyTorch"
   for r in $(seq 0 $((rounds - 1))); do
     wait_quiet
-    for k in 0 1 2 3; do
-      w=${who[$(((r + k) % 4))]}
-      run_one "$w" "$batch" >>"$work/$w.b$batch.jsonl"
+    order=(ours pytorch)
+    (( r % 2 )) && order=(pytorch ours)
+    for w in "${order[@]}"; do
+      if [[ $w == ours ]]; then
+        "$work/paired" --batch "$batch" --iterations "$iterations" --warmup 2 "$work/relu.int8.safetensors:int8-relu" \
+          "$work/gelu.int8.safetensors:int8-gelu" "$work/gelu.safetensors:fp32" >>"$work/ours.b$batch.jsonl"
+      else
+        /usr/bin/python3 bench/pytorch_swin.py --batch "$batch" --threads "$threads" --runs "$torch_runs" --warmup 1 \
+          >>"$work/pytorch.b$batch.jsonl"
+      fi
     done
     printf '  round %d done (%s)\n' "$((r + 1))" "$(uptime | sed 's/.*load/load/')"
   done
@@ -95,21 +99,29 @@ echo "load after: $(uptime)"
 /usr/bin/python3 - "$work" "$threads" <<'PY'
 import json, statistics, sys
 d, threads = sys.argv[1], sys.argv[2]
-def runs(name, b):
-    rows = [json.loads(l) for l in open(f"{d}/{name}.b{b}.jsonl") if l.strip()]
-    return [ms for r in rows for ms in r["runs_ms"]], rows
+def load(name, b):
+    return [json.loads(l) for l in open(f"{d}/{name}.b{b}.jsonl") if l.strip()]
 print()
 for b in (8, 1):
-    med = {}
+    ours = load("ours", b)
+    times, ratios = {}, {}
+    for row in ours:
+        for p in row["plans"]:
+            times.setdefault(p["variant"], []).extend(p["runs_ms"])
+            ratios.setdefault(p["variant"], []).extend(p["ratios_to_first"])
+    torch_rows = load("pytorch", b)
+    times["pytorch"] = [ms for r in torch_rows for ms in r["runs_ms"]]
+    med = {w: statistics.median(v) for w, v in times.items()}
     for w in ("int8-relu", "int8-gelu", "fp32", "pytorch"):
-        rs, rows = runs(w, b)
-        med[w] = statistics.median(rs)
-        extra = f", torch {rows[0]['torch']}" if w == "pytorch" else ""
+        rs = times[w]
+        extra = f", torch {torch_rows[0]['torch']}" if w == "pytorch" else ""
         print(f"batch {b}  {w:10s} median {med[w]:9.1f} ms  {1000*b/med[w]:7.2f} img/s  ({len(rs)} runs, "
               f"min {min(rs):.1f}, max {max(rs):.1f}{extra})")
-    r = med["int8-relu"]
-    print(f"batch {b}  int8-relu speed-up: vs int8-gelu {med['int8-gelu']/r:.3f}x (goal 1.11), vs SwinScope FP32 "
-          f"{med['fp32']/r:.2f}x (goal 1.6), vs PyTorch FP32 eager {med['pytorch']/r:.2f}x (goal 3)")
+    rg, rf = statistics.median(ratios["int8-gelu"]), statistics.median(ratios["fp32"])
+    print(f"batch {b}  int8-relu speed-up, paired (median of {len(ratios['fp32'])} per-iteration ratios): vs int8-gelu "
+          f"{rg:.3f}x (goal 1.11), vs SwinScope FP32 {rf:.2f}x (goal 1.6)")
+    print(f"batch {b}  int8-relu speed-up vs PyTorch FP32 eager (medians of separate runs, alternating rounds): "
+          f"{med['pytorch']/med['int8-relu']:.2f}x (goal 3); by the fastest runs {min(times['pytorch'])/min(times['int8-relu']):.2f}x")
     prof = {v: json.load(open(f"{d}/{v}.b{b}.profile.json")) for v in ("fp32", "int8-gelu", "int8-relu")}
     kinds = []  # the int8-gelu order first: it has every stage
     for v in (prof["int8-gelu"], prof["fp32"], prof["int8-relu"]):

@@ -396,8 +396,13 @@ class TestInt8E2e : public QObject {
     const auto info = run_cli({"info", out});
     QCOMPARE(info.code, 0);
     QVERIFY2(info.out.contains("int8"), qPrintable(info.out));
-    const auto bench = run_cli({"bench", "--model", out, "--variant", "int8-gelu", "--batch", "2", "--runs", "1", "--warmup", "0"});
+    // Without --variant the file decides (default_variant): a GELU model runs as int8-gelu.
+    const auto bench = run_cli({"bench", "--model", out, "--batch", "2", "--runs", "1", "--warmup", "0", "--json"});
     QVERIFY2(bench.code == 0, qPrintable(bench.err));
+    QVERIFY2(bench.out.contains("\"variant\":\"int8-gelu\""), qPrintable(bench.out));
+    const auto fp32 = run_cli({"bench", "--model", out, "--variant", "fp32", "--batch", "1", "--runs", "1", "--warmup", "0"});
+    QCOMPARE(fp32.code, 2);
+    QVERIFY2(fp32.err.contains("int8"), qPrintable(fp32.err));
     // Refusals are bad input (exit 2) with the reason.
     const auto refused = run_cli({"quantize", "--model", QString::fromStdString(kDir) + "relu_mixed.safetensors", "--calib",
                                   "random", "--images", "2", "--out", dir.filePath("x.safetensors")});

@@ -26,6 +26,10 @@
 
 using namespace swinscope::profiler;
 
+// Times are clock ticks converted to double µs; start + duration can land one rounding
+// (well under a picosecond) past an end converted on its own, so containment allows that.
+constexpr double kRoundingUs = 1e-6;
+
 namespace {
 
 // One forward: patch_embed, then per block a "block" span holding qkv_gemm and softmax, then head.
@@ -130,7 +134,7 @@ void TestProfiler::cpuRecorderNesting() {
   QCOMPARE(t.unmatched_ends, 0);
   QCOMPARE(t.unclosed_spans, 0);
   QCOMPARE(stage_kinds(t), (std::vector<std::string>{"patch_embed", "block", "qkv_gemm", "softmax", "head"}));
-  QVERIFY(t.runs[1].start_us >= t.runs[0].start_us + t.runs[0].dur_us);
+  QVERIFY(t.runs[1].start_us >= t.runs[0].start_us + t.runs[0].dur_us - kRoundingUs);
 
   const TraceSpan* parent = nullptr;
   const TraceSpan* previous = nullptr;
@@ -138,7 +142,7 @@ void TestProfiler::cpuRecorderNesting() {
     QCOMPARE(s.kind, s.name);
     QVERIFY(s.dur_us >= 0);
     QVERIFY(s.start_us >= 0);
-    QVERIFY(s.start_us + s.dur_us <= t.runs[s.run].dur_us);
+    QVERIFY(s.start_us + s.dur_us <= t.runs[s.run].dur_us + kRoundingUs);
     const bool in_block = s.name == "qkv_gemm" || s.name == "softmax";
     QCOMPARE(s.depth, in_block ? 1 : 0);
     QCOMPARE(s.block >= 0, s.name != "patch_embed" && s.name != "head");
@@ -146,10 +150,10 @@ void TestProfiler::cpuRecorderNesting() {
     if (in_block) {  // inside its block span, and after its previous sibling
       QCOMPARE(parent->block, s.block);
       QVERIFY(s.start_us >= parent->start_us);
-      QVERIFY(s.start_us + s.dur_us <= parent->start_us + parent->dur_us);
+      QVERIFY(s.start_us + s.dur_us <= parent->start_us + parent->dur_us + kRoundingUs);
     }
     if (previous && previous->run == s.run && previous->depth >= s.depth)
-      QVERIFY(s.start_us >= previous->start_us + previous->dur_us);
+      QVERIFY(s.start_us >= previous->start_us + previous->dur_us - kRoundingUs);
     previous = &s;
   }
   QCOMPARE(kind_colour_argb("softmax"), kind_colour_argb(std::string("soft") + "max"));
@@ -221,7 +225,7 @@ void TestProfiler::mismatchedEnd() {
   QCOMPARE(t.spans.size(), std::size_t{2});
   // The open span is closed at the run's end, so it still lies inside the run.
   QVERIFY(t.spans[1].dur_us >= 0);
-  QVERIFY(t.spans[1].start_us + t.spans[1].dur_us <= t.runs[0].dur_us);
+  QVERIFY(t.spans[1].start_us + t.spans[1].dur_us <= t.runs[0].dur_us + kRoundingUs);
 }
 
 void TestProfiler::summarize_data() {

@@ -47,6 +47,10 @@ class Fp32CpuPlan final : public Plan {
     m_patch = std::make_unique<LinearWeights>(t("patch_embed.proj.weight"), t("patch_embed.proj.bias"), c.embed_dim,
                                               c.in_chans * c.patch_size * c.patch_size);
     m_head = std::make_unique<LinearWeights>(t("head.fc.weight"), t("head.fc.bias"), c.num_classes, c.num_features());
+    m_patch_norm_g = t("patch_embed.norm.weight");
+    m_patch_norm_b = t("patch_embed.norm.bias");
+    m_norm_g = t("norm.weight");
+    m_norm_b = t("norm.bias");
     m_stages.resize(static_cast<std::size_t>(c.num_stages()));
     int global = 0;
     std::size_t x_elems = 0, qkv_elems = 0, score_elems = 0, hidden_elems = 0;
@@ -134,8 +138,7 @@ class Fp32CpuPlan final : public Plan {
       patch_im2col(input, m_xw.data(), batch, c.in_chans, c.img_size, c.patch_size);
       g.patch->execute(m_strm);
       layernorm_rows(m_x.data(), m_x.data(), static_cast<long>(batch) * c.stage_resolution(0) * c.stage_resolution(0),
-                     c.embed_dim, m_model.tensor("patch_embed.norm.weight").data.data(),
-                     m_model.tensor("patch_embed.norm.bias").data.data(), eps);
+                     c.embed_dim, m_patch_norm_g, m_patch_norm_b, eps);
     }
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
@@ -157,7 +160,7 @@ class Fp32CpuPlan final : public Plan {
       Span sp(rec, kHead, -1);
       const int L = c.stage_resolution(c.num_stages() - 1);
       ln_mean_pool(m_x.data(), m_xw.data(), m_pooled.data(), batch, L * L, c.num_features(),
-                   m_model.tensor("norm.weight").data.data(), m_model.tensor("norm.bias").data.data(), eps);
+                   m_norm_g, m_norm_b, eps);
       g.head->execute(m_strm);
       std::memcpy(logits, m_logits.data(), sizeof(float) * static_cast<std::size_t>(batch) * c.num_classes);
     }
@@ -221,6 +224,8 @@ class Fp32CpuPlan final : public Plan {
   dnnl::engine m_eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream m_strm{m_eng};
   std::unique_ptr<LinearWeights> m_patch, m_head;
+  // LayerNorms outside the blocks, looked up once here rather than by name on every run.
+  const float *m_patch_norm_g = nullptr, *m_patch_norm_b = nullptr, *m_norm_g = nullptr, *m_norm_b = nullptr;
   std::vector<StageWeights> m_stages;
   std::vector<std::unique_ptr<BlockWeights>> m_blocks;
   std::map<int, BatchGemms> m_gemms;

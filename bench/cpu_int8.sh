@@ -67,7 +67,7 @@ fi
 
 echo "== building bench/int8_paired.cpp against $build"
 g++ -O2 -std=c++20 -I. bench/int8_paired.cpp "$build/engine/libswinscope_engine.a" "$build/profiler/libswinscope_profiler.a" \
-  -ldnnl -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lgomp -lpthread -o "$work/paired"
+  -ldnnl -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lz -lgomp -lpthread -o "$work/paired"
 
 for batch in 8 1; do
   iterations=$((batch == 1 ? 10 : 5))

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <iostream>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -37,7 +38,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
             "works as it is), a flat folder with --labels (only the listed images), or `random` for N(0,1) inputs\n"
             "(latency work on models from `init`). --images of them are drawn in an order shuffled by --seed.",
             {{"--model", "FILE", "float model .safetensors (SwinScope, timm, Microsoft, Hugging Face or torchvision)", ""},
-             {"--calib", "DIR|random", "calibration images, or random N(0,1) inputs", ""},
+             {"--calib", "DIR|FILE|random",
+              "calibration images: a folder (labels not needed), an IDX images file, or random N(0,1) inputs", ""},
              {"--labels", "FILE", "labels file of a flat folder (`name label` lines): calibrate on the listed images", ""},
              {"--images", "N", "calibration images", "88, as in FasterTransformer's SWIN recipe"},
              {"--method", "max|percentile|mse", "activation range: running max, or from a 2048-bin histogram", "percentile"},
@@ -78,22 +80,29 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   check_quantizable(model);
   const auto& c = model.config;
 
-  std::vector<std::filesystem::path> paths;
+  // Calibration images: labelled or not, files or IDX data; taken in a seeded random order.
+  Dataset data;
+  std::vector<std::size_t> order;
   if (!random) {
     if (auto labels = args.get("--labels")) {
-      for (const auto& im : open_dataset(calib, std::filesystem::path(*labels), model.classes).images) paths.push_back(im.path);
+      data = open_dataset(calib, std::filesystem::path(*labels), model.classes);
+    } else if (is_idx_images_file(calib) ||
+               (std::filesystem::is_directory(calib) && !find_idx_sets(calib).empty() && expand_image_paths({calib}).empty())) {
+      data = open_dataset(calib, std::nullopt, model.classes);
     } else {
       if (!std::filesystem::is_directory(calib))
-        throw Error(calib + ": --calib must be a folder of images or `random`");
-      paths = expand_image_paths({calib});
+        throw Error(calib + ": --calib must be a folder of images, an IDX images file, or `random`");
+      for (auto& p : expand_image_paths({calib})) data.images.push_back({p, -1, -1});
     }
-    if (paths.empty()) throw Error(calib + ": no images found for calibration");
+    if (data.images.empty()) throw Error(calib + ": no images found for calibration");
+    order.resize(data.images.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
     std::mt19937_64 rng(opts.seed);
-    std::shuffle(paths.begin(), paths.end(), rng);
+    std::shuffle(order.begin(), order.end(), rng);
   }
-  const long wanted = random ? images : std::min<long>(images, static_cast<long>(paths.size()));
+  const long wanted = random ? images : std::min<long>(images, static_cast<long>(order.size()));
   if (!random && wanted < images)
-    std::cerr << "note: " << calib << " has " << paths.size() << " images; calibrating on all of them\n";
+    std::cerr << "note: " << calib << " has " << order.size() << " images; calibrating on all of them\n";
 
   Calibrator cal(model, opts);
   const std::size_t per = static_cast<std::size_t>(c.in_chans) * c.img_size * c.img_size;
@@ -110,9 +119,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
       std::copy(r.begin(), r.end(), input.begin());
       n = want;
     } else {
-      while (n < want && next < paths.size()) {
+      while (n < want && next < order.size()) {
         try {
-          preprocess_file(paths[next], model.preprocess, input.data() + per * static_cast<std::size_t>(n));
+          preprocess_dataset_image(data, order[next], model.preprocess, input.data() + per * static_cast<std::size_t>(n));
           ++n;
         } catch (const Error& e) {
           std::cerr << "skipped: " << e.what() << "\n";

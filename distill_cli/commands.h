@@ -13,5 +13,7 @@ int cmd_bench(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);
 int cmd_profile(const std::vector<std::string>& argv);
 int cmd_profile_diff(const std::vector<std::string>& argv);
+int cmd_train(const std::vector<std::string>& argv);
+int cmd_distill(const std::vector<std::string>& argv);
 
 }  // namespace swinscope::cli

@@ -60,15 +60,15 @@ std::string format_seconds(double s) {
   return buf;
 }
 
-void ProgressBar::update(const Progress& p) {
+void ProgressBar::update(const Progress& p, const std::string& extra) {
   const double frac = p.total > 0 ? static_cast<double>(p.done) / p.total : 1.0;
   char line[256];
   const int width = 30;
   const int filled = static_cast<int>(frac * width);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(width, '.');
-  std::snprintf(line, sizeof line, "%s [%s] %ld/%ld  %.1f img/s  ETA %s", m_label.c_str(), bar.c_str(), p.done, p.total,
-                p.images_per_s, format_seconds(p.eta_s).c_str());
+  std::snprintf(line, sizeof line, "%s [%s] %ld/%ld  %.1f img/s  ETA %s%s%s", m_label.c_str(), bar.c_str(), p.done, p.total,
+                p.images_per_s, format_seconds(p.eta_s).c_str(), extra.empty() ? "" : "  ", extra.c_str());
   if (m_tty) {
     std::cerr << "\r" << line << "\x1b[K" << std::flush;
     m_drawn = true;

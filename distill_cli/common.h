@@ -30,7 +30,7 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch);
 class ProgressBar {
  public:
   explicit ProgressBar(std::string label);
-  void update(const Progress& p);
+  void update(const Progress& p, const std::string& extra = {});
   void finish();
 
  private:

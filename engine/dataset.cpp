@@ -35,14 +35,77 @@ std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored) {
   return out;
 }
 
+Dataset open_idx(const IdxSet& set, const std::vector<std::string>& model_classes) {
+  Dataset d;
+  d.root = set.images;
+  d.layout = "idx (" + set.name + ")";
+  auto data = std::make_shared<IdxData>(read_idx(set));
+  int max_label = 0;
+  for (auto l : data->labels) max_label = std::max<int>(max_label, l);
+  if (!model_classes.empty()) {
+    if (max_label >= static_cast<int>(model_classes.size()))
+      throw Error(set.labels.string() + ": label " + std::to_string(max_label) + " but the model has " +
+                  std::to_string(model_classes.size()) + " classes");
+    d.folder_classes = model_classes;
+  } else {
+    std::string lower = set.images.string();
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.find("fashion") != std::string::npos && max_label < 10) {
+      d.folder_classes = fashion_mnist_classes();
+    } else {
+      for (int i = 0; i <= max_label; ++i) d.folder_classes.push_back(std::to_string(i));
+    }
+  }
+  d.images.reserve(static_cast<std::size_t>(data->count));
+  for (long i = 0; i < data->count; ++i)
+    d.images.push_back({fs::path(set.images.string() + "#" + std::to_string(i)), data->labels[static_cast<std::size_t>(i)], i});
+  if (d.images.empty()) throw Error(set.images.string() + ": holds no images");
+  d.idx = std::move(data);
+  return d;
+}
+
 }  // namespace
+
+const std::vector<std::string>& fashion_mnist_classes() {
+  static const std::vector<std::string> k{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return k;
+}
+
+Image8 load_dataset_image(const Dataset& d, std::size_t i, int channels) {
+  const auto& item = d.images.at(i);
+  if (item.idx_index < 0 || !d.idx) return load_image(item.path, channels);
+  if (channels != 1 && channels != 3)
+    throw Error(item.path.string() + ": channels must be 1 or 3, found " + std::to_string(channels));
+  Image8 img;
+  img.width = d.idx->cols;
+  img.height = d.idx->rows;
+  img.channels = channels;
+  const std::uint8_t* src = d.idx->image(item.idx_index);
+  const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
+  img.pixels.resize(n * static_cast<std::size_t>(channels));
+  for (std::size_t p = 0; p < n; ++p)
+    for (int c = 0; c < channels; ++c) img.pixels[p * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] = src[p];
+  return img;
+}
+
+void preprocess_dataset_image(const Dataset& d, std::size_t i, const PreprocessConfig& cfg, float* out) {
+  const Image8 img = load_dataset_image(d, i, cfg.channels);
+  try {
+    preprocess(img, cfg, out);
+  } catch (const Error& e) {
+    throw Error(d.images.at(i).path.string() + ": " + e.what(), e.kind());
+  }
+}
 
 Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_file,
                      const std::vector<std::string>& model_classes) {
   Dataset d;
   d.root = dir;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(dir.string() + ": not a folder");
+  if (fs::is_regular_file(dir, ec) && is_idx_images_file(dir)) return open_idx(idx_set_for_images_file(dir), model_classes);
+  if (!fs::is_directory(dir, ec))
+    throw Error(dir.string() + (fs::exists(dir, ec) ? ": not a folder or an IDX images file" : ": no such folder"));
   if (labels_file) {
     std::ifstream in(*labels_file);
     if (!in) throw Error(labels_file->string() + ": cannot open labels file");
@@ -66,7 +129,8 @@ Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_
       } else if (auto it = by_name.find(label); it != by_name.end()) {
         idx = it->second;
       }
-      if (idx < 0 || idx >= static_cast<int>(model_classes.size()))
+      const bool any_count = model_classes.empty() && idx >= 0;
+      if (!any_count && (idx < 0 || idx >= static_cast<int>(model_classes.size())))
         throw Error(labels_file->string() + ":" + std::to_string(lineno) + ": label '" + label +
                     "' is not a class index 0.." + std::to_string(model_classes.size() - 1) + " or a class name of the model");
       const fs::path p = dir / name;
@@ -79,19 +143,34 @@ Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_
     if (missing > 0)
       throw Error(labels_file->string() + ": " + std::to_string(missing) + " listed image(s) do not exist, first: " + first_missing);
     if (d.images.empty()) throw Error(labels_file->string() + ": lists no images");
+    if (model_classes.empty()) {
+      int max_label = 0;
+      for (const auto& im : d.images) max_label = std::max(max_label, im.label);
+      for (int i = 0; i <= max_label; ++i) d.folder_classes.push_back(std::to_string(i));
+    }
     return d;
   }
   std::vector<fs::path> class_dirs;
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_directory()) class_dirs.push_back(e.path());
   std::sort(class_dirs.begin(), class_dirs.end());
+  if (class_dirs.empty()) {
+    const auto sets = find_idx_sets(dir);
+    if (sets.size() == 1) return open_idx(sets[0], model_classes);
+    if (sets.size() > 1) {
+      std::string names;
+      for (const auto& st : sets) names += (names.empty() ? "" : ", ") + st.images.filename().string();
+      throw Error(dir.string() + ": holds " + std::to_string(sets.size()) + " IDX sets (" + names +
+                  "); name the images file of the one to use, e.g. " + (dir / sets[0].images.filename()).string());
+    }
+  }
   if (class_dirs.empty())
     throw Error(dir.string() + ": no class folders (an ImageFolder has one sub-folder per class; for a flat folder pass --labels FILE)");
   std::map<std::string, int> model_index;
   for (std::size_t i = 0; i < model_classes.size(); ++i) model_index[model_classes[i]] = static_cast<int>(i);
-  const bool by_name = std::all_of(class_dirs.begin(), class_dirs.end(),
+  const bool by_name = !model_classes.empty() && std::all_of(class_dirs.begin(), class_dirs.end(),
                                    [&](const fs::path& p) { return model_index.count(p.filename().string()) > 0; });
-  if (!by_name && class_dirs.size() != model_classes.size())
+  if (!by_name && !model_classes.empty() && class_dirs.size() != model_classes.size())
     throw Error(dir.string() + ": " + std::to_string(class_dirs.size()) + " class folders, but the model has " +
                 std::to_string(model_classes.size()) + " classes and the folder names are not its class names");
   d.layout = by_name ? "imagefolder (folder names matched to the model's classes)" : "imagefolder (sorted order)";

@@ -32,10 +32,11 @@ std::vector<TopK> top_k(const float* logits, int n, int k, const std::vector<std
 
 namespace {
 
-// Decodes paths[first, first+count) into `input` slots; returns which slots hold an image.
-// Decoding runs in parallel; a failure is recorded for that image only.
-std::vector<int> decode_batch(const std::vector<std::filesystem::path>& paths, std::size_t first, int count,
-                              const PreprocessConfig& pp, std::vector<float>& input, std::vector<std::string>& errors) {
+// Decodes items [first, first+count) into `input` slots with `load(item, out)`; returns
+// which slots hold an image. Decoding runs in parallel; a failure is recorded for that item only.
+template <class Load>
+std::vector<int> decode_batch(std::size_t first, int count, const PreprocessConfig& pp, std::vector<float>& input,
+                              std::vector<std::string>& errors, const Load& load) {
   const std::size_t per = static_cast<std::size_t>(pp.channels) * pp.crop * pp.crop;
   std::vector<std::vector<float>> tmp(static_cast<std::size_t>(count));
   errors.assign(static_cast<std::size_t>(count), {});
@@ -44,7 +45,7 @@ std::vector<int> decode_batch(const std::vector<std::filesystem::path>& paths, s
     auto& t = tmp[static_cast<std::size_t>(i)];
     t.resize(per);
     try {
-      preprocess_file(paths[first + static_cast<std::size_t>(i)], pp, t.data());
+      load(first + static_cast<std::size_t>(i), t.data());
     } catch (const std::exception& e) {
       errors[static_cast<std::size_t>(i)] = e.what();
     }
@@ -81,7 +82,8 @@ ClassifyResult classify_images(Plan& plan, const Model& model, const std::vector
   for (std::size_t first = 0; first < images.size(); first += static_cast<std::size_t>(batch)) {
     if (cancel && cancel->load()) break;
     const int count = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), images.size() - first));
-    const auto ok = decode_batch(images, first, count, pp, input, errors);
+    const auto ok = decode_batch(first, count, pp, input, errors,
+                                 [&](std::size_t i, float* out) { preprocess_file(images[i], pp, out); });
     for (int i = 0; i < count; ++i)
       if (!errors[static_cast<std::size_t>(i)].empty()) r.skipped.push_back({images[first + static_cast<std::size_t>(i)], errors[static_cast<std::size_t>(i)]});
     if (!ok.empty()) {
@@ -121,7 +123,9 @@ EvalResult evaluate(Plan& plan, const Model& model, const Dataset& data, int bat
       break;
     }
     const int count = static_cast<int>(std::min<long>(batch, total - first));
-    const auto ok = decode_batch(paths, static_cast<std::size_t>(first), count, pp, input, errors);
+    const auto ok = decode_batch(static_cast<std::size_t>(first), count, pp, input, errors, [&](std::size_t i, float* out) {
+      preprocess_dataset_image(data, i, pp, out);
+    });
     for (int i = 0; i < count; ++i)
       if (!errors[static_cast<std::size_t>(i)].empty()) r.skipped.push_back({paths[static_cast<std::size_t>(first + i)], errors[static_cast<std::size_t>(i)]});
     if (!ok.empty()) plan.run(input.data(), static_cast<int>(ok.size()), logits.data());

@@ -27,8 +27,7 @@ struct IdxImport {
 };
 
 // Writes the first `limit` images (0: all) of `set` into `outDir`. A finished import there
-// is reused. Throws swinscope::Error naming the file: wrong magic number, image and label
-// counts that differ, truncated data, or (without zlib) a compressed file.
+// is reused. Throws swinscope::Error naming the file when engine/idx.h read_idx refuses it.
 IdxImport importIdx(const IdxSet& set, const QString& outDir, long limit, const JobToken& token,
                     const std::function<void(long done, long total)>& progress);
 

@@ -1,0 +1,306 @@
+#include "distill_cli/torch/train.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "engine/error.h"
+#include "profiler/export.h"
+
+namespace swinscope::train {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (torch::cuda::is_available()) return torch::kCUDA;
+    if (name == "cuda")
+      throw Error("--device cuda: this libtorch has no CUDA or sees no GPU (Debian's libtorch-dev is CPU-only; "
+                  "configure with -DTorch_DIR=<a CUDA libtorch>/share/cmake/Torch)");
+    return torch::kCPU;
+  }
+  throw Error("--device must be cpu, cuda or auto, found '" + name + "'");
+}
+
+double evaluate_top1(SwinImpl& model, const Dataset& data, const PreprocessConfig& pp, int batch, torch::Device device,
+                     long limit, int workers) {
+  std::size_t n = data.images.size();
+  if (limit > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(limit));
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  BatchLoader loader(data, pp, std::move(order), batch, Augment{}, 0, workers);
+  torch::NoGradGuard ng;
+  const bool was_training = model.is_training();
+  model.eval();
+  long correct = 0, seen = 0;
+  torch::Tensor x, y;
+  while (loader.next(x, y)) {
+    auto pred = model.forward(x.to(device)).argmax(1).to(torch::kCPU);
+    correct += pred.eq(y).sum().item<long>();
+    seen += y.size(0);
+  }
+  model.train(was_training);
+  return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+}
+
+namespace {
+
+nlohmann::json read_state(const fs::path& dir) {
+  const fs::path p = dir / "state.json";
+  std::ifstream in(p);
+  if (!in) throw Error(p.string() + ": cannot read");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(p.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+void write_state(const fs::path& dir, const nlohmann::json& state) {
+  profiler::write_file_atomically(dir / "state.json", state.dump(2) + "\n");
+}
+
+// With --resume: the saved state (after checking it was made with the same options);
+// without: refuses a folder that holds one, so no run is overwritten by accident.
+std::optional<nlohmann::json> open_checkpoints(const fs::path& dir, bool resume, const std::string& fingerprint,
+                                               const char* what) {
+  if (dir.empty()) {
+    if (resume) throw Error(std::string("--resume needs --checkpoint-dir (where the ") + what + " run saved its state)");
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create checkpoint folder (" + ec.message() + ")");
+  const bool exists = fs::exists(dir / "state.json");
+  if (!resume) {
+    if (exists)
+      throw Error(dir.string() + ": holds a " + what + " checkpoint already; pass --resume to continue it, or use another folder");
+    return std::nullopt;
+  }
+  if (!exists) return std::nullopt;  // nothing to resume: start from the beginning
+  auto st = read_state(dir);
+  if (st.value("kind", "") != what)
+    throw Error((dir / "state.json").string() + ": a '" + st.value("kind", "?") + "' checkpoint, not a " + what + " one");
+  if (st.value("fingerprint", "") != fingerprint)
+    throw Error((dir / "state.json").string() + ": made with other options (" + st.value("fingerprint", "") +
+                "); resume with the same options as the first run");
+  return st;
+}
+
+void remove_quietly(const fs::path& p) {
+  std::error_code ec;
+  fs::remove(p, ec);
+}
+
+double lr_at(const TrainOptions& o, long step, long steps_per_epoch) {
+  const double warm = o.warmup_epochs * static_cast<double>(steps_per_epoch);
+  const double total = static_cast<double>(o.epochs) * static_cast<double>(steps_per_epoch);
+  if (step < warm) return o.lr * (static_cast<double>(step) + 1) / warm;
+  const double t = (static_cast<double>(step) - warm) / std::max(1.0, total - warm);
+  return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + std::cos(M_PI * std::min(1.0, t)));
+}
+
+nlohmann::json to_json(const EpochLog& l) {
+  return {{"epoch", l.epoch}, {"loss", l.loss}, {"train_acc", l.train_acc}, {"val_top1", l.val_top1}, {"seconds", l.seconds}, {"lr", l.lr}};
+}
+EpochLog epoch_from_json(const nlohmann::json& j) {
+  return {j.at("epoch").get<int>(), j.at("loss").get<double>(), j.at("train_acc").get<double>(), j.at("val_top1").get<double>(),
+          j.at("seconds").get<double>(), j.at("lr").get<double>()};
+}
+nlohmann::json to_json(const BlockLog& l) {
+  return {{"block", l.block},           {"kd_loss_first", l.kd_loss_first}, {"kd_loss_last", l.kd_loss_last},
+          {"kd_loss_mean", l.kd_loss_mean}, {"val_top1", l.val_top1},       {"seconds", l.seconds}};
+}
+BlockLog block_from_json(const nlohmann::json& j) {
+  return {j.at("block").get<int>(),        j.at("kd_loss_first").get<double>(), j.at("kd_loss_last").get<double>(),
+          j.at("kd_loss_mean").get<double>(), j.at("val_top1").get<double>(),  j.at("seconds").get<double>()};
+}
+
+void save_weights(const SwinImpl& model, const Model& meta, const fs::path& path) { save_model(model.to_model(meta), path); }
+
+}  // namespace
+
+std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Dataset& train, const Dataset* val,
+                                    const TrainOptions& opt, const StepFn& step, const std::function<void(const EpochLog&)>& log) {
+  const auto& pp = meta.preprocess;
+  std::vector<EpochLog> logs;
+  int start_epoch = 0;
+  model.to(opt.device);
+  torch::optim::AdamW optimizer(model.trainable_parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  if (auto st = open_checkpoints(opt.checkpoint_dir, opt.resume, opt.fingerprint, "train")) {
+    const Model saved = load_model(opt.checkpoint_dir / st->at("weights").get<std::string>());
+    model.to(torch::kCPU);
+    model.load_from(saved);
+    model.to(opt.device);
+    torch::load(optimizer, (opt.checkpoint_dir / st->at("optimizer").get<std::string>()).string());
+    start_epoch = st->at("next_epoch").get<int>();
+    for (const auto& j : st->at("log")) logs.push_back(epoch_from_json(j));
+  }
+  const long steps_per_epoch = static_cast<long>((train.images.size() + static_cast<std::size_t>(opt.batch) - 1) /
+                                                 static_cast<std::size_t>(opt.batch));
+  for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    torch::manual_seed(mix_seed(opt.seed, static_cast<std::uint64_t>(epoch)));
+    BatchLoader loader(train, pp, shuffled_subset(train.images.size(), 1.0, mix_seed(opt.seed, 1000 + static_cast<std::uint64_t>(epoch))),
+                       opt.batch, opt.augment, mix_seed(opt.seed, 2000 + static_cast<std::uint64_t>(epoch)), opt.workers);
+    model.train();
+    double loss_sum = 0, lr = opt.lr;
+    long correct = 0, seen = 0, s = 0;
+    torch::Tensor x, y;
+    while (loader.next(x, y)) {
+      lr = lr_at(opt, static_cast<long>(epoch) * steps_per_epoch + s, steps_per_epoch);
+      for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      x = x.to(opt.device);
+      y = y.to(opt.device);
+      auto logits = model.forward(x);
+      auto loss = torch::nn::functional::cross_entropy(
+          logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opt.label_smoothing));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      const long n = y.size(0);
+      loss_sum += loss.item<double>() * static_cast<double>(n);
+      correct += logits.argmax(1).eq(y).sum().item<long>();
+      seen += n;
+      ++s;
+      if (step) {
+        const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+        step({s, static_cast<long>(loader.batches()), loss_sum / static_cast<double>(seen),
+              static_cast<double>(correct) / static_cast<double>(seen), el > 0 ? static_cast<double>(seen) / el : 0,
+              el / static_cast<double>(s) * static_cast<double>(static_cast<long>(loader.batches()) - s)});
+      }
+    }
+    if (seen == 0) throw Error(train.root.string() + ": no training image could be decoded (first: " +
+                               (loader.skip_reasons().empty() ? std::string("?") : loader.skip_reasons()[0]) + ")");
+    EpochLog l;
+    l.epoch = epoch + 1;
+    l.loss = loss_sum / static_cast<double>(seen);
+    l.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
+    l.lr = lr;
+    if (val) l.val_top1 = evaluate_top1(model, *val, pp, std::max(opt.batch, 64), opt.device, opt.val_limit, opt.workers);
+    l.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    logs.push_back(l);
+    if (!opt.checkpoint_dir.empty()) {
+      const std::string w = "teacher-epoch-" + std::to_string(l.epoch) + ".safetensors";
+      const std::string o = "optimizer-epoch-" + std::to_string(l.epoch) + ".pt";
+      model.to(torch::kCPU);
+      save_weights(model, meta, opt.checkpoint_dir / w);
+      model.to(opt.device);
+      torch::save(optimizer, (opt.checkpoint_dir / (o + ".tmp")).string());
+      fs::rename(opt.checkpoint_dir / (o + ".tmp"), opt.checkpoint_dir / o);
+      nlohmann::json st{{"kind", "train"}, {"fingerprint", opt.fingerprint}, {"next_epoch", l.epoch}, {"weights", w}, {"optimizer", o}};
+      st["log"] = nlohmann::json::array();
+      for (const auto& e : logs) st["log"].push_back(to_json(e));
+      write_state(opt.checkpoint_dir, st);
+      if (l.epoch > 1) {
+        remove_quietly(opt.checkpoint_dir / ("teacher-epoch-" + std::to_string(l.epoch - 1) + ".safetensors"));
+        remove_quietly(opt.checkpoint_dir / ("optimizer-epoch-" + std::to_string(l.epoch - 1) + ".pt"));
+      }
+    }
+    if (log) log(l);
+  }
+  model.to(torch::kCPU);
+  return logs;
+}
+
+torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits, double temperature) {
+  auto log_ps = torch::log_softmax(student_logits / temperature, 1);
+  auto log_pt = torch::log_softmax(teacher_logits / temperature, 1);
+  return (log_pt.exp() * (log_pt - log_ps)).sum(1).mean() * (temperature * temperature);
+}
+
+DistillResult distill(const Model& teacher, const Dataset& train, const Dataset* val, const DistillOptions& opt,
+                      const StepFn& step, const std::function<void(const BlockLog&)>& log) {
+  DistillResult r;
+  const auto& pp = teacher.preprocess;
+  r.student = swin_from_model(teacher);
+  Swin teacher_net = swin_from_model(teacher);
+  teacher_net->eval();
+  for (auto& p : teacher_net->parameters()) p.set_requires_grad(false);
+  int start = 0;
+  if (auto st = open_checkpoints(opt.checkpoint_dir, opt.resume, opt.fingerprint, "distill")) {
+    r.student->load_from(load_model(opt.checkpoint_dir / st->at("weights").get<std::string>()));
+    start = st->at("next_block").get<int>();
+    for (const auto& j : st->at("log")) r.blocks.push_back(block_from_json(j));
+  }
+  r.student->to(opt.device);
+  teacher_net->to(opt.device);
+  const int L = r.student->num_blocks();
+  for (int k = start; k < L; ++k) {
+    const auto t0 = Clock::now();
+    auto& blk = r.student->block(k);
+    blk.set_activation(Activation::ReLU);
+    blk.set_fc1_bias(false);
+    BlockLog bl;
+    bl.block = k;
+    std::vector<double> losses;
+    for (int e = 0; opt.kd && e < opt.epochs_per_block; ++e) {
+      const std::uint64_t seed = mix_seed(opt.seed, static_cast<std::uint64_t>(k) * 1000 + static_cast<std::uint64_t>(e));
+      torch::manual_seed(seed);
+      BatchLoader loader(train, pp, shuffled_subset(train.images.size(), opt.fraction, seed), opt.batch, opt.augment,
+                         mix_seed(seed, 1), opt.workers);
+      torch::optim::SGD sgd(r.student->trainable_parameters(), torch::optim::SGDOptions(opt.lr).momentum(opt.momentum));
+      r.student->train();
+      torch::Tensor x, y;
+      long s = 0, seen = 0;
+      double sum = 0;
+      while (loader.next(x, y)) {
+        x = x.to(opt.device);
+        torch::Tensor t;
+        {
+          torch::NoGradGuard ng;
+          t = teacher_net->forward(x);
+        }
+        auto loss = kd_loss(r.student->forward(x), t, opt.temperature);
+        sgd.zero_grad();
+        loss.backward();
+        sgd.step();
+        losses.push_back(loss.item<double>());
+        sum += losses.back();
+        seen += x.size(0);
+        ++s;
+        if (step) {
+          const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+          step({s, static_cast<long>(loader.batches()), sum / static_cast<double>(s), -1, el > 0 ? static_cast<double>(seen) / el : 0,
+                el / static_cast<double>(s) * static_cast<double>(static_cast<long>(loader.batches()) - s)});
+        }
+      }
+      if (seen == 0) throw Error(train.root.string() + ": no training image could be decoded");
+    }
+    if (!losses.empty()) {
+      const std::size_t tenth = std::max<std::size_t>(1, losses.size() / 10);
+      bl.kd_loss_first = std::accumulate(losses.begin(), losses.begin() + static_cast<long>(tenth), 0.0) / static_cast<double>(tenth);
+      bl.kd_loss_last = std::accumulate(losses.end() - static_cast<long>(tenth), losses.end(), 0.0) / static_cast<double>(tenth);
+      bl.kd_loss_mean = std::accumulate(losses.begin(), losses.end(), 0.0) / static_cast<double>(losses.size());
+    }
+    if (val) bl.val_top1 = evaluate_top1(*r.student, *val, pp, 128, opt.device, opt.val_limit, opt.workers);
+    bl.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.blocks.push_back(bl);
+    if (!opt.checkpoint_dir.empty()) {
+      const std::string w = "student-block-" + std::to_string(k) + ".safetensors";
+      r.student->to(torch::kCPU);
+      save_weights(*r.student, teacher, opt.checkpoint_dir / w);
+      r.student->to(opt.device);
+      nlohmann::json st{{"kind", "distill"}, {"fingerprint", opt.fingerprint}, {"next_block", k + 1}, {"weights", w}};
+      st["log"] = nlohmann::json::array();
+      for (const auto& b : r.blocks) st["log"].push_back(to_json(b));
+      write_state(opt.checkpoint_dir, st);
+      if (k > 0) remove_quietly(opt.checkpoint_dir / ("student-block-" + std::to_string(k - 1) + ".safetensors"));
+    }
+    if (log) log(bl);
+    if (k == opt.stop_after_block) {
+      r.student->to(torch::kCPU);
+      return r;
+    }
+  }
+  r.student->to(torch::kCPU);
+  r.finished = true;
+  return r;
+}
+
+}  // namespace swinscope::train

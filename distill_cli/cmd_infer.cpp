@@ -82,7 +82,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
                     "  against the model's class names), or a flat folder with --labels FILE of `name label` lines\n"
                     "  (label: class index or class name). Undecodable images are skipped, counted and listed.",
             with_plan_options({{"--model", "FILE", "model .safetensors", ""},
-                               {"--data", "DIR", "dataset folder", ""},
+                               {"--data", "DATA", "ImageFolder, flat folder (with --labels), or an IDX images file (Fashion-MNIST)", ""},
                                {"--labels", "FILE", "labels file for a flat folder", ""},
                                {"--batch", "N", "images per forward pass", "32"},
                                {"--limit", "N", "evaluate only the first N images (dataset order)", "all"},

@@ -125,20 +125,7 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (!args.parse(argv)) return kOk;
   const std::string arch = args.require("--arch");
   const std::string out = args.require("--out");
-  SwinConfig cfg;
-  if (arch.size() > 5 && arch.substr(arch.size() - 5) == ".json") {
-    std::ifstream in(arch);
-    if (!in) throw Error(arch + ": cannot open config file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-      cfg = SwinConfig::from_json(ss.str());
-    } catch (const Error& e) {
-      throw Error(arch + ": " + e.what());
-    }
-  } else {
-    cfg = SwinConfig::preset(arch);
-  }
+  SwinConfig cfg = config_from_arch(arch);
   if (args.get("--num-classes")) cfg.num_classes = args.get_int("--num-classes", 1000, 1, 1000000);
   if (args.get("--img-size")) cfg.img_size = args.get_int("--img-size", 224, 8, 4096);
   const std::string act = args.get_or("--activation", "gelu");

@@ -4,8 +4,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include "engine/error.h"
 #include "engine/stages.h"
@@ -87,6 +90,22 @@ std::vector<float> random_input(const SwinConfig& c, int batch, unsigned seed) {
   std::normal_distribution<float> nd;
   for (auto& v : input) v = nd(rng);
   return input;
+}
+
+SwinConfig config_from_arch(const std::string& arch) {
+  std::error_code ec;
+  const bool is_file = std::filesystem::exists(arch, ec) ||
+                       (arch.size() > 5 && arch.compare(arch.size() - 5, 5, ".json") == 0);
+  if (!is_file) return SwinConfig::preset(arch);
+  std::ifstream in(arch);
+  if (!in) throw Error(arch + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return SwinConfig::from_json(ss.str());
+  } catch (const Error& e) {
+    throw Error(arch + ": " + e.what());
+  }
 }
 
 void ProgressBar::finish() {

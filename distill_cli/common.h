@@ -42,6 +42,10 @@ class ProgressBar {
 
 std::string format_seconds(double s);
 
+// --arch: a SwinConfig JSON file (any path that exists or ends in .json) or a preset name.
+// Throws swinscope::Error naming the file or the unknown preset.
+SwinConfig config_from_arch(const std::string& arch);
+
 // N(0,1) input of `batch` images for the model's config: timing needs no real images.
 std::vector<float> random_input(const SwinConfig& config, int batch, unsigned seed);
 

@@ -70,6 +70,16 @@ class TestDistill : public QObject {
     QVERIFY2(r.code == 0, qPrintable(r.err));
   }
 
+  void helpTeaches() {
+    for (const char* c : {"train", "distill"}) {
+      const auto r = run_cli({c, "--help"});
+      QCOMPARE(r.code, 0);
+      QVERIFY(r.out.contains("--checkpoint-dir") && r.out.contains("--resume") && r.out.contains("example"));
+    }
+    QVERIFY(run_cli({"distill", "--help"}).out.contains("Algorithm 1"));
+    QVERIFY(run_cli({"--help"}).out.contains("distill"));
+  }
+
   void trainWritesAUsableTeacher() {
     const Model t = load_model(m_teacher.toStdString());
     QCOMPARE(t.config.num_classes, 4);
@@ -210,6 +220,11 @@ class TestDistill : public QObject {
     QTest::newRow("train: no images") << QStringList{"train", "--arch", "@config", "--data", "@empty", "--out", "@x"} << "empty";
     QTest::newRow("train: unknown arch") << QStringList{"train", "--arch", "swin_huge", "--data", "@train", "--out", "@x"}
                                          << "swin_huge";
+    QTest::newRow("train: bad activation") << QStringList{"train", "--arch", "@config", "--data", "@train", "--activation",
+                                                          "swish", "--out", "@x"}
+                                           << "--activation";
+    QTest::newRow("int8 teacher") << QStringList{"distill", "--teacher", "@int8", "--data", "@train", "--out", "@x"}
+                                  << "int8";
     QTest::newRow("bad fraction") << QStringList{"distill", "--teacher", "@teacher", "--data", "@train", "--fraction", "0",
                                                  "--out", "@x"}
                                   << "--fraction";
@@ -235,6 +250,7 @@ class TestDistill : public QObject {
       if (n == "train") a = m_train;
       else if (n == "teacher") a = m_teacher;
       else if (n == "config") a = m_config;
+      else if (n == "int8") a = path("student.int8.safetensors");
       else a = path(n);
     }
     const auto r = run_cli(args);

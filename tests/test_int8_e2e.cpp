@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "model_fixtures.h"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/plan.h"
@@ -43,26 +44,6 @@ std::vector<float> read_f32(const SafetensorsFile& f, const char* name, std::vec
   std::memcpy(v.data(), t->data, v.size() * 4);
   if (shape) *shape = t->shape;
   return v;
-}
-
-std::vector<float> random_images(const SwinConfig& c, int n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd;
-  std::vector<float> v(static_cast<std::size_t>(n) * c.in_chans * c.img_size * c.img_size);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-
-// Every block ReLU without FC1 bias ("all"), or only the blocks already ReLU ("existing").
-Model gelu_less(Model m, bool all) {
-  int g = 0;
-  for (int s = 0; s < m.config.num_stages(); ++s)
-    for (int b = 0; b < m.config.depths[s]; ++b, ++g) {
-      auto& a = m.activations[static_cast<std::size_t>(g)];
-      if (all) a = Activation::ReLU;
-      if (a == Activation::ReLU) m.tensors.erase(block_prefix(s, b) + "mlp.fc1.bias");
-    }
-  return m;
 }
 
 QuantizeOptions options(CalibrationMethod method = CalibrationMethod::Percentile, WeightQuant w = WeightQuant::PerTensor) {

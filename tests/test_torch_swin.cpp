@@ -15,20 +15,13 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/plan.h"
+#include "model_fixtures.h"
 
 using namespace swinscope;
 
 namespace {
 
 const std::string kDir = std::string(SWINSCOPE_SOURCE_DIR) + "/tests/golden/models/";
-
-std::vector<float> random_images(const SwinConfig& c, int n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd;
-  std::vector<float> v(static_cast<std::size_t>(n) * c.in_chans * c.img_size * c.img_size);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
 
 // max |Δlogit| / max |logit| between the engine and libtorch.
 double relative_difference(const Model& m, int batch) {
@@ -48,15 +41,6 @@ double relative_difference(const Model& m, int batch) {
     max_abs = std::max(max_abs, std::abs(static_cast<double>(engine[i])));
   }
   return max_diff / std::max(max_abs, 1e-12);
-}
-
-// Every block ReLU with its FC1 bias removed (what distill produces).
-Model gelu_less(Model m) {
-  for (std::size_t g = 0; g < m.activations.size(); ++g) m.activations[g] = Activation::ReLU;
-  int g = 0;
-  for (int s = 0; s < m.config.num_stages(); ++s)
-    for (int b = 0; b < m.config.depths[static_cast<std::size_t>(s)]; ++b, ++g) m.tensors.erase(block_prefix(s, b) + "mlp.fc1.bias");
-  return m;
 }
 
 }  // namespace
@@ -79,7 +63,7 @@ class TestTorchSwin : public QObject {
     QFETCH(QString, file);
     QFETCH(bool, relu);
     Model m = load_model(kDir + file.toStdString() + ".safetensors");
-    if (relu) m = gelu_less(m);
+    if (relu) m = gelu_less(m, true);
     const double rel = relative_difference(m, 3);
     qInfo("%s%s: max |Δlogit| / max |logit| = %.2e (%s)", qPrintable(file), relu ? " relu" : "", rel,
           m.activation_summary().c_str());

@@ -86,6 +86,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
   lay->addWidget(m_messageBar);
 
   auto* split = new QSplitter(Qt::Vertical, central);
+  m_split = split;
   split->setObjectName(QStringLiteral("mainSplitter"));
   auto* slotsBox = new QWidget(split);
   auto* slotsLay = new QHBoxLayout(slotsBox);
@@ -284,6 +285,20 @@ void MainWindow::updateStatus() {
 
 void MainWindow::updateSlot(int slot) {
   m_panels[slot]->setState(m_ctx->slot(slot), m_ctx->backend());
+  // A panel that now shows a model needs more height than the splitter gave it when it was
+  // empty; the splitter does not grow a pane by itself, so its rows would overlap.
+  QWidget* top = m_split->widget(0);
+  top->setMinimumHeight(0);
+  // Word-wrapped notices take more lines than the minimum size hint assumes: ask the layout
+  // for the height at the pane's actual width.
+  int need = top->minimumSizeHint().height();
+  if (top->layout() && top->layout()->hasHeightForWidth()) need = std::max(need, top->layout()->totalHeightForWidth(top->width()));
+  top->setMinimumHeight(need);
+  if (auto sizes = m_split->sizes(); sizes.size() == 2 && sizes[0] < need) {
+    sizes[1] = std::max(0, sizes[1] - (need - sizes[0]));
+    sizes[0] = need;
+    m_split->setSizes(sizes);
+  }
   QStringList loaded;
   for (int s = 0; s < kSlotCount; ++s)
     if (m_ctx->hasModel(s)) loaded << QStringLiteral("%1: %2").arg(slotName(s), m_ctx->slot(s).label);

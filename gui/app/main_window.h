@@ -14,6 +14,7 @@ class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
 class QSettings;
+class QSplitter;
 class QTabWidget;
 class QTimer;
 class QToolButton;
@@ -82,6 +83,7 @@ class MainWindow : public QMainWindow {
   AppContext* m_ctx = nullptr;
   SlotPanel* m_panels[2] = {nullptr, nullptr};
   QTabWidget* m_tabs = nullptr;
+  QSplitter* m_split = nullptr;  // slot panels above, tabs below
   ClassifyTab* m_classify = nullptr;
   EvaluateTab* m_evaluate = nullptr;
   ProfileTab* m_profile = nullptr;

@@ -164,6 +164,12 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   m_calibration = valueLabel(m_details);
   m_params = valueLabel(m_details);
   m_file = valueLabel(m_details);
+  // One line each: a wrapped fact would need a second line the squeezed panel may not give it
+  // (rows then overlapped); long text is clipped instead and shown whole in the tooltip.
+  for (auto* l : {m_arch, m_precision, m_calibration, m_params, m_file}) {
+    l->setWordWrap(false);
+    l->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  }
   auto key = [this](const QString& text) {
     auto* l = new QLabel(text, m_details);
     l->setStyleSheet(QStringLiteral("color: palette(placeholder-text);"));
@@ -181,6 +187,8 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   grid->addWidget(m_file, 2, 3);
   grid->setColumnStretch(1, 1);
   grid->setColumnStretch(3, 1);
+  // Three rows of one line each: not less, whatever the splitter below the panels wants.
+  m_details->setMinimumHeight(3 * QLabel(QStringLiteral("Ag")).sizeHint().height() + 3 * grid->verticalSpacing());
   outer->addWidget(m_details);
 
   auto* run = new QHBoxLayout;
@@ -251,7 +259,8 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
       m_file->setText(tr("%1 · %2 layout").arg(formatBytes(m.file_size), QString::fromUtf8(layout_name(m.layout).data(), static_cast<int>(layout_name(m.layout).size()))));
     else
       m_file->setText(tr("in memory (random weights)"));
-    QStringList tips;
+    for (auto* l : {m_arch, m_precision, m_calibration, m_params}) l->setToolTip(l->text());
+    QStringList tips{m_file->text()};
     for (const auto& i : m.inferred) tips << tr("inferred: %1").arg(QString::fromStdString(i));
     if (!m.ignored.empty()) tips << tr("%n tensor(s) in the file not used", nullptr, static_cast<int>(m.ignored.size()));
     m_file->setToolTip(tips.join(QLatin1Char('\n')));

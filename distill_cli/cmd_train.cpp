@@ -161,6 +161,8 @@ int cmd_train(const std::vector<std::string>& argv) {
   auto opts = data_options();
   opts.insert(opts.begin(),
               {{"--arch", "CONFIG.json|PRESET", "the architecture: a SwinConfig JSON file or swin_tiny|small|base|large", ""},
+               {"--init", "FILE", "instead of --arch: start from this FP32 model's weights, config, activations and\n"
+                                  "preprocessing (continue or fine-tune a model; its class count must match the data)", ""},
                {"--out", "FILE", "where the trained FP32 model goes (.safetensors)", ""},
                {"--epochs", "N", "training epochs", "30"},
                {"--batch", "N", "batch size", "128"},
@@ -184,9 +186,17 @@ int cmd_train(const std::vector<std::string>& argv) {
             "    --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\\n"
             "    --val /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --epochs 12 --out teacher.safetensors");
   if (!args.parse(argv)) return kOk;
-  const std::string arch = args.require("--arch");
+  const auto init_path = args.get("--init");
+  if (init_path.has_value() == args.get("--arch").has_value())
+    throw UsageError("swinscope-cli train: give either --arch (a new model) or --init (start from a model's weights)");
+  std::optional<Model> init;
+  if (init_path) {
+    init = load_model(*init_path);
+    if (init->is_int8()) throw Error(*init_path + ": an int8 model; start from the FP32 model it was quantized from");
+  }
+  const std::string arch = init_path ? *init_path : args.require("--arch");
   const fs::path out = args.require("--out");
-  SwinConfig cfg = config_from_arch(arch);
+  SwinConfig cfg = init ? init->config : config_from_arch(arch);
   const std::string act_name = args.get_or("--activation", "gelu");
   if (act_name != "gelu" && act_name != "relu")
     throw UsageError("swinscope-cli train: --activation must be gelu or relu, found '" + act_name + "'");
@@ -194,6 +204,9 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (const long limit = args.get_long("--limit", 0, 0, std::numeric_limits<long>::max());
       limit > 0 && limit < static_cast<long>(data.images.size()))
     data.images.resize(static_cast<std::size_t>(limit));
+  if (init && cfg.num_classes != static_cast<int>(data.folder_classes.size()))
+    throw Error(*init_path + ": has " + std::to_string(cfg.num_classes) + " classes, but " + data.root.string() + " has " +
+                std::to_string(data.folder_classes.size()));
   cfg.num_classes = static_cast<int>(data.folder_classes.size());
   cfg.validate();
   train::TrainOptions o;
@@ -224,7 +237,10 @@ int cmd_train(const std::vector<std::string>& argv) {
   meta.preprocess.interpolation = "bilinear";
   if (auto m = args.get("--mean")) meta.preprocess.mean = parse_triplet(*m, "--mean", cfg.in_chans);
   if (auto s = args.get("--std")) meta.preprocess.std = parse_triplet(*s, "--std", cfg.in_chans);
-  if (!args.get("--mean") || !args.get("--std")) {
+  if (init) {
+    meta.preprocess = init->preprocess;  // the model's own preprocessing
+    meta.classes = init->classes;
+  } else if (!args.get("--mean") || !args.get("--std")) {
     PreprocessConfig measured = meta.preprocess;
     measure_mean_std(data, measured);
     if (!args.get("--mean")) meta.preprocess.mean = measured.mean;
@@ -236,10 +252,12 @@ int cmd_train(const std::vector<std::string>& argv) {
   const Activation act = act_name == "relu" ? Activation::ReLU : Activation::GELU;
   torch::manual_seed(o.seed);
   auto model = std::make_shared<train::SwinImpl>(cfg);
-  for (int b = 0; b < model->num_blocks(); ++b) model->block(b).set_activation(act);
+  if (init) model->load_from(*init);
+  else
+    for (int b = 0; b < model->num_blocks(); ++b) model->block(b).set_activation(act);
   {
     std::ostringstream fp;
-    fp << "arch " << cfg.to_json() << " data " << fs::absolute(data.root).string() << " epochs " << o.epochs << " batch "
+    fp << (init ? "init " + fs::absolute(*init_path).string() + " " : std::string()) << "arch " << cfg.to_json() << " data " << fs::absolute(data.root).string() << " epochs " << o.epochs << " batch "
        << o.batch << " lr " << o.lr << " seed " << o.seed << " images " << data.images.size();
     o.fingerprint = fp.str();
   }

@@ -102,6 +102,21 @@ class TestDistill : public QObject {
     QVERIFY(e.out.contains("evaluated: 64 images"));
   }
 
+  void trainContinuesFromAModel() {
+    const QString out = path("continued.safetensors");
+    const auto r = run_cli({"train", "--init", m_teacher, "--data", m_train, "--epochs", "1", "--batch", "32", "--lr", "1e-3",
+                            "--warmup", "0", "--seed", "4", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const Model a = load_model(m_teacher.toStdString());
+    const Model b = load_model(out.toStdString());
+    QCOMPARE(b.config.to_json(), a.config.to_json());
+    QCOMPARE(b.preprocess.to_json(), a.preprocess.to_json());
+    QCOMPARE(b.classes, a.classes);
+    QVERIFY(b.tensors.at("head.fc.weight").data != a.tensors.at("head.fc.weight").data);  // it trained
+    // --arch and --init together are refused.
+    QCOMPARE(run_cli({"train", "--init", m_teacher, "--arch", m_config, "--data", m_train, "--out", out}).code, 2);
+  }
+
   void kdEpochLowersTheLoss() {
     const Model teacher = load_model(m_teacher.toStdString());
     const Dataset data = open_dataset(m_train.toStdString(), std::nullopt, teacher.classes);

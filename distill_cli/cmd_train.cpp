@@ -178,8 +178,9 @@ int cmd_train(const std::vector<std::string>& argv) {
                {"--limit", "N", "train on the first N images of --data only (quick recipe probes)", "all"}});
   Args args("train",
             "Train a SWIN teacher from scratch on a small dataset (AdamW, warm-up + cosine schedule, label smoothing,\n"
-            "random translation and mirroring). The class count and names come from the data; preprocessing\n"
-            "(resize, crop, mean/std, channels) is stored in the model so `eval`, `classify` and the app use it.",
+            "random mirroring; random translation with --pad). The class count and names come from the data;\n"
+            "preprocessing (resize, crop, mean/std, channels) is stored in the model so `eval`, `classify` and the\n"
+            "app use it.",
             opts, "",
             "example (Fashion-MNIST, Debian package dataset-fashion-mnist):\n"
             "  swinscope-cli train --arch assets/fmnist_swin.json \\\n"

@@ -13,21 +13,9 @@
 #include "engine/error.h"
 #include "engine/idx.h"
 #include "idx_writer.h"
+#include "test_support.h"
 
 using namespace swinscope;
-
-namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
-
-}  // namespace
 
 class TestIdx : public QObject {
   Q_OBJECT

@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "model_fixtures.h"
+#include "test_support.h"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/plan.h"
@@ -102,14 +102,6 @@ Agreement agree(const std::vector<float>& a, const std::vector<float>& b, int cl
   return r;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
 
 }  // namespace
 

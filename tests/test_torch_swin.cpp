@@ -15,7 +15,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/plan.h"
-#include "model_fixtures.h"
+#include "test_support.h"
 
 using namespace swinscope;
 

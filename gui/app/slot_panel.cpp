@@ -187,8 +187,6 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   grid->addWidget(m_file, 2, 3);
   grid->setColumnStretch(1, 1);
   grid->setColumnStretch(3, 1);
-  // Three rows of one line each: not less, whatever the splitter below the panels wants.
-  m_details->setMinimumHeight(3 * QLabel(QStringLiteral("Ag")).sizeHint().height() + 3 * grid->verticalSpacing());
   outer->addWidget(m_details);
 
   auto* run = new QHBoxLayout;

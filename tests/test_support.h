@@ -1,9 +1,22 @@
 #pragma once
-// Inputs and model edits several suites share.
+// Helpers several suites share: random inputs, model edits, error capture.
+#include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/model.h"
+
+// The message of the swinscope::Error `f` throws; empty when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const swinscope::Error& e) {
+    return e.what();
+  }
+  return {};
+}
 
 // N(0,1) images for a config, (n, in_chans, img, img).
 inline std::vector<float> random_images(const swinscope::SwinConfig& c, int n, unsigned seed) {

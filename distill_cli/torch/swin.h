@@ -103,6 +103,12 @@ using Swin = std::shared_ptr<SwinImpl>;
 // A model built for `model`'s config with its weights.
 Swin swin_from_model(const Model& model);
 
+// The two products of window attention, (B, h, M, K) · (B, h, K, N) → (B, h, M, N), or
+// with trans_b a · bᵀ for b (B, h, N, K). Float CPU tensors go through one oneDNN sgemm
+// per matrix (libtorch's CPU bmm is slow on thousands of 49×49 products) with its own
+// backward; anything else through torch::matmul.
+torch::Tensor attention_matmul(const torch::Tensor& a, const torch::Tensor& b, bool trans_b);
+
 // Weights as a float tensor on CPU (a copy).
 torch::Tensor to_tensor(const FloatTensor& t);
 

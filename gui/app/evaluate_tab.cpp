@@ -220,7 +220,6 @@ bool EvaluateTab::run() {
   EvalRequest req;
   req.dataDir = dir;
   req.labelsFile = labelsFile();
-  req.idxCacheDir = m_idxCache.path();
   req.batch = batch();
   req.limit = limit();
   req.models = m_ctx->runnableSlots();

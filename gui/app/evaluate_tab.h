@@ -2,7 +2,6 @@
 // Evaluate: a dataset (ImageFolder, or a flat folder with a labels file), batch size and
 // limit; progress with images/s, ETA and Cancel; for A and B top-1, top-5, images/s and
 // the skipped files with reasons; per-class accuracy; confusion heat maps (≤ 20 classes).
-#include <QTemporaryDir>
 #include <QWidget>
 
 #include <optional>
@@ -87,7 +86,6 @@ class EvaluateTab : public QWidget {
   quint64 m_job = 0;
   long m_lastDone = 0;
   std::optional<EvalOutcome> m_last;
-  QTemporaryDir m_idxCache;  // IDX datasets as PNG files, for this session
 };
 
 }  // namespace swinscope::gui

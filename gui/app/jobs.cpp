@@ -1,6 +1,7 @@
 #include "gui/app/jobs.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 
 #include <algorithm>
@@ -8,8 +9,8 @@
 #include <random>
 
 #include "engine/dataset.h"
-#include "gui/app/idx_import.h"
 #include "engine/error.h"
+#include "engine/idx.h"
 #include "engine/preprocess.h"
 #include "engine/quantize.h"
 #include "gui/models/stage_style.h"
@@ -216,24 +217,13 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
   QString labelsFile = request.labelsFile;
   QString datasetName = QFileInfo(request.dataDir).fileName();
   if (labelsFile.isEmpty()) {
-    // A folder of IDX files (Fashion-MNIST): its test set, written once as PNG + labels.
-    const auto sets = findIdxSets(dataDir);
+    // A folder of IDX files (Fashion-MNIST): its test set, which the engine reads in memory.
+    const auto sets = find_idx_sets(QFile::encodeName(dataDir).toStdString());
     if (!sets.empty()) {
       const IdxSet& set = sets.front();
-      const QString key = QStringLiteral("%1-%2-%3")
-                              .arg(qHash(QFileInfo(set.images).absoluteFilePath()))
-                              .arg(set.name, request.limit > 0 ? QString::number(request.limit) : QStringLiteral("all"));
-      const IdxImport imp = importIdx(set, QDir(request.idxCacheDir).filePath(key), request.limit, token, [&](long done, long total) {
-        EvalProgressInfo info;
-        info.phase = QObject::tr("Reading IDX set %1: %2 / %3 images").arg(set.name).arg(done).arg(total);
-        info.done = done;
-        info.total = total;
-        progress(info);
-      });
-      dataDir = imp.folder;
-      labelsFile = imp.labelsFile;
-      datasetName = QStringLiteral("%1 %2 (IDX)").arg(QFileInfo(request.dataDir).fileName(), set.name);
-      out.notes << QObject::tr("IDX set %1 (%2 images) from %3").arg(set.name).arg(imp.count).arg(QFileInfo(set.images).fileName());
+      dataDir = QString::fromStdString(set.images.string());
+      datasetName = QStringLiteral("%1 %2 (IDX)").arg(QFileInfo(request.dataDir).fileName(), QString::fromStdString(set.name));
+      out.notes << QObject::tr("IDX set %1 from %2").arg(QString::fromStdString(set.name), QString::fromStdString(set.images.filename().string()));
     }
   }
   std::optional<std::filesystem::path> labels;
@@ -248,6 +238,9 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
     try {
       Prepared p;
       p.run = &run;
+      EvalProgressInfo opening;
+      opening.phase = QObject::tr("Reading %1…").arg(datasetName);
+      progress(opening);
       p.data = open_dataset(dataDir.toStdString(), labels, run.model->classes);
       const long n = static_cast<long>(p.data.images.size());
       p.total = request.limit > 0 ? std::min(request.limit, n) : n;

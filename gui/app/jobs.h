@@ -107,14 +107,13 @@ struct ClassifyChunk {
 struct EvalRequest {
   QString dataDir;     // ImageFolder, flat folder (with labelsFile), or a folder of IDX files
   QString labelsFile;
-  QString idxCacheDir;  // where IDX images are written as PNG (once per session)
   int batch = 8;
   long limit = 0;  // 0: all
   std::vector<SlotRun> models;  // the slots to run, A before B
 };
 
 struct EvalProgressInfo {
-  QString phase;  // non-empty while preparing (importing IDX files): what is happening
+  QString phase;  // non-empty while preparing (reading the dataset): what is happening
   int slot = 0;
   long done = 0;
   long total = 0;

@@ -40,7 +40,7 @@ int cmd_classify(const std::vector<std::string>& argv) {
                                {"--topk", "K", "classes per image", "5"},
                                {"--batch", "N", "images per forward pass", "8"},
                                {"--json", "", "print one JSON document: per image the top-k index, name, probability, logit", ""}}),
-            "IMAGE|FOLDER...", "example: swinscope-cli classify --model assets/models/fmnist_gelu.int8.safetensors assets/samples");
+            "IMAGE|FOLDER...", "example: swinscope-cli classify --model assets/models/fmnist_swin_relu.int8.safetensors assets/samples");
   if (!args.parse(argv)) return kOk;
   if (args.positional().empty()) throw UsageError("swinscope-cli classify: no images given (see --help)");
   std::vector<std::filesystem::path> inputs(args.positional().begin(), args.positional().end());

@@ -66,10 +66,8 @@ else
 fi
 
 echo "== building bench/int8_paired.cpp against $build"
-cuda_libs=()   # a build with the CUDA backend needs the CUDA runtime too
-if ar t "$build/engine/libswinscope_engine.a" | grep -q '\.cu\.o$'; then
-  cuda_libs=(-L/usr/local/cuda/lib64 -lcudart -Wl,-rpath,/usr/local/cuda/lib64)
-fi
+source bench/cuda_libs.sh  # a build with the CUDA backend needs the CUDA runtime too
+set_cuda_libs "$build"
 g++ -O2 -std=c++20 -I. bench/int8_paired.cpp "$build/engine/libswinscope_engine.a" "$build/profiler/libswinscope_profiler.a" \
   -ldnnl -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lz -lgomp -lpthread "${cuda_libs[@]}" -o "$work/paired"
 

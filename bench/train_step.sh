@@ -10,10 +10,8 @@ cd "$(dirname "$0")/.."
 config=${1:-assets/fmnist_swin.json}
 build=${SWINSCOPE_BUILD:-build/release}
 [[ -f $build/distill_cli/libswinscope_torch.a ]] || { echo "no $build/distill_cli/libswinscope_torch.a: build the release preset with libtorch first" >&2; exit 2; }
-cuda_libs=()   # a build with the CUDA backend needs the CUDA runtime too
-if ar t "$build/engine/libswinscope_engine.a" | grep -q '\.cu\.o$'; then
-  cuda_libs=(-L/usr/local/cuda/lib64 -lcudart -Wl,-rpath,/usr/local/cuda/lib64)
-fi
+source bench/cuda_libs.sh  # a build with the CUDA backend needs the CUDA runtime too
+set_cuda_libs "$build"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 g++ -O2 -std=c++20 -I. -isystem /usr/include/torch/csrc/api/include bench/train_step.cpp \

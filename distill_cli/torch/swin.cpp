@@ -25,8 +25,8 @@ torch::nn::LayerNorm layer_norm(int dim, double eps) {
 // C[i] = A[i] · op(B[i]) for a batch of small row-major matrices, op = transpose or not.
 // Window attention is thousands of 49×16 · 16×49 products per step; libtorch's CPU bmm
 // (without MKL, as Debian builds it) does each one as select + mm through the dispatcher.
-// One dnnl_sgemm per matrix is 2-3× faster on these shapes and a training step 3-10 %
-// faster (bench/README.md, "Training throughput").
+// One dnnl_sgemm per matrix instead: the attention products with their softmax, forward
+// and backward, run 1.3× faster (bench/README.md, "Training throughput").
 torch::Tensor small_bmm(const torch::Tensor& a, const torch::Tensor& b, bool trans_a, bool trans_b) {
   const auto batch = a.size(0);
   const auto M = trans_a ? a.size(2) : a.size(1), K = trans_a ? a.size(1) : a.size(2);

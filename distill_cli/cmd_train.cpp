@@ -288,6 +288,9 @@ int cmd_distill(const std::vector<std::string>& argv) {
                {"--fraction", "X", "fraction of --data used in each block's epoch", "0.1"},
                {"--epochs-per-block", "N", "KD epochs after each block's swap", "1"},
                {"--lr", "X", "SGD learning rate", "0.01"},
+               {"--lr-schedule", "constant|cosine",
+                "constant: --lr throughout (the paper); cosine: from --lr down to 0 over each block's KD steps, so every "
+                "block ends settled instead of at full rate", "constant"},
                {"--momentum", "X", "SGD momentum", "0.9"},
                {"--batch", "N", "batch size", "32"},
                {"--temperature", "T", "KD temperature (soft labels softmax(z/T), loss scaled by T²)", "1"},
@@ -318,6 +321,10 @@ int cmd_distill(const std::vector<std::string>& argv) {
   if (!(o.fraction > 0 && o.fraction <= 1)) throw UsageError("swinscope-cli distill: --fraction must be in (0, 1]");
   o.epochs_per_block = args.get_int("--epochs-per-block", 1, 0, 1000);
   o.lr = args.get_double("--lr", 0.01);
+  const std::string schedule = args.get_or("--lr-schedule", "constant");
+  if (schedule != "constant" && schedule != "cosine")
+    throw UsageError("swinscope-cli distill: --lr-schedule must be constant or cosine, not '" + schedule + "'");
+  o.cosine = schedule == "cosine";
   o.momentum = args.get_double("--momentum", 0.9);
   o.batch = args.get_int("--batch", 32, 1, 65536);
   o.temperature = args.get_double("--temperature", 1.0);
@@ -336,7 +343,7 @@ int cmd_distill(const std::vector<std::string>& argv) {
     std::ostringstream fp;
     fp << "teacher " << fs::absolute(teacher_path).string() << " (" << fs::file_size(teacher_path) << " bytes) data "
        << fs::absolute(data.root).string() << " fraction " << o.fraction << " epochs/block " << o.epochs_per_block << " lr "
-       << o.lr << " momentum " << o.momentum << " batch " << o.batch << " T " << o.temperature << " kd " << o.kd << " seed "
+       << o.lr << (o.cosine ? " cosine" : "") << " momentum " << o.momentum << " batch " << o.batch << " T " << o.temperature << " kd " << o.kd << " seed "
        << o.seed;
     o.fingerprint = fp.str();
   }

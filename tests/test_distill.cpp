@@ -137,6 +137,24 @@ class TestDistill : public QObject {
     QCOMPARE(r.student->block(1).activation, Activation::GELU);
   }
 
+  void cosineScheduleSettlesEachBlock() {
+    train::DistillOptions o;
+    o.lr = 0.02;
+    const long steps = 200;
+    for (long s : {0L, 57L, 199L}) QCOMPARE(train::distill_lr_at(o, s, steps), 0.02);  // the paper: constant
+    o.cosine = true;
+    QCOMPARE(train::distill_lr_at(o, 0, steps), 0.02);                   // starts at --lr
+    QVERIFY(std::abs(train::distill_lr_at(o, 100, steps) - 0.01) < 1e-12);  // half way: half the rate
+    const double last = train::distill_lr_at(o, steps - 1, steps);
+    QVERIFY(last > 0 && last < 0.02 * 1e-3);  // ends near 0, still a step
+    for (long s = 1; s < steps; ++s) QVERIFY(train::distill_lr_at(o, s, steps) < train::distill_lr_at(o, s - 1, steps));
+    // The CLI takes it, and trains with it.
+    const QString out = path("cosine.safetensors");
+    const auto r = run_cli({"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "0.25", "--batch", "16",
+                            "--lr-schedule", "cosine", "--seed", "3", "--stop-after-block", "0", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+  }
+
   void distillMakesEveryBlockReluWithoutBias() {
     const QString out = path("student.safetensors");
     const auto r = run_cli({"distill", "--teacher", m_teacher, "--data", m_train, "--val", m_val, "--fraction", "0.25", "--batch",
@@ -243,6 +261,9 @@ class TestDistill : public QObject {
     QTest::newRow("bad fraction") << QStringList{"distill", "--teacher", "@teacher", "--data", "@train", "--fraction", "0",
                                                  "--out", "@x"}
                                   << "--fraction";
+    QTest::newRow("bad lr schedule") << QStringList{"distill", "--teacher", "@teacher", "--data", "@train", "--lr-schedule",
+                                                    "linear", "--out", "@x"}
+                                     << "--lr-schedule";
   }
   void badInputIsRefused() {
     QFETCH(QStringList, args);

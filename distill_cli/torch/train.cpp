@@ -214,6 +214,12 @@ torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& 
   return (log_pt.exp() * (log_pt - log_ps)).sum(1).mean() * (temperature * temperature);
 }
 
+double distill_lr_at(const DistillOptions& o, long step, long steps) {
+  if (!o.cosine || steps <= 1) return o.lr;
+  const double t = static_cast<double>(std::clamp(step, 0L, steps - 1)) / static_cast<double>(steps);
+  return 0.5 * o.lr * (1 + std::cos(M_PI * t));
+}
+
 DistillResult distill(const Model& teacher, const Dataset& train, const Dataset* val, const DistillOptions& opt,
                       const StepFn& step, const std::function<void(const BlockLog&)>& log) {
   DistillResult r;
@@ -239,6 +245,7 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
     BlockLog bl;
     bl.block = k;
     std::vector<double> losses;
+    long block_step = 0;
     for (int e = 0; opt.kd && e < opt.epochs_per_block; ++e) {
       const std::uint64_t seed = mix_seed(opt.seed, static_cast<std::uint64_t>(k) * 1000 + static_cast<std::uint64_t>(e));
       torch::manual_seed(seed);
@@ -249,7 +256,10 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
       torch::Tensor x, y;
       long s = 0, seen = 0;
       double sum = 0;
+      const long block_steps = static_cast<long>(loader.batches()) * opt.epochs_per_block;
       while (loader.next(x, y)) {
+        const double lr = distill_lr_at(opt, block_step++, block_steps);
+        for (auto& g : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
         x = x.to(opt.device);
         torch::Tensor t;
         {

@@ -72,6 +72,7 @@ struct DistillOptions {
   double momentum = 0.9;
   int batch = 32;
   double temperature = 1.0;
+  bool cosine = false;  // false: constant --lr (the paper); true: cosine from --lr to 0 over each block's KD steps
   bool kd = true;  // false: the paper's ablation (swap and zero, no training)
   Augment augment{true, 0, true};
   std::uint64_t seed = 0;
@@ -101,6 +102,9 @@ struct DistillResult {
   std::vector<BlockLog> blocks;  // every finished block, resumed ones included
   bool finished = false;         // false when stopped by the test hook
 };
+
+// The SGD rate at `step` of a block's `steps` KD steps (0-based).
+double distill_lr_at(const DistillOptions& o, long step, long steps);
 
 DistillResult distill(const Model& teacher, const Dataset& train, const Dataset* val, const DistillOptions& opt,
                       const StepFn& step, const std::function<void(const BlockLog&)>& log);

@@ -1,4 +1,4 @@
-// info and init: looking at models and making random ones.
+// info, init and average: looking at models, making random ones, averaging trained ones.
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -135,6 +135,58 @@ int cmd_init(const std::vector<std::string>& argv) {
   save_model(m, out);
   std::cout << "wrote " << out << ": " << cfg.name << ", " << cfg.parameter_count() << " parameters, " << act << ", "
             << cfg.num_classes << " classes, seed " << seed << "\n";
+  return kOk;
+}
+
+int cmd_average(const std::vector<std::string>& argv) {
+  Args args("average",
+            "Average the weights of FP32 models of one architecture, tensor by tensor (a uniform \"model soup\",\n"
+            "Wortsman et al. 2022). It helps where the models lie in one basin: the end of a training run and a short\n"
+            "fine-tune of it (+0.12 pt on the bundled Fashion-MNIST teacher); two runs trained separately from\n"
+            "scratch usually do not (55.7 % from two 90.8 % teachers). Activations, FC1 biases, classes and\n"
+            "preprocessing must match; the output keeps the first model's metadata.",
+            {{"--out", "FILE", "output .safetensors (written to a temporary name, then renamed)", ""}}, "MODEL MODEL [MODEL ...]",
+            "example: swinscope-cli average run.safetensors finetuned.safetensors --out soup.safetensors");
+  if (!args.parse(argv)) return kOk;
+  const std::string out = args.require("--out");
+  const auto& files = args.positional();
+  if (files.size() < 2) throw UsageError("swinscope-cli average: give at least two models to average");
+  std::vector<Model> models;
+  for (const auto& f : files) {
+    models.push_back(load_model(f));
+    if (models.back().is_int8())
+      throw Error(f + ": an int8 model; average the FP32 models, then quantize the result");
+  }
+  const Model& first = models.front();
+  for (std::size_t i = 1; i < models.size(); ++i) {
+    const Model& m = models[i];
+    const std::string why = m.config.to_json() != first.config.to_json() ? "architecture"
+                            : m.activations != first.activations       ? "activations"
+                            : m.classes != first.classes                 ? "class names"
+                                                                         : "";
+    if (!why.empty()) throw Error(files[i] + ": its " + why + " differ from " + files[0] + "'s; only models of one architecture average");
+    if (m.tensors.size() != first.tensors.size())
+      throw Error(files[i] + ": " + std::to_string(m.tensors.size()) + " tensors, " + files[0] + " has " +
+                  std::to_string(first.tensors.size()) + " (FC1 biases present in one only?)");
+    for (const auto& [name, t] : first.tensors) {
+      const FloatTensor* o = m.find(name);
+      if (!o) throw Error(files[i] + ": no tensor " + name + " (" + files[0] + " has it)");
+      if (o->shape != t.shape) throw Error(files[i] + ": " + name + " has another shape than in " + files[0]);
+    }
+  }
+  Model avg = first;
+  const double n = static_cast<double>(models.size());
+  for (auto& [name, t] : avg.tensors) {
+    std::vector<double> sum(t.data.size(), 0.0);
+    for (const auto& m : models) {
+      const auto& d = m.tensor(name).data;
+      for (std::size_t j = 0; j < d.size(); ++j) sum[j] += d[j];
+    }
+    for (std::size_t j = 0; j < sum.size(); ++j) t.data[j] = static_cast<float>(sum[j] / n);
+  }
+  save_model(avg, out);
+  std::cout << "wrote " << out << ": the average of " << models.size() << " models, " << avg.tensors.size() << " tensors, "
+            << avg.activation_summary() << "\n";
   return kOk;
 }
 

@@ -7,6 +7,7 @@ namespace swinscope::cli {
 // Each returns the process exit code; errors propagate as exceptions to main().
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_init(const std::vector<std::string>& argv);
+int cmd_average(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
 int cmd_eval(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);

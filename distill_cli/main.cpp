@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"eval", "top-1 / top-5 accuracy on an ImageFolder or a flat folder with labels", swinscope::cli::cmd_eval},
     {"train", "train a SWIN teacher from scratch on a small dataset (libtorch)", swinscope::cli::cmd_train},
     {"distill", "the paper's Algorithm 1: GELU → ReLU block by block with knowledge distillation", swinscope::cli::cmd_distill},
+    {"average", "average the weights of FP32 models of one architecture (a model soup)", swinscope::cli::cmd_average},
     {"quantize", "post-training quantization: calibrate an FP32 model, write the int8 model", swinscope::cli::cmd_quantize},
     {"bench", "end-to-end latency and throughput (median of timed runs after warm-up)", swinscope::cli::cmd_bench},
     {"profile", "per-stage and per-block latency (the paper's Table 1), traces for Perfetto", swinscope::cli::cmd_profile},

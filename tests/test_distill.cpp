@@ -155,6 +155,34 @@ class TestDistill : public QObject {
     QVERIFY2(r.code == 0, qPrintable(r.err));
   }
 
+  void averageIsTheMeanOfTheWeights() {
+    // Two models of one architecture: the teacher and a copy with other weights.
+    const Model a = load_model(m_teacher.toStdString());
+    Model b = a;
+    float k = 0;
+    for (auto& [name, t] : b.tensors)
+      for (auto& v : t.data) v = v * 0.5f + 0.001f * (k += 1);
+    const QString other = path("other.safetensors");
+    save_model(b, other.toStdString());
+    const QString soup = path("soup.safetensors");
+    const auto r = run_cli({"average", m_teacher, other, "--out", soup});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const Model s = load_model(soup.toStdString());
+    QCOMPARE(s.tensors.size(), a.tensors.size());
+    for (const auto& [name, t] : s.tensors)
+      for (std::size_t j = 0; j < t.data.size(); ++j)
+        QCOMPARE(t.data[j], static_cast<float>((static_cast<double>(a.tensor(name).data[j]) + b.tensor(name).data[j]) / 2));
+    QCOMPARE(s.classes, a.classes);  // the first model's metadata
+    QCOMPARE(s.preprocess.to_json(), a.preprocess.to_json());
+    // Refused with exit 2: one model only; models whose activations differ.
+    QCOMPARE(run_cli({"average", m_teacher, "--out", soup}).code, 2);
+    b.activations[0] = Activation::ReLU;
+    save_model(b, other.toStdString());
+    const auto mixed = run_cli({"average", m_teacher, other, "--out", soup});
+    QCOMPARE(mixed.code, 2);
+    QVERIFY2(mixed.err.contains("activations"), qPrintable(mixed.err));
+  }
+
   void distillMakesEveryBlockReluWithoutBias() {
     const QString out = path("student.safetensors");
     const auto r = run_cli({"distill", "--teacher", m_teacher, "--data", m_train, "--val", m_val, "--fraction", "0.25", "--batch",

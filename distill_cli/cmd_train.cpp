@@ -343,8 +343,8 @@ int cmd_distill(const std::vector<std::string>& argv) {
     std::ostringstream fp;
     fp << "teacher " << fs::absolute(teacher_path).string() << " (" << fs::file_size(teacher_path) << " bytes) data "
        << fs::absolute(data.root).string() << " fraction " << o.fraction << " epochs/block " << o.epochs_per_block << " lr "
-       << o.lr << (o.cosine ? " cosine" : "") << " momentum " << o.momentum << " batch " << o.batch << " T " << o.temperature << " kd " << o.kd << " seed "
-       << o.seed;
+       << o.lr << (o.cosine ? " cosine" : "") << " momentum " << o.momentum << " batch " << o.batch << " T " << o.temperature
+       << " kd " << o.kd << " seed " << o.seed;
     o.fingerprint = fp.str();
   }
   const int L = teacher.config.total_blocks();

@@ -97,12 +97,15 @@ void remove_quietly(const fs::path& p) {
   fs::remove(p, ec);
 }
 
+// Half a cosine from `from` (t = 0) down to `to` (t = 1).
+double cosine_decay(double from, double to, double t) { return to + 0.5 * (from - to) * (1 + std::cos(M_PI * t)); }
+
 double lr_at(const TrainOptions& o, long step, long steps_per_epoch) {
   const double warm = o.warmup_epochs * static_cast<double>(steps_per_epoch);
   const double total = static_cast<double>(o.epochs) * static_cast<double>(steps_per_epoch);
   if (step < warm) return o.lr * (static_cast<double>(step) + 1) / warm;
   const double t = (static_cast<double>(step) - warm) / std::max(1.0, total - warm);
-  return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + std::cos(M_PI * std::min(1.0, t)));
+  return cosine_decay(o.lr, o.min_lr, std::min(1.0, t));
 }
 
 nlohmann::json to_json(const EpochLog& l) {
@@ -217,7 +220,7 @@ torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& 
 double distill_lr_at(const DistillOptions& o, long step, long steps) {
   if (!o.cosine || steps <= 1) return o.lr;
   const double t = static_cast<double>(std::clamp(step, 0L, steps - 1)) / static_cast<double>(steps);
-  return 0.5 * o.lr * (1 + std::cos(M_PI * t));
+  return cosine_decay(o.lr, 0.0, t);
 }
 
 DistillResult distill(const Model& teacher, const Dataset& train, const Dataset* val, const DistillOptions& opt,

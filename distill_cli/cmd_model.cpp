@@ -142,9 +142,9 @@ int cmd_average(const std::vector<std::string>& argv) {
   Args args("average",
             "Average the weights of FP32 models of one architecture, tensor by tensor (a uniform \"model soup\",\n"
             "Wortsman et al. 2022). It helps where the models lie in one basin: the end of a training run and a short\n"
-            "fine-tune of it (+0.12 pt on the bundled Fashion-MNIST teacher); two runs trained separately from\n"
-            "scratch usually do not (55.7 % from two 90.8 % teachers). Activations, FC1 biases, classes and\n"
-            "preprocessing must match; the output keeps the first model's metadata.",
+            "fine-tune of it (the bundled Fashion-MNIST teacher: 91.06 % from 90.81 % and 90.89 %); two runs trained\n"
+            "separately from scratch usually do not (55.7 % from two 90.8 % teachers). Activations, FC1 biases,\n"
+            "classes and preprocessing must match; the output keeps the first model's metadata.",
             {{"--out", "FILE", "output .safetensors (written to a temporary name, then renamed)", ""}}, "MODEL MODEL [MODEL ...]",
             "example: swinscope-cli average run.safetensors finetuned.safetensors --out soup.safetensors");
   if (!args.parse(argv)) return kOk;
@@ -160,11 +160,13 @@ int cmd_average(const std::vector<std::string>& argv) {
   const Model& first = models.front();
   for (std::size_t i = 1; i < models.size(); ++i) {
     const Model& m = models[i];
-    const std::string why = m.config.to_json() != first.config.to_json() ? "architecture"
-                            : m.activations != first.activations       ? "activations"
-                            : m.classes != first.classes                 ? "class names"
-                                                                         : "";
-    if (!why.empty()) throw Error(files[i] + ": its " + why + " differ from " + files[0] + "'s; only models of one architecture average");
+    const std::string why = m.config.to_json() != first.config.to_json()         ? "architecture"
+                            : m.activations != first.activations               ? "activations"
+                            : m.classes != first.classes                         ? "class names"
+                            : m.preprocess.to_json() != first.preprocess.to_json() ? "preprocessing"
+                                                                                 : "";
+    if (!why.empty())
+      throw Error(files[i] + ": its " + why + " do not match " + files[0] + "'s; only models of one architecture average");
     if (m.tensors.size() != first.tensors.size())
       throw Error(files[i] + ": " + std::to_string(m.tensors.size()) + " tensors, " + files[0] + " has " +
                   std::to_string(first.tensors.size()) + " (FC1 biases present in one only?)");

@@ -174,8 +174,14 @@ class TestDistill : public QObject {
         QCOMPARE(t.data[j], static_cast<float>((static_cast<double>(a.tensor(name).data[j]) + b.tensor(name).data[j]) / 2));
     QCOMPARE(s.classes, a.classes);  // the first model's metadata
     QCOMPARE(s.preprocess.to_json(), a.preprocess.to_json());
-    // Refused with exit 2: one model only; models whose activations differ.
+    // Refused with exit 2: one model only; models whose preprocessing or activations differ.
     QCOMPARE(run_cli({"average", m_teacher, "--out", soup}).code, 2);
+    Model c = b;
+    c.preprocess.mean[0] += 0.1f;
+    save_model(c, other.toStdString());
+    const auto norm = run_cli({"average", m_teacher, other, "--out", soup});
+    QCOMPARE(norm.code, 2);
+    QVERIFY2(norm.err.contains("preprocessing"), qPrintable(norm.err));
     b.activations[0] = Activation::ReLU;
     save_model(b, other.toStdString());
     const auto mixed = run_cli({"average", m_teacher, other, "--out", soup});

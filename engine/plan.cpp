@@ -12,10 +12,18 @@
 #ifdef SWINSCOPE_HAVE_CUDA
 #include "engine/cuda/device.h"
 #endif
+#include "engine/cuda/plans.h"
 
 namespace swinscope {
 
-std::string_view backend_name(Backend b) { return b == Backend::CPU ? "cpu" : "cuda"; }
+std::string_view backend_name(Backend b) {
+  switch (b) {
+    case Backend::CPU: return "cpu";
+    case Backend::CUDA: return "cuda";
+    case Backend::CUDAEmu: return "cuda-emu";
+  }
+  return "?";
+}
 
 std::string_view variant_name(Variant v) {
   switch (v) {
@@ -63,32 +71,74 @@ std::string cpu_description() {
 }
 
 BackendChoice choose_backend(const std::string& request) {
-  if (request != "auto" && request != "cpu" && request != "cuda")
-    throw Error("unknown backend '" + request + "' (valid: auto, cpu, cuda)");
+  if (request != "auto" && request != "cpu" && request != "cuda" && request != "cuda-emu")
+    throw Error("unknown backend '" + request + "' (valid: auto, cpu, cuda, cuda-emu)");
   BackendChoice c;
   if (request == "cpu") {
     c.device = cpu_description();
     return c;
   }
+  if (request == "cuda-emu") {
+#ifdef SWINSCOPE_HAVE_CUDA_EMU
+    c.backend = Backend::CUDAEmu;
+    c.device = "CUDA device emulation on the " + cpu_description() + " (a testing aid: correct, slow, no timing meaning)";
+    c.notice = "cuda-emu runs the CUDA backend's kernels on the CPU for testing; its timings mean nothing";
+    return c;
+#else
+    throw Error("--backend cuda-emu: this build has no device emulation (configure with -DSWINSCOPE_CUDA_EMU=ON)",
+                Error::Kind::Runtime);
+#endif
+  }
   const std::string why = cuda_unavailable_reason();
   if (why.empty()) {
-    // The CUDA engine (cuBLASLt GEMMs and fused kernels) is not in this build yet; the
-    // device is found, but plans run on the CPU — said out loud, never hidden.
 #ifdef SWINSCOPE_HAVE_CUDA
-    c.notice = "CUDA device " + cuda::query_devices().name + " found, but the CUDA backend has no plans yet: using the CPU";
+    c.backend = Backend::CUDA;
+    c.device = cuda::query_devices().name;
+    return c;
 #endif
-  } else {
-    c.notice = "CUDA unavailable: " + why + "; using the CPU backend";
   }
-  if (request == "cuda") throw Error("--backend cuda: " + (why.empty() ? c.notice : why), Error::Kind::Runtime);
+  c.notice = "CUDA unavailable: " + why + "; using the CPU backend";
+  if (request == "cuda") throw Error("--backend cuda: " + why, Error::Kind::Runtime);
   c.device = cpu_description();
   return c;
 }
 
+void fit_backend_to_variant(BackendChoice& choice, const std::string& request, Variant variant) {
+  if (choice.backend != Backend::CUDA || request != "auto" || variant == Variant::Int8Gelu || variant == Variant::Int8Relu)
+    return;
+  choice.notice = "CUDA device " + choice.device + " found, but variant " + std::string(variant_name(variant)) +
+                  " is not yet on the CUDA backend (int8-gelu and int8-relu are): using the CPU";
+  choice.backend = Backend::CPU;
+  choice.device = cpu_description();
+}
+
+namespace {
+
+std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts) {
+  const bool emu = opts.backend == Backend::CUDAEmu;
+  const std::string where = emu ? "the cuda-emu backend" : "the CUDA backend";
+  if (opts.variant == Variant::FP32 || opts.variant == Variant::FP16)
+    throw Error("variant " + std::string(variant_name(opts.variant)) + " is not yet implemented on " + where +
+                    " (int8-gelu and int8-relu are; run fp32 with --backend cpu)",
+                Error::Kind::Runtime);
+  if (emu) {
+#ifdef SWINSCOPE_HAVE_CUDA_EMU
+    return cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch);
+#endif
+  } else {
+#ifdef SWINSCOPE_HAVE_CUDA
+    return cuda::make_int8_plan(model, opts.variant, opts.max_batch);
+#endif
+  }
+  throw Error(where + " is not in this build", Error::Kind::Runtime);
+}
+
+}  // namespace
+
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
   register_stage_colours();  // NVTX ranges and timelines use the engine's stage colours
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
-  if (opts.backend == Backend::CUDA) throw Error("the CUDA backend is not available in this build", Error::Kind::Runtime);
+  if (opts.backend != Backend::CPU) return make_cuda_plan(model, opts);
   switch (opts.variant) {
     case Variant::FP32:
       if (model.is_int8())

@@ -11,7 +11,9 @@
 
 namespace swinscope {
 
-enum class Backend { CPU, CUDA };
+// CUDAEmu: the CUDA backend's very kernels and plan under device emulation on the CPU — a
+// testing aid (correctness only: slow, and it says nothing about speed or the memory model).
+enum class Backend { CPU, CUDA, CUDAEmu };
 enum class Variant { FP32, FP16, Int8Gelu, Int8Relu };
 
 std::string_view backend_name(Backend b);
@@ -22,13 +24,16 @@ Variant parse_variant(const std::string& s);  // throws Error listing the valid 
 // else int8-gelu. make_plan refuses variants that do not fit the file.
 Variant default_variant(const Model& model);
 
-// The one place where the backend is decided. `request` is auto | cpu | cuda.
+// The one place where the backend is decided. `request` is auto | cpu | cuda | cuda-emu.
 struct BackendChoice {
   Backend backend = Backend::CPU;
   std::string device;  // "NVIDIA H100 80GB HBM3" or "CPU: <model name>, N threads"
   std::string notice;  // why CUDA is not used, when it is not; shown to the user
 };
 BackendChoice choose_backend(const std::string& request);
+// The CUDA backend runs the int8 variants so far: under `auto` a float variant moves to the
+// CPU with a notice (an explicit `cuda` request is left to make_plan, which says why not).
+void fit_backend_to_variant(BackendChoice& choice, const std::string& request, Variant variant);
 // Empty when a CUDA device is usable; otherwise the reason (not compiled in, no device, ...).
 std::string cuda_unavailable_reason();
 std::string cpu_description();
@@ -47,6 +52,8 @@ class Plan {
   virtual Backend backend() const = 0;
   virtual Variant variant() const = 0;
   virtual std::vector<StageKernel> kernels() const = 0;
+  // The CUDA stream the plan enqueues on (cudaStream_t), for a CudaEventRecorder; null on the CPU.
+  virtual void* native_stream() const { return nullptr; }
 
   // Ablation, the paper's second way to time a fused op: the named stage is skipped in
   // every block (empty: none). Outputs are then meaningless and must not be used.

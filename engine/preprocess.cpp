@@ -9,9 +9,11 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#ifdef SWINSCOPE_HAVE_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 #include <system_error>
 
 #include "engine/error.h"
@@ -239,6 +241,7 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
   // Known, unfixable here: CMYK JPEGs. OpenCV converts CMYK to BGR inside its decoder with
   // k - ((255 - c) * k >> 8) and exposes no raw CMYK; PIL rounds a division by 255, so
   // such images come out up to one level brighter (the cmyk golden case bounds it).
+#ifdef SWINSCOPE_HAVE_OPENCV
   cv::Mat m;
   try {
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<unsigned char*>(bytes.data()));
@@ -301,6 +304,9 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
   // size and type; anything else would silently leave the image empty.
   if (dst.data != img.pixels.data()) image_error(path, "internal error: OpenCV reallocated the output buffer");
   return img;
+#else
+  image_error(path, "this build has no image decoder (configured with -DSWINSCOPE_OPENCV=OFF)");
+#endif
 }
 
 // ============================================================================

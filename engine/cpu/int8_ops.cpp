@@ -1,5 +1,7 @@
 #include "engine/cpu/int8_ops.h"
 
+#include "engine/numerics.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -22,35 +24,16 @@ Impl attention_impl(Impl wanted, int tokens, int head_dim) {
 
 namespace {
 
-inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// The numerical definitions live in engine/numerics.h, shared with the CUDA kernels.
+namespace nx = swinscope::numerics;
+inline std::uint8_t shifted_from_scaled(float v) { return static_cast<std::uint8_t>(nx::q_signed(v) + kZeroPoint); }
+inline std::uint8_t unsigned_from_scaled(float v) { return static_cast<std::uint8_t>(nx::q_unsigned(v)); }
+inline std::int8_t s8_from_scaled(float v) { return static_cast<std::int8_t>(nx::q_signed(v)); }
+using nx::gelu_erf;
+using nx::shift_region;
 
-// Already-scaled value → stored byte. Clamping before rounding equals rounding before
-// clamping for these integer bounds, and lets the vector path clamp in float (a float
-// beyond the int32 range would otherwise convert to INT_MIN).
-inline std::uint8_t shifted_from_scaled(float v) {
-  return static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(clampf(v, -127.f, 127.f))) + kZeroPoint);
-}
-inline std::uint8_t unsigned_from_scaled(float v) {
-  return static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(clampf(v, 0.f, 255.f))));
-}
-inline std::int8_t s8_from_scaled(float v) {
-  return static_cast<std::int8_t>(static_cast<int>(std::nearbyint(clampf(v, -127.f, 127.f))));
-}
-
-inline float gelu_erf(float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); }
-
-// Shifted-frame coordinate → region 0, 1, 2 (slices (0,-w), (-w,-s), (-s,None)).
-inline int shift_region(int y, int H, int w, int s) { return y < H - w ? 0 : (y < H - s ? 1 : 2); }
-
-// Token-order index of the token at window position (win, t) — cyclic shift by −shift,
-// then partition — i.e. where ln1 reads it from and where proj_residual writes it back.
 inline long source_token(long win, int t, const WindowGeometry& g) {
-  const int nw = g.H / g.window, w = g.window;
-  const long b = win / (nw * nw);
-  const int wi = static_cast<int>(win % (nw * nw));
-  const int i = (wi / nw) * w + t / w, j = (wi % nw) * w + t % w;  // shifted frame
-  const int y = (i + g.shift) % g.H, x = (j + g.shift) % g.H;
-  return (b * g.H + y) * g.H + x;
+  return static_cast<long>(nx::source_token(win, t, g.H, g.window, g.shift));
 }
 
 // ---- plain LayerNorm over `nseg` concatenated segments of C floats -------------------
@@ -105,7 +88,7 @@ std::vector<float> shift_mask(const WindowGeometry& g) {
     };
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j)
-        if (region(i) != region(j)) m[(static_cast<std::size_t>(win) * N + i) * Np + j] = -100.f;
+        if (region(i) != region(j)) m[(static_cast<std::size_t>(win) * N + i) * Np + j] = nx::kShiftMaskValue;
   }
   return m;
 }

@@ -47,7 +47,7 @@ inline constexpr int kAvx2MaxTokens = 144;   // N (window ≤ 12)
 inline constexpr int kAvx2MaxHeadDim = 128;  // d
 Impl attention_impl(Impl wanted, int tokens, int head_dim);
 
-inline constexpr int kZeroPoint = 128;
+inline constexpr int kZeroPoint = 128;  // = numerics::kZeroPoint
 inline float signed_scale(float amax) { return amax / 127.f; }
 inline float unsigned_scale(float amax) { return amax / 255.f; }
 std::uint8_t quantize_shifted(float x, float inv_scale);   // u8 = clamp(round(x/s), −127, 127) + 128

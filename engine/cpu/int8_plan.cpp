@@ -47,48 +47,12 @@ struct Int8BatchGemms {
   std::vector<std::unique_ptr<BoundInt8Gemm>> qkv, proj, fc1, fc2;  // per global block
 };
 
-std::string first_block_with(const Model& m, Activation a, int* global) {
-  int g = 0;
-  for (int s = 0; s < m.config.num_stages(); ++s)
-    for (int b = 0; b < m.config.depths[s]; ++b, ++g)
-      if (m.activations.at(static_cast<std::size_t>(g)) == a) {
-        *global = g;
-        return block_prefix(s, b);
-      }
-  return {};
-}
-
-void check_variant(const Model& m, Variant v) {
-  const std::string file = m.path.string();
-  const std::string vn(variant_name(v));
-  if (!m.is_int8())
-    throw Error(file + ": variant " + vn + " needs an int8 model, and this one is " + m.precision +
-                ": quantize it first (swinscope-cli quantize --model " + file + " --calib DIR|random --out MODEL.int8.safetensors)");
-  int g = -1;
-  if (v == Variant::Int8Gelu) {
-    const std::string relu = first_block_with(m, Activation::ReLU, &g);
-    if (!relu.empty())
-      throw Error(file + ": variant int8-gelu (the FasterTransformer baseline) runs GELU blocks, but block " +
-                  std::to_string(g) + " (" + relu + ") is GELU-less (ReLU): run this model as int8-relu, its default");
-  } else if (first_block_with(m, Activation::ReLU, &g).empty()) {
-    const std::string gelu = first_block_with(m, Activation::GELU, &g);
-    const auto* b = m.find(gelu + "mlp.fc1.bias");
-    float mb = 0.f;
-    if (b)
-      for (float x : b->data) mb = std::max(mb, std::fabs(x));
-    throw Error(file + ": variant int8-relu (GELU-less) needs ReLU blocks without an FC1 bias, but every block of this model "
-                       "uses GELU" +
-                (mb > 0.f ? " with an FC1 bias (block 0 '" + gelu + "mlp.fc1.bias', max |b| = " + std::to_string(mb) + ")" : "") +
-                ": distill it to ReLU first (the paper's Algorithm 1), or run it as int8-gelu, its default");
-  }
-}
-
 class Int8CpuPlan final : public Plan {
  public:
   Int8CpuPlan(const Model& model, Variant variant, int max_batch)
       : m_model(model), m_cfg(model.config), m_max_batch(max_batch), m_variant(variant) {
     if (max_batch <= 0) throw Error("plan: max_batch must be positive");
-    check_variant(model, variant);
+    check_int8_variant(model, variant);
     validate_model_tensors(model);
     validate_int8_model(model);
     m_impl = int8::best_impl();
@@ -397,6 +361,46 @@ class Int8CpuPlan final : public Plan {
 };
 
 }  // namespace
+
+namespace {
+std::string first_block_with(const Model& m, Activation a, int* global) {
+  int g = 0;
+  for (int s = 0; s < m.config.num_stages(); ++s)
+    for (int b = 0; b < m.config.depths[s]; ++b, ++g)
+      if (m.activations.at(static_cast<std::size_t>(g)) == a) {
+        *global = g;
+        return block_prefix(s, b);
+      }
+  return {};
+}
+
+}  // namespace
+
+void check_int8_variant(const Model& m, Variant v) {
+  const std::string file = m.path.string();
+  const std::string vn(variant_name(v));
+  if (!m.is_int8())
+    throw Error(file + ": variant " + vn + " needs an int8 model, and this one is " + m.precision +
+                ": quantize it first (swinscope-cli quantize --model " + file + " --calib DIR|random --out MODEL.int8.safetensors)");
+  int g = -1;
+  if (v == Variant::Int8Gelu) {
+    const std::string relu = first_block_with(m, Activation::ReLU, &g);
+    if (!relu.empty())
+      throw Error(file + ": variant int8-gelu (the FasterTransformer baseline) runs GELU blocks, but block " +
+                  std::to_string(g) + " (" + relu + ") is GELU-less (ReLU): run this model as int8-relu, its default");
+  } else if (first_block_with(m, Activation::ReLU, &g).empty()) {
+    const std::string gelu = first_block_with(m, Activation::GELU, &g);
+    const auto* b = m.find(gelu + "mlp.fc1.bias");
+    float mb = 0.f;
+    if (b)
+      for (float x : b->data) mb = std::max(mb, std::fabs(x));
+    throw Error(file + ": variant int8-relu (GELU-less) needs ReLU blocks without an FC1 bias, but every block of this model "
+                       "uses GELU" +
+                (mb > 0.f ? " with an FC1 bias (block 0 '" + gelu + "mlp.fc1.bias', max |b| = " + std::to_string(mb) + ")" : "") +
+                ": distill it to ReLU first (the paper's Algorithm 1), or run it as int8-gelu, its default");
+  }
+}
+
 
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch) {
   if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu)

@@ -16,4 +16,8 @@ namespace swinscope::cpu {
 // model that does not match is refused with the reason (see default_variant in plan.h).
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch);
 
+// Throws Error (naming the file and the first block that does not fit) unless `model` is an
+// int8 model that can run as `variant`; the CUDA plans check with it too.
+void check_int8_variant(const Model& model, Variant variant);
+
 }  // namespace swinscope::cpu

@@ -276,7 +276,7 @@ void MainWindow::updateStatus() {
     m_backendLabel->setText(tr("detecting devices…"));
     return;
   }
-  QString text = QStringLiteral("%1 · %2").arg(b.backend == Backend::CUDA ? QStringLiteral("CUDA") : QStringLiteral("CPU"),
+  QString text = QStringLiteral("%1 · %2").arg(b.backend == Backend::CUDA ? QStringLiteral("CUDA") : (b.backend == Backend::CUDAEmu ? QStringLiteral("CUDA (emulated)") : QStringLiteral("CPU")),
                                                QString::fromStdString(b.device));
   if (!b.notice.empty()) text += tr(" · CUDA not used");
   m_backendLabel->setText(text);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SWIN-T/S/B int8 latency on a GPU: SwinScope's int8-gelu and int8-relu CUDA plans (random
+# weights, PTQ on random calibration data), batch 1/8/32/64/128, median of 100 runs after 10
+# warm-up (each run: pinned H2D copy + one graph replay + D2H + sync), and in the same run
+# PyTorch FP16 eager (all sizes) and torch.compile (SWIN-T batch 128, the goal row).
+# Usage: bench/gpu_latency.sh CLI OUTFILE [--quick]     (scripts/gpu-check calls it)
+set -euo pipefail
+cli=$1
+out=$2
+quick=${3:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+archs=(swin_tiny swin_small swin_base)
+batches=(1 8 32 64 128)
+if [[ $quick == --quick ]]; then archs=(swin_tiny); batches=(1 128); fi
+for arch in "${archs[@]}"; do
+  for act in gelu relu; do
+    "$cli" init --arch "$arch" --activation "$act" --num-classes 1000 --seed 0 --out "$work/$arch.$act.safetensors" >/dev/null
+    "$cli" quantize --model "$work/$arch.$act.safetensors" --calib random --images 8 --out "$work/$arch.$act.int8.safetensors" >/dev/null
+  done
+  for b in "${batches[@]}"; do
+    # The two variants interleaved, so drift on the GPU hits both alike.
+    for act in gelu relu; do
+      "$cli" bench --backend cuda --model "$work/$arch.$act.int8.safetensors" --batch "$b" --runs 100 --warmup 10 --json |
+        python3 -c "import json,sys; j=json.load(sys.stdin); j['arch']='$arch'; print(json.dumps(j))" >>"$out"
+    done
+  done
+done
+py=bench/pytorch_swin_gpu.py
+declare -A tv=([swin_tiny]=swin_t [swin_small]=swin_s [swin_base]=swin_b)
+for arch in "${archs[@]}"; do
+  python3 "$py" --arch "${tv[$arch]}" --batch "${batches[@]}" --modes eager >>"$out"
+done
+python3 "$py" --arch swin_t --batch 128 --modes compile >>"$out" || echo '{"impl":"pytorch","mode":"fp16-compile","error":"torch.compile failed"}' >>"$out"

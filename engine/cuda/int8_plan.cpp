@@ -1,0 +1,577 @@
+// The int8 SWIN plan on CUDA (real, or under device emulation): the twelve stages of
+// engine/stages.h per block, with cuBLASLt int8 GEMMs (gemm.h) and one fused kernel per
+// fused op, computing the CPU plan's function (engine/numerics.h). Differences in *layout*
+// from the CPU plan, each forced by cuBLASLt multiplying s8 × s8 in the TN order only:
+//   - signed activations are s8 (the CPU stores u8 = q + 128 for oneDNN): same q;
+//   - q, k are (window·head, Np, d4) and v is transposed (window·head, d4, Np), so Q·Kᵀ and
+//     attn·V are both strided-batched TN GEMMs;
+//   - the u8 softmax output and the u8 ReLU output are stored as u − 128 in s8, and the
+//     consumer adds 128·Σ(other operand) back (exact integer arithmetic).
+// Buffers are allocated once for max_batch; a whole forward is captured into a CUDA graph
+// per batch size on its first unrecorded run and replayed after. A recorded run (profiling)
+// is enqueued stage by stage, ungraphed, so each span brackets its own kernels.
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "engine/cpu/fp32_ops.h"
+#include "engine/cpu/int8_ops.h"
+#include "engine/cpu/int8_plan.h"
+#include "engine/cuda/av_gemm.cuh"
+#include "engine/cuda/buffers.h"
+#include "engine/cuda/fc1_bias_gelu_quant.cuh"
+#include "engine/cuda/fc1_relu_quant.cuh"
+#include "engine/cuda/fc2_bias_residual.cuh"
+#include "engine/cuda/gemm.h"
+#include "engine/cuda/head.cuh"
+#include "engine/cuda/ln1_quant.cuh"
+#include "engine/cuda/merge.cuh"
+#include "engine/cuda/patch_embed.cuh"
+#include "engine/cuda/plans.h"
+#include "engine/cuda/proj_residual_ln2_quant.cuh"
+#include "engine/cuda/qkv_bias_quant.cuh"
+#include "engine/cuda/softmax.cuh"
+#include "engine/error.h"
+#include "engine/quantize.h"
+#include "engine/stages.h"
+
+namespace swinscope::SWS_CUDA_NS {
+
+void DeviceArena::throw_oom(const std::string& what, std::size_t bytes, std::size_t free_b, std::size_t total_b) const {
+  auto mib = [](std::size_t b) { return std::to_string((b + (1u << 20) - 1) >> 20) + " MiB"; };
+  throw Error("CUDA out of memory at plan build: " + what + " needs " + mib(bytes) + " (" + mib(m_bytes) +
+                  " already allocated by this plan); the device has " + mib(free_b) + " free of " + mib(total_b) +
+                  ": use a smaller --batch",
+              Error::Kind::Runtime);
+}
+
+namespace {
+
+using profiler::Span;
+
+struct StreamDeleter {
+  void operator()(cudaStream_t s) const noexcept { cudaStreamDestroy(s); }
+};
+struct GraphExecDeleter {
+  void operator()(cudaGraphExec_t g) const noexcept { cudaGraphExecDestroy(g); }
+};
+using StreamPtr = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDeleter>;
+using GraphExecPtr = std::unique_ptr<std::remove_pointer_t<cudaGraphExec_t>, GraphExecDeleter>;
+
+// One quantized linear on the device: (N, K) s8 weights as the file holds them (the CPU's
+// 7-bit re-rounding is a CPU-ISA workaround, not part of the model), and the multipliers
+// its GEMM applies, computed in the CPU's float expression order.
+struct Linear {
+  int N = 0, K = 0;
+  bool per_channel = false;
+  std::vector<float> w_scale;            // (1) or (N)
+  const std::int8_t* w = nullptr;        // device (N, K)
+  const std::int32_t* rowsum = nullptr;  // device (N): Σ_k W[n][k], for inputs stored shifted
+  float* alpha = nullptr;                // device (1) or (N): epilogue multipliers (set by set_alpha)
+  std::vector<float> alpha_host;
+
+  // s_in · s_w[n] / s_out (dst_scale ≤ 0: s_in · s_w[n], a dequantization).
+  void set_alpha(DeviceArena& arena, float s_in, float s_out, const std::string& what) {
+    alpha_host.resize(w_scale.size());
+    for (std::size_t n = 0; n < w_scale.size(); ++n) {
+      const float s = s_in * w_scale[n];
+      alpha_host[n] = s_out > 0.f ? s / s_out : s;
+    }
+    alpha = arena.upload(alpha_host, what + " alpha");
+  }
+};
+
+struct Block {
+  int stage = 0, global = 0, shift = 0;
+  Activation act = Activation::GELU;
+  const float *norm1_g, *norm1_b, *norm2_g, *norm2_b, *qkv_b, *proj_b, *fc2_b, *fc1_b = nullptr;
+  const float* rel_bias = nullptr;  // (heads, N, Np), −inf in the padding
+  Linear qkv, proj, fc1, fc2;
+  float s_qkv_in, s_qkv_out, s_q, s_k, s_v, s_p, s_ctx, s_proj_out, s_fc1_in, s_fc1_out, s_fc2_in, s_fc2_out;
+};
+
+struct StageW {
+  const float *merge_norm_g = nullptr, *merge_norm_b = nullptr;
+  Linear merge;
+  float s_merge_in = 1.f;
+  const float* mask = nullptr;  // (nW, N, Np) or null
+};
+
+// GEMM ids of one batch size.
+struct BatchGemms {
+  int patch = -1, head = -1;
+  std::vector<int> merge;                       // per stage
+  std::vector<int> qkv, proj, fc1, fc2, qk, av; // per block
+  GraphExecPtr graph;
+};
+
+class CudaInt8Plan final : public Plan {
+ public:
+  CudaInt8Plan(const Model& model, Variant variant, int max_batch)
+      : m_cfg(model.config), m_max_batch(max_batch), m_variant(variant) {
+    if (max_batch <= 0) throw Error("plan: max_batch must be positive");
+    cpu::check_int8_variant(model, variant);
+    validate_model_tensors(model);
+    validate_int8_model(model);
+    cudaStream_t s = nullptr;
+    SWS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    m_stream.reset(s);
+    const auto& c = m_cfg;
+    auto upload = [&](const std::string& n) { return m_arena.upload(model.tensor(n).data, n); };
+    auto amax = [&](const std::string& n) { return model.tensor(n).data.at(0); };
+    auto linear = [&](const std::string& l) {
+      const auto& w = model.int8_tensor(l + ".weight");
+      Linear lin;
+      lin.N = static_cast<int>(w.shape[0]);
+      lin.K = static_cast<int>(w.shape[1]);
+      lin.w_scale = model.tensor(weight_scale_name(l)).data;
+      lin.per_channel = lin.w_scale.size() > 1;
+      lin.w = m_arena.upload(w.data, l + ".weight");
+      std::vector<std::int32_t> rs(static_cast<std::size_t>(lin.N), 0);
+      for (int n = 0; n < lin.N; ++n)
+        for (int k = 0; k < lin.K; ++k) rs[static_cast<std::size_t>(n)] += w.data[static_cast<std::size_t>(n) * lin.K + k];
+      lin.rowsum = m_arena.upload(rs, l + " row sums");
+      return lin;
+    };
+    m_patch_w = upload("patch_embed.proj.weight");
+    m_patch_b = upload("patch_embed.proj.bias");
+    m_patch_norm_g = upload("patch_embed.norm.weight");
+    m_patch_norm_b = upload("patch_embed.norm.bias");
+    m_norm_g = upload("norm.weight");
+    m_norm_b = upload("norm.bias");
+    m_head_w = upload("head.fc.weight");
+    m_head_b = upload("head.fc.bias");
+    m_stages.resize(static_cast<std::size_t>(c.num_stages()));
+    std::size_t x_e = 0, a_e = 0, qkv_e = 0, qk_e = 0, vt_e = 0, score_e = 0, ctxacc_e = 0, hidden_e = 0;
+    const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
+    std::size_t cols_e = static_cast<std::size_t>(L0) * c.in_chans * c.patch_size * c.patch_size;
+    const int Ll = c.stage_resolution(c.num_stages() - 1);
+    cols_e = std::max(cols_e, static_cast<std::size_t>(Ll) * Ll * c.num_features());  // head LayerNorm scratch
+    int global = 0;
+    for (int s = 0; s < c.num_stages(); ++s) {
+      const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
+      const Geo g1{1, H, C, w, 0, heads};
+      auto& st = m_stages[static_cast<std::size_t>(s)];
+      if (s > 0) {
+        const std::string d = "layers." + std::to_string(s) + ".downsample.";
+        st.merge_norm_g = upload(d + "norm.weight");
+        st.merge_norm_b = upload(d + "norm.bias");
+        st.merge = linear(d + "reduction");
+        st.s_merge_in = cpu::int8::signed_scale(amax(input_amax_name(d + "reduction")));
+        st.merge.set_alpha(m_arena, st.s_merge_in, 0.f, d + "reduction");
+        a_e = std::max(a_e, static_cast<std::size_t>(L) * 4 * c.stage_dim(s - 1));
+        x_e = std::max(x_e, static_cast<std::size_t>(L) * C);  // merge GEMM's s32 output lands in m_hacc
+      }
+      for (int b = 0; b < c.depths[s]; ++b)
+        if (c.stage_shift(s, b) > 0 && !st.mask)
+          st.mask = m_arena.upload(cpu::int8::shift_mask(cpu::WindowGeometry{1, H, C, w, c.stage_shift(s, b), heads}),
+                                   "shift mask of stage " + std::to_string(s));
+      x_e = std::max(x_e, static_cast<std::size_t>(L) * C);
+      a_e = std::max(a_e, static_cast<std::size_t>(L) * C);
+      qkv_e = std::max(qkv_e, static_cast<std::size_t>(L) * 3 * C);
+      const auto nwh = static_cast<std::size_t>(g1.nwh());
+      qk_e = std::max(qk_e, nwh * g1.Np() * g1.d4());
+      vt_e = std::max(vt_e, nwh * g1.d4() * g1.Np());
+      score_e = std::max(score_e, nwh * g1.tokens() * g1.Np());
+      ctxacc_e = std::max(ctxacc_e, nwh * g1.tokens() * g1.d4());
+      hidden_e = std::max(hidden_e, static_cast<std::size_t>(L) * std::max(c.mlp_hidden(s), C));
+      for (int b = 0; b < c.depths[s]; ++b, ++global) {
+        const std::string p = block_prefix(s, b);
+        Block bw;
+        bw.stage = s;
+        bw.global = global;
+        bw.shift = c.stage_shift(s, b);
+        bw.act = model.activations.at(static_cast<std::size_t>(global));
+        bw.norm1_g = upload(p + "norm1.weight");
+        bw.norm1_b = upload(p + "norm1.bias");
+        bw.norm2_g = upload(p + "norm2.weight");
+        bw.norm2_b = upload(p + "norm2.bias");
+        bw.qkv_b = upload(p + "attn.qkv.bias");
+        bw.proj_b = upload(p + "attn.proj.bias");
+        bw.fc2_b = upload(p + "mlp.fc2.bias");
+        if (bw.act == Activation::GELU && model.find(p + "mlp.fc1.bias")) bw.fc1_b = upload(p + "mlp.fc1.bias");
+        std::vector<float> dense(static_cast<std::size_t>(heads) * w * w * w * w);
+        cpu::expand_relative_position_bias(model.tensor(p + "attn.relative_position_bias_table").data.data(), dense.data(), w,
+                                           heads);
+        bw.rel_bias = m_arena.upload(cpu::int8::pad_relative_bias(dense.data(), heads, w * w), p + "relative position bias");
+        bw.qkv = linear(p + "attn.qkv");
+        bw.proj = linear(p + "attn.proj");
+        bw.fc1 = linear(p + "mlp.fc1");
+        bw.fc2 = linear(p + "mlp.fc2");
+        const bool relu = bw.act == Activation::ReLU;
+        bw.s_qkv_in = cpu::int8::signed_scale(amax(input_amax_name(p + "attn.qkv")));
+        bw.s_qkv_out = cpu::int8::signed_scale(amax(output_amax_name(p + "attn.qkv")));
+        bw.s_q = cpu::int8::signed_scale(amax(p + "attn.q_amax"));
+        bw.s_k = cpu::int8::signed_scale(amax(p + "attn.k_amax"));
+        bw.s_v = cpu::int8::signed_scale(amax(p + "attn.v_amax"));
+        bw.s_p = cpu::int8::unsigned_scale(amax(p + "attn.softmax_amax"));
+        bw.s_ctx = cpu::int8::signed_scale(amax(input_amax_name(p + "attn.proj")));
+        bw.s_proj_out = cpu::int8::signed_scale(amax(output_amax_name(p + "attn.proj")));
+        bw.s_fc1_in = cpu::int8::signed_scale(amax(input_amax_name(p + "mlp.fc1")));
+        const float fc1_out = amax(output_amax_name(p + "mlp.fc1"));
+        bw.s_fc1_out = relu ? cpu::int8::unsigned_scale(fc1_out) : cpu::int8::signed_scale(fc1_out);
+        bw.s_fc2_in = relu ? bw.s_fc1_out : cpu::int8::signed_scale(amax(input_amax_name(p + "mlp.fc2")));
+        bw.s_fc2_out = cpu::int8::signed_scale(amax(output_amax_name(p + "mlp.fc2")));
+        bw.qkv.set_alpha(m_arena, bw.s_qkv_in, bw.s_qkv_out, p + "attn.qkv");
+        bw.proj.set_alpha(m_arena, bw.s_ctx, bw.s_proj_out, p + "attn.proj");
+        bw.fc1.set_alpha(m_arena, bw.s_fc1_in, bw.s_fc1_out, p + "mlp.fc1");
+        bw.fc2.set_alpha(m_arena, bw.s_fc2_in, bw.s_fc2_out, p + "mlp.fc2");
+        m_blocks.push_back(std::move(bw));
+      }
+    }
+    const auto B = static_cast<std::size_t>(max_batch);
+    const std::size_t in_e = static_cast<std::size_t>(c.in_chans) * c.img_size * c.img_size;
+    m_in = m_arena.alloc<float>(B * in_e, "input");
+    m_cols = m_arena.alloc<float>(B * cols_e, "im2col / head scratch");
+    m_x = m_arena.alloc<float>(B * x_e, "residual stream");
+    m_a = m_arena.alloc<std::int8_t>(B * a_e, "GEMM inputs");
+    m_qkv = m_arena.alloc<std::int8_t>(B * qkv_e, "qkv");
+    m_q = m_arena.alloc<std::int8_t>(B * qk_e, "q");
+    m_k = m_arena.alloc<std::int8_t>(B * qk_e, "k");
+    m_vt = m_arena.alloc<std::int8_t>(B * vt_e, "v transposed");
+    m_scores = m_arena.alloc<std::int32_t>(B * score_e, "scores");
+    m_probs = m_arena.alloc<std::int8_t>(B * score_e, "probabilities");
+    m_ctxacc = m_arena.alloc<std::int32_t>(B * ctxacc_e, "attn.V accumulators");
+    m_ctx = m_arena.alloc<std::int8_t>(B * x_e, "context");
+    m_proj = m_arena.alloc<std::int8_t>(B * x_e, "projection");
+    m_h = m_arena.alloc<std::int8_t>(B * hidden_e, "fc1 output");
+    m_h2 = m_arena.alloc<std::int8_t>(B * hidden_e, "fc1 activation");
+    m_hacc = m_arena.alloc<std::int32_t>(B * hidden_e, "s32 GEMM accumulators");
+    m_y = m_arena.alloc<std::int8_t>(B * x_e, "fc2 output");
+    m_pooled = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_features()), "pooled");
+    m_logits = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_classes), "logits");
+    void* hin = nullptr;
+    void* hout = nullptr;
+    SWS_CUDA_CHECK(cudaMallocHost(&hin, B * in_e * sizeof(float)));
+    m_host_in.reset(hin);
+    SWS_CUDA_CHECK(cudaMallocHost(&hout, B * c.num_classes * sizeof(float)));
+    m_host_out.reset(hout);
+    probe_relu_epilogue();
+    gemms(max_batch);
+  }
+
+  int max_batch() const override { return m_max_batch; }
+  Backend backend() const override { return kEmulated ? Backend::CUDAEmu : Backend::CUDA; }
+  Variant variant() const override { return m_variant; }
+  std::size_t device_bytes() const { return m_arena.bytes(); }
+
+  std::vector<StageKernel> kernels() const override {
+    const auto& g = m_gemms.at(m_max_batch);
+    auto lt = [&](int id) { return "cuBLASLt " + m_runner.desc(id).describe() + " [" + m_runner.algo_description(id) + "]"; };
+    const std::string emu = kEmulated ? " (device emulation on the CPU)" : "";
+    std::vector<StageKernel> k;
+    k.push_back({std::string(kPatchEmbed), "patch_im2col + " + lt(g.patch) + " + bias_layernorm_rows" + emu});
+    k.push_back({"ln1_quant", "ln1_quant_kernel: LayerNorm + cyclic shift + window partition + quantize to s8, warp per token" + emu});
+    k.push_back({"qkv_gemm", lt(g.qkv[0])});
+    k.push_back({"qkv_bias_quant", "qkv_bias_quant_kernel: dequantize + bias + requantize q, k, v to s8 + split heads (v transposed)" + emu});
+    k.push_back({"qk_gemm", lt(g.qk[0])});
+    k.push_back({"softmax", "softmax_quant_kernel: dequantize + scale + relative position bias + shift mask + softmax + quantize (u8 - 128), warp per row" + emu});
+    k.push_back({"av_gemm", lt(g.av[0]) + " + av_requant_kernel (zero-point correction, requantize to s8, merge heads)" + emu});
+    k.push_back({"proj_gemm", lt(g.proj[0])});
+    k.push_back({"proj_residual_ln2_quant", "proj_residual_ln2_quant_kernel: dequantize + bias + window reverse + reverse shift + residual add + LayerNorm + quantize to s8" + emu});
+    const Block* gelu = nullptr;
+    const Block* relu = nullptr;
+    for (const auto& b : m_blocks) {
+      if (b.act == Activation::GELU && !gelu) gelu = &b;
+      if (b.act == Activation::ReLU && !relu) relu = &b;
+    }
+    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + lt(g.fc1[static_cast<std::size_t>(gelu->global)])});
+    if (relu)
+      k.push_back({"fc1_gemm", "GELU-less blocks: " + lt(g.fc1[static_cast<std::size_t>(relu->global)]) +
+                                   " + fc1_relu_quant_kernel (ReLU + requantize to u8, stored u8 - 128): not fused, " +
+                                   m_relu_epilogue_note + emu});
+    if (gelu) k.push_back({"fc1_bias_gelu_quant", "fc1_bias_gelu_quant_kernel: dequantize + bias + GELU (erf) + quantize to s8" + emu});
+    if (gelu) k.push_back({"fc2_gemm", "GELU blocks: " + lt(g.fc2[static_cast<std::size_t>(gelu->global)])});
+    if (relu) k.push_back({"fc2_gemm", "GELU-less blocks: " + lt(g.fc2[static_cast<std::size_t>(relu->global)])});
+    std::string fc2 = "fc2_bias_residual_kernel: dequantize + bias + residual add (float)";
+    if (relu) fc2 += "; GELU-less blocks: fc2_bias_residual_from_acc_kernel (zero-point correction + requantize to s8 first)";
+    k.push_back({"fc2_bias_residual", fc2 + emu});
+    if (m_cfg.num_stages() > 1) {
+      k.push_back({std::string(kMergeLnQuant), "merge_ln_quant_kernel: 2x2 gather + LayerNorm + quantize to s8" + emu});
+      k.push_back({std::string(kMergeGemm), lt(g.merge[1]) + " + dequantize_rows_kernel" + emu});
+    }
+    k.push_back({std::string(kHead), "bias_layernorm_rows + mean_pool + " + lt(g.head) + " + add_bias_rows" + emu});
+    k.push_back({"forward", m_graphs ? "whole forward captured as one CUDA graph per batch size (unrecorded runs)"
+                                     : "stage by stage (graphs off)"});
+    return k;
+  }
+
+  void run(const float* input, int batch, float* logits, profiler::Recorder* rec) override {
+    if (batch <= 0 || batch > m_max_batch)
+      throw Error("plan: batch " + std::to_string(batch) + " outside 1.." + std::to_string(m_max_batch), Error::Kind::Runtime);
+    const auto& c = m_cfg;
+    auto& g = gemms(batch);
+    cudaStream_t st = m_stream.get();
+    const std::size_t in_bytes = sizeof(float) * static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size;
+    std::memcpy(m_host_in.get(), input, in_bytes);
+    SWS_CUDA_CHECK(cudaMemcpyAsync(m_in, m_host_in.get(), in_bytes, cudaMemcpyHostToDevice, st));
+    // The graph holds the skip set it was captured with; ablation and recorded runs go ungraphed.
+    if (rec == nullptr && m_graphs && skipped_stage().empty()) {
+      if (!g.graph) {
+        cudaGraph_t graph = nullptr;
+        SWS_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+        try {
+          forward(g, batch, nullptr);
+        } catch (...) {
+          cudaStreamEndCapture(st, &graph);
+          if (graph) cudaGraphDestroy(graph);
+          throw;
+        }
+        SWS_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        SWS_CUDA_CHECK(err);
+        g.graph.reset(exec);
+      }
+      SWS_CUDA_CHECK(cudaGraphLaunch(g.graph.get(), st));
+    } else {
+      forward(g, batch, rec);
+    }
+    const std::size_t out_bytes = sizeof(float) * static_cast<std::size_t>(batch) * c.num_classes;
+    SWS_CUDA_CHECK(cudaMemcpyAsync(m_host_out.get(), m_logits, out_bytes, cudaMemcpyDeviceToHost, st));
+    SWS_CUDA_CHECK(cudaStreamSynchronize(st));
+    std::memcpy(logits, m_host_out.get(), out_bytes);
+  }
+
+  void* native_stream() const override { return m_stream.get(); }
+  void set_graphs(bool on) { m_graphs = on; }
+
+ private:
+  void forward(BatchGemms& g, int batch, profiler::Recorder* rec) {
+    const auto& c = m_cfg;
+    cudaStream_t st = m_stream.get();
+    const float eps = static_cast<float>(c.layer_norm_eps);
+    Span fwd(rec, kForward, -1);
+    {
+      Span sp(rec, kPatchEmbed, -1);
+      const long long rows = static_cast<long long>(batch) * c.stage_resolution(0) * c.stage_resolution(0);
+      patch_im2col(m_in, m_cols, batch, c.in_chans, c.img_size, c.patch_size, st);
+      m_runner.run(g.patch, m_patch_w, m_cols, m_x, st);
+      bias_layernorm_rows(m_x, m_x, rows, c.embed_dim, m_patch_b, m_patch_norm_g, m_patch_norm_b, eps, st);
+    }
+    for (int s = 0; s < c.num_stages(); ++s) {
+      if (s > 0) {
+        const auto& sw = m_stages[static_cast<std::size_t>(s)];
+        const int H = c.stage_resolution(s - 1);
+        {
+          Span sp(rec, kMergeLnQuant, -1);
+          merge_ln_quant(m_x, m_a, batch, H, c.stage_dim(s - 1), sw.merge_norm_g, sw.merge_norm_b, eps, 1.f / sw.s_merge_in, st);
+        }
+        Span sp(rec, kMergeGemm, -1);
+        const long long rows = static_cast<long long>(batch) * (H / 2) * (H / 2);
+        m_runner.run(g.merge[static_cast<std::size_t>(s)], sw.merge.w, m_a, m_hacc, st);
+        dequantize_rows(m_hacc, m_x, rows, sw.merge.N, sw.merge.alpha, sw.merge.per_channel, st);
+      }
+      for (auto& bw : m_blocks)
+        if (bw.stage == s) run_block(bw, g, batch, rec);
+    }
+    {
+      Span sp(rec, kHead, -1);
+      const int L = c.stage_resolution(c.num_stages() - 1) * c.stage_resolution(c.num_stages() - 1);
+      bias_layernorm_rows(m_x, m_cols, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b, eps, st);
+      mean_pool(m_cols, m_pooled, batch, L, c.num_features(), st);
+      m_runner.run(g.head, m_head_w, m_pooled, m_logits, st);
+      add_bias_rows(m_logits, batch, c.num_classes, m_head_b, st);
+    }
+  }
+
+  void run_block(const Block& bw, BatchGemms& g, int batch, profiler::Recorder* rec) {
+    const auto& c = m_cfg;
+    const int s = bw.stage;
+    const auto i = static_cast<std::size_t>(bw.global);
+    const float eps = static_cast<float>(c.layer_norm_eps);
+    const Geo geo{batch, c.stage_resolution(s), c.stage_dim(s), c.stage_window(s), bw.shift, c.num_heads[s]};
+    const long long rows = static_cast<long long>(batch) * geo.H * geo.H;
+    const int hidden = c.mlp_hidden(s);
+    const float* mask = bw.shift > 0 ? m_stages[static_cast<std::size_t>(s)].mask : nullptr;
+    const bool relu = bw.act == Activation::ReLU;
+    cudaStream_t st = m_stream.get();
+    auto alpha_rows = [](const Linear& l) { return l.per_channel ? l.alpha : nullptr; };
+    Span block(rec, kBlock, bw.global);
+    auto run_stage = [&](int index, auto&& work) {
+      const std::string_view name = stage(index).name;
+      if (skipped(name)) return;
+      Span sp(rec, name, bw.global);
+      work();
+    };
+    run_stage(1, [&] { ln1_quant(m_x, m_a, geo, bw.norm1_g, bw.norm1_b, eps, 1.f / bw.s_qkv_in, st); });
+    run_stage(2, [&] { m_runner.run(g.qkv[i], bw.qkv.w, m_a, m_qkv, st, alpha_rows(bw.qkv)); });
+    run_stage(3, [&] {
+      const float inv[3] = {1.f / bw.s_q, 1.f / bw.s_k, 1.f / bw.s_v};
+      qkv_bias_quant(m_qkv, m_q, m_k, m_vt, geo, bw.qkv_b, bw.s_qkv_out, inv, st);
+    });
+    run_stage(4, [&] { m_runner.run(g.qk[i], m_k, m_q, m_scores, st); });
+    run_stage(5, [&] {
+      const float deq = bw.s_q * bw.s_k / std::sqrt(static_cast<float>(geo.head_dim()));
+      softmax_quant(m_scores, m_probs, geo, bw.rel_bias, mask, deq, 1.f / bw.s_p, st);
+    });
+    run_stage(6, [&] {
+      m_runner.run(g.av[i], m_vt, m_probs, m_ctxacc, st);
+      av_requant(m_ctxacc, m_vt, m_ctx, geo, bw.s_p * bw.s_v / bw.s_ctx, st);
+    });
+    run_stage(7, [&] { m_runner.run(g.proj[i], bw.proj.w, m_ctx, m_proj, st, alpha_rows(bw.proj)); });
+    run_stage(8, [&] {
+      proj_residual_ln2_quant(m_proj, m_x, m_a, geo, bw.proj_b, bw.s_proj_out, bw.norm2_g, bw.norm2_b, eps, 1.f / bw.s_fc1_in, st);
+    });
+    run_stage(9, [&] {
+      if (relu) {
+        m_runner.run(g.fc1[i], bw.fc1.w, m_a, m_hacc, st);
+        fc1_relu_quant(m_hacc, m_h, rows, hidden, bw.fc1.alpha, bw.fc1.per_channel, st);
+      } else {
+        m_runner.run(g.fc1[i], bw.fc1.w, m_a, m_h, st, alpha_rows(bw.fc1));
+      }
+    });
+    if (!relu)
+      run_stage(10, [&] { fc1_bias_gelu_quant(m_h, m_h2, rows, hidden, bw.fc1_b, bw.s_fc1_out, 1.f / bw.s_fc2_in, st); });
+    run_stage(11, [&] {
+      if (relu) m_runner.run(g.fc2[i], bw.fc2.w, m_h, m_hacc, st);
+      else m_runner.run(g.fc2[i], bw.fc2.w, m_h2, m_y, st, alpha_rows(bw.fc2));
+    });
+    run_stage(12, [&] {
+      if (relu)
+        fc2_bias_residual_from_acc(m_hacc, bw.fc2.rowsum, bw.fc2.alpha, bw.fc2.per_channel, m_x, rows, geo.C, bw.fc2_b,
+                                   bw.s_fc2_out, st);
+      else fc2_bias_residual(m_y, m_x, rows, geo.C, bw.fc2_b, bw.s_fc2_out, st);
+    });
+  }
+
+  // Y (M×N) = X (M×K) · Wᵀ, W (N×K) row-major: the TN GEMM (gemm.h). S8 output carries the
+  // linear's multipliers (per tensor: the descriptor's alpha; per channel: the row vector).
+  static GemmDesc linear_desc(const Linear& l, int M, GemmType a, GemmType d, const std::string& label) {
+    GemmDesc gd;
+    gd.m = l.N;
+    gd.n = M;
+    gd.k = l.K;
+    gd.trans_a = true;
+    gd.lda = l.K;
+    gd.ldb = l.K;
+    gd.ldd = l.N;
+    gd.a = gd.b = a;
+    gd.d = d;
+    if (d == GemmType::S8) {
+      gd.scale = l.per_channel ? GemmScale::PerRow : GemmScale::Scalar;
+      gd.alpha = l.alpha_host.at(0);
+    }
+    gd.label = label;
+    return gd;
+  }
+
+  BatchGemms& gemms(int batch) {
+    auto it = m_gemms.find(batch);
+    if (it != m_gemms.end()) return it->second;
+    const auto& c = m_cfg;
+    BatchGemms g;
+    const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
+    const int Kp = c.in_chans * c.patch_size * c.patch_size;
+    {
+      GemmDesc d;
+      d.m = c.embed_dim, d.n = batch * L0, d.k = Kp, d.trans_a = true, d.lda = Kp, d.ldb = Kp, d.ldd = c.embed_dim;
+      d.a = d.b = d.d = GemmType::F32;
+      d.label = "patch_embed";
+      g.patch = m_runner.add(d);
+      GemmDesc h;
+      h.m = c.num_classes, h.n = batch, h.k = c.num_features(), h.trans_a = true, h.lda = c.num_features(),
+      h.ldb = c.num_features(), h.ldd = c.num_classes;
+      h.a = h.b = h.d = GemmType::F32;
+      h.label = "head";
+      g.head = m_runner.add(h);
+    }
+    g.merge.assign(static_cast<std::size_t>(c.num_stages()), -1);
+    for (int s = 1; s < c.num_stages(); ++s) {
+      const int L = c.stage_resolution(s) * c.stage_resolution(s);
+      g.merge[static_cast<std::size_t>(s)] = m_runner.add(linear_desc(m_stages[static_cast<std::size_t>(s)].merge, batch * L,
+                                                                      GemmType::S8, GemmType::S32, "merge_gemm stage " + std::to_string(s)));
+    }
+    for (const auto& bw : m_blocks) {
+      const int s = bw.stage;
+      const int L = c.stage_resolution(s) * c.stage_resolution(s);
+      const int M = batch * L;
+      const std::string b = " block " + std::to_string(bw.global);
+      const bool relu = bw.act == Activation::ReLU;
+      g.qkv.push_back(m_runner.add(linear_desc(bw.qkv, M, GemmType::S8, GemmType::S8, "qkv_gemm" + b)));
+      g.proj.push_back(m_runner.add(linear_desc(bw.proj, M, GemmType::S8, GemmType::S8, "proj_gemm" + b)));
+      g.fc1.push_back(m_runner.add(linear_desc(bw.fc1, M, GemmType::S8, relu ? GemmType::S32 : GemmType::S8, "fc1_gemm" + b)));
+      g.fc2.push_back(m_runner.add(linear_desc(bw.fc2, M, GemmType::S8, relu ? GemmType::S32 : GemmType::S8, "fc2_gemm" + b)));
+      const Geo geo{batch, c.stage_resolution(s), c.stage_dim(s), c.stage_window(s), bw.shift, c.num_heads[s]};
+      GemmDesc qk;  // scores (N × Np) row-major = column-major (Np keys × N queries)
+      qk.m = geo.Np(), qk.n = geo.tokens(), qk.k = geo.d4(), qk.trans_a = true;
+      qk.lda = geo.d4(), qk.ldb = geo.d4(), qk.ldd = geo.Np();
+      qk.batch = static_cast<int>(geo.nwh());
+      qk.stride_a = qk.stride_b = static_cast<long long>(geo.Np()) * geo.d4();
+      qk.stride_d = static_cast<long long>(geo.tokens()) * geo.Np();
+      qk.a = qk.b = GemmType::S8, qk.d = GemmType::S32, qk.label = "qk_gemm" + b;
+      g.qk.push_back(m_runner.add(qk));
+      GemmDesc av;  // ctx (N × d4) row-major = column-major (d4 × N); A = vᵀ (d4 × Np) row-major
+      av.m = geo.d4(), av.n = geo.tokens(), av.k = geo.Np(), av.trans_a = true;
+      av.lda = geo.Np(), av.ldb = geo.Np(), av.ldd = geo.d4();
+      av.batch = static_cast<int>(geo.nwh());
+      av.stride_a = static_cast<long long>(geo.d4()) * geo.Np();
+      av.stride_b = static_cast<long long>(geo.tokens()) * geo.Np();
+      av.stride_d = static_cast<long long>(geo.tokens()) * geo.d4();
+      av.a = av.b = GemmType::S8, av.d = GemmType::S32, av.label = "av_gemm" + b;
+      g.av.push_back(m_runner.add(av));
+    }
+    return m_gemms.emplace(batch, std::move(g)).first->second;
+  }
+
+  // Whether cuBLASLt offers ReLU inside an int8 GEMM on this device (the docs say it does not
+  // for the regular order): recorded for `info --plan`, never silently relied on.
+  void probe_relu_epilogue() {
+    for (const auto& b : m_blocks)
+      if (b.act == Activation::ReLU) {
+        GemmDesc d = linear_desc(b.fc1, 64, GemmType::S8, GemmType::S8, "fc1_gemm ReLU epilogue probe");
+        d.epilogue = GemmEpilogue::Relu;
+        std::string why;
+        m_relu_epilogue_note = m_runner.supported(d, &why)
+                                   ? "cuBLASLt reports an int8 ReLU epilogue on this device, but its s8 output would halve "
+                                     "the u8 resolution the model was calibrated for"
+                                   : "cuBLASLt has no int8 ReLU epilogue here (" + why + ")";
+        return;
+      }
+  }
+
+  SwinConfig m_cfg;
+  int m_max_batch = 1;
+  Variant m_variant = Variant::Int8Gelu;
+  bool m_graphs = true;
+  std::string m_relu_epilogue_note;
+  DeviceArena m_arena;
+  StreamPtr m_stream;
+  GemmRunner m_runner;
+  std::unique_ptr<void, HostFree> m_host_in, m_host_out;  // pinned staging
+  const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_norm_g = nullptr, *m_patch_norm_b = nullptr;
+  const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
+  std::vector<StageW> m_stages;
+  std::vector<Block> m_blocks;
+  std::map<int, BatchGemms> m_gemms;
+  // Device buffers sized for max_batch (shapes per stage; sizes the maximum over stages).
+  float* m_in = nullptr;              // (B, Cin, img, img)
+  float* m_cols = nullptr;            // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
+  float* m_x = nullptr;               // residual stream (B·L, C) token order
+  std::int8_t* m_a = nullptr;         // GEMM inputs s8: ln1 (window order), ln2 (token order), merge (B·L, 4C)
+  std::int8_t* m_qkv = nullptr;       // (B·nW·N, 3C) window order
+  std::int8_t *m_q = nullptr, *m_k = nullptr;  // (B·nW·heads, Np, d4)
+  std::int8_t* m_vt = nullptr;        // (B·nW·heads, d4, Np)
+  std::int32_t* m_scores = nullptr;   // (B·nW·heads, N, Np)
+  std::int8_t* m_probs = nullptr;     // (B·nW·heads, N, Np), u8 − 128
+  std::int32_t* m_ctxacc = nullptr;   // (B·nW·heads, N, d4)
+  std::int8_t* m_ctx = nullptr;       // (B·nW·N, C) window order
+  std::int8_t* m_proj = nullptr;      // (B·nW·N, C) window order, before the bias
+  std::int8_t* m_h = nullptr;         // (B·L, hidden): GELU blocks s8 before bias+GELU; ReLU blocks u8 − 128
+  std::int8_t* m_h2 = nullptr;        // (B·L, hidden) s8 GELU output
+  std::int32_t* m_hacc = nullptr;     // s32 accumulators: fc1/fc2 of ReLU blocks, merge
+  std::int8_t* m_y = nullptr;         // (B·L, C) fc2 output before the bias (GELU blocks)
+  float* m_pooled = nullptr;          // (B, F)
+  float* m_logits = nullptr;          // (B, classes)
+};
+
+}  // namespace
+
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch) {
+  if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu)
+    throw Error("CUDA int8 plan: variant " + std::string(variant_name(variant)) + " is not an int8 variant");
+  return std::make_unique<CudaInt8Plan>(model, variant, max_batch);
+}
+
+}  // namespace swinscope::SWS_CUDA_NS

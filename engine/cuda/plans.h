@@ -1,0 +1,14 @@
+#pragma once
+// The CUDA backend's plans, built twice: for a real GPU (namespace swinscope::cuda, nvcc and
+// cuBLASLt) and under device emulation (swinscope::cuda_emu, every kernel on the CPU). The
+// engine's make_plan() is the one caller; it picks the namespace by the requested backend.
+#include <memory>
+
+#include "engine/plan.h"
+
+namespace swinscope::cuda {
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch);
+}
+namespace swinscope::cuda_emu {
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch);
+}

@@ -1,0 +1,182 @@
+// The CUDA backend against the CPU reference, stage by stage and end to end (ggml's
+// test-backend-ops is the model). Built twice from this file: test_backend_ops runs the CUDA
+// backend's kernels and plans under device emulation (CI, any machine), test_backend_ops_cuda
+// runs them on a real GPU and skips with the reason when none is usable.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "engine/cuda/plans.h"
+#include "engine/cuda/selftest.h"
+#include "engine/model.h"
+#include "engine/quantize.h"
+#include "engine/stages.h"
+#include "profiler/cpu_clock_recorder.h"
+#include "test_support.h"
+#ifdef SWINSCOPE_CUDA_EMU
+#include "engine/cuda/gemm.h"
+#endif
+
+using namespace swinscope;
+
+#ifdef SWS_TEST_REAL_CUDA
+namespace backend = swinscope::cuda;
+static constexpr Backend kBackend = Backend::CUDA;
+#else
+namespace backend = swinscope::cuda_emu;
+static constexpr Backend kBackend = Backend::CUDAEmu;
+#endif
+
+namespace {
+
+const std::string kRoot = SWINSCOPE_SOURCE_DIR;
+const std::string kGolden = kRoot + "/tests/golden/models/";
+
+Model quantize_random(const Model& fp32, WeightQuant w) {
+  QuantizeOptions o;
+  o.weights = w;
+  o.data = "random N(0,1)";
+  o.images = 8;
+  Calibrator cal(fp32, o);
+  const auto in = random_images(fp32.config, 8, 11);
+  cal.observe(in.data(), 8);
+  return quantize_model(fp32, cal.amax(), o);
+}
+
+}  // namespace
+
+class TestBackendOps : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir m_dir;
+  std::vector<std::string> m_models;
+
+ private slots:
+  void initTestCase() {
+#ifdef SWS_TEST_REAL_CUDA
+    const std::string why = cuda_unavailable_reason();
+    if (!why.empty()) QSKIP(("no CUDA device: " + why).c_str());
+#endif
+    QVERIFY(m_dir.isValid());
+    // Per-channel weights on a GELU golden config, per-tensor on a half-distilled one (GELU and
+    // GELU-less blocks in one model), and the two bundled models.
+    const auto tiny3 = quantize_random(load_model(kGolden + "tiny3.safetensors"), WeightQuant::PerChannel);
+    const auto mixed = quantize_random(load_model(kGolden + "relu_mixed.safetensors"), WeightQuant::PerTensor);
+    m_models.push_back(m_dir.filePath("tiny3.perchannel.int8.safetensors").toStdString());
+    save_model(tiny3, m_models.back());
+    m_models.push_back(m_dir.filePath("relu_mixed.int8.safetensors").toStdString());
+    save_model(mixed, m_models.back());
+    m_models.push_back(kRoot + "/assets/models/fmnist_swin_gelu.int8.safetensors");
+    m_models.push_back(kRoot + "/assets/models/fmnist_swin_relu.int8.safetensors");
+  }
+
+  // Every stage of both int8 plans on golden and SWIN-T shapes, then each model's forward.
+  void everyStageMatchesTheCpu() {
+    SelftestOptions o;
+    o.models = m_models;
+    const auto rows = backend::run_selftest(o);
+    QVERIFY(rows.size() > 100);
+    int forward = 0;
+    for (const auto& r : rows) {
+      forward += r.stage.rfind("forward", 0) == 0;
+      if (!r.pass)
+        qWarning("%s | %s: max error %g > %g %s %s", r.stage.c_str(), r.shape.c_str(), r.max_error, r.tolerance,
+                 r.unit.c_str(), r.detail.c_str());
+    }
+    QCOMPARE(forward, 3 * static_cast<int>(m_models.size()));
+    for (const auto& r : rows) QVERIFY2(r.pass, (r.stage + " | " + r.shape + " | " + r.detail).c_str());
+    // Every stage of the block appears, on every case.
+    for (const auto& st : kBlockStages) {
+      if (st.name == "qkv_gemm" || st.name == "proj_gemm" || st.name == "fc2_gemm") continue;  // named with the GEMM rows
+      bool seen = false;
+      for (const auto& r : rows) seen = seen || r.stage.rfind(std::string(st.name), 0) == 0;
+      QVERIFY2(seen, std::string(st.name).c_str());
+    }
+  }
+
+  // The CUDA plan's trace lines up with the CPU plan's row for row: same spans, same order.
+  void traceLinesUpWithTheCpu() {
+    for (const auto& path : {m_models[1], m_models[3]}) {
+      const Model m = load_model(path);
+      const auto in = random_images(m.config, 2, 5);
+      std::vector<float> out(2 * static_cast<std::size_t>(m.config.num_classes));
+      std::vector<std::vector<std::pair<std::string, int>>> spans;
+      for (Backend b : {Backend::CPU, kBackend}) {
+        auto plan = make_plan(m, PlanOptions{default_variant(m), b, 2, 0});
+        QCOMPARE(plan->backend(), b);
+        profiler::CpuClockRecorder rec;
+        rec.begin_run(0);
+        plan->run(in.data(), 2, out.data(), &rec);
+        rec.end_run();
+        const auto t = rec.take_trace({});
+        spans.emplace_back();
+        for (const auto& s : t.spans) spans.back().emplace_back(s.name, s.block);
+      }
+      QVERIFY(!spans[0].empty());
+      QCOMPARE(spans[1], spans[0]);
+    }
+  }
+
+  // The plan reports the kernel behind every stage, cuBLASLt for the GEMMs, and says that the
+  // GELU-less FC1 is not fused yet.
+  void kernelsAreNamed() {
+    const Model m = load_model(m_models[3]);
+    auto plan = make_plan(m, PlanOptions{Variant::Int8Relu, kBackend, 4, 0});
+    const auto k = plan->kernels();
+    bool fc1 = false, qk = false;
+    for (const auto& s : k) {
+      QVERIFY2(!s.kernel.empty(), s.stage.c_str());
+      if (s.stage == "fc1_gemm") fc1 = s.kernel.find("not fused") != std::string::npos;
+      if (s.stage == "qk_gemm") qk = s.kernel.find("cuBLASLt") != std::string::npos && s.kernel.find("batch=") != std::string::npos;
+    }
+    QVERIFY(fc1);
+    QVERIFY(qk);
+    // Ablation: a skipped stage changes the output (the plan really skips it, ungraphed).
+    const auto in = random_images(m.config, 4, 3);
+    std::vector<float> a(4 * static_cast<std::size_t>(m.config.num_classes)), b(a.size());
+    plan->run(in.data(), 4, a.data());
+    plan->set_skipped_stage("fc2_bias_residual");
+    plan->run(in.data(), 4, b.data());
+    plan->set_skipped_stage("");
+    QVERIFY(a != b);
+    // Batch sizes below the maximum get their own graph, and agree with a plan built for them.
+    std::vector<float> c(a.size());
+    plan->run(in.data(), 1, c.data());
+    auto one = make_plan(m, PlanOptions{Variant::Int8Relu, kBackend, 1, 0});
+    std::vector<float> d(a.size());
+    one->run(in.data(), 1, d.data());
+    for (int i = 0; i < m.config.num_classes; ++i) QCOMPARE(c[static_cast<std::size_t>(i)], d[static_cast<std::size_t>(i)]);
+    QVERIFY(!error_of([&] { plan->run(in.data(), 5, c.data()); }).empty());
+  }
+
+  void refusesWhatItCannotRun() {
+    const Model fp32 = load_model(kGolden + "tiny3.safetensors");
+    const auto e = error_of([&] { make_plan(fp32, PlanOptions{Variant::FP32, kBackend, 1, 0}); });
+    QVERIFY2(e.find("not yet implemented") != std::string::npos, e.c_str());
+    const Model gelu = load_model(m_models[2]);
+    const auto r = error_of([&] { make_plan(gelu, PlanOptions{Variant::Int8Relu, kBackend, 1, 0}); });
+    QVERIFY2(r.find("int8-relu") != std::string::npos, r.c_str());
+  }
+
+#ifdef SWINSCOPE_CUDA_EMU
+  // The emulated cuBLASLt refuses what the library refuses, with the GEMM's label.
+  void gemmDescriptorsAreValidated() {
+    cuda_emu::GemmRunner runner;
+    cuda_emu::GemmDesc d;
+    d.m = 64, d.n = 10, d.k = 32, d.trans_a = false, d.lda = 64, d.ldb = 32, d.ldd = 64, d.label = "nn int8";
+    std::string why;
+    QVERIFY(!runner.supported(d, &why));
+    QVERIFY2(why.find("nn int8") != std::string::npos, why.c_str());
+    d.trans_a = true, d.lda = 16, d.label = "short lda";  // lda < k
+    QVERIFY(!runner.supported(d, &why));
+    QVERIFY2(why.find("short lda") != std::string::npos, why.c_str());
+    d.lda = 32, d.epilogue = cuda_emu::GemmEpilogue::Relu, d.label = "int8 relu";
+    QVERIFY(!runner.supported(d, &why));
+    d.epilogue = cuda_emu::GemmEpilogue::None;
+    QVERIFY2(runner.supported(d, &why), why.c_str());
+  }
+#endif
+};
+
+QTEST_APPLESS_MAIN(TestBackendOps)
+#include "test_backend_ops.moc"

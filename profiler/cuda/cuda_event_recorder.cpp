@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-namespace swinscope::profiler {
+namespace SWS_PROFILER_CUDA_NS {
 
 namespace {
 
@@ -124,4 +124,4 @@ void CudaEventRecorder::reserve_runs(int runs) {
   if (runs > 0) grow_pool(m_next_event + static_cast<std::size_t>(runs) * (2 * m_log.largest_run() + 2));
 }
 
-}  // namespace swinscope::profiler
+}  // namespace SWS_PROFILER_CUDA_NS

@@ -4,8 +4,9 @@
 // stream for SwinScope's own timeline. Event times are resolved only in take_trace(),
 // after one synchronize, so recording never stalls the stream between kernels.
 // Only compiled when CUDA is found (SWINSCOPE_HAVE_CUDA).
-#include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
+
+#include "profiler/cuda/cuda_api.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 #include "profiler/trace.h"
 
-namespace swinscope::profiler {
+namespace SWS_PROFILER_CUDA_NS {
 
 class CudaEventRecorder final : public TraceRecorder {
  public:
@@ -54,4 +55,4 @@ class CudaEventRecorder final : public TraceRecorder {
   std::vector<nvtxStringHandle_t> m_nvtx_names;  // by interned name id, registered once each
 };
 
-}  // namespace swinscope::profiler
+}  // namespace SWS_PROFILER_CUDA_NS

@@ -19,7 +19,10 @@
 #include <unordered_set>
 #include <vector>
 
-#if defined(__x86_64__)
+// Context switch: hand-written for x86-64 (SysV); ucontext elsewhere, or with
+// -DSWS_EMU_USE_UCONTEXT (slow: swapcontext makes a sigprocmask syscall per switch).
+#if defined(__x86_64__) && !defined(SWS_EMU_USE_UCONTEXT)
+#define SWS_EMU_ASM_SWITCH 1
 #include <xmmintrin.h>
 #else
 #include <ucontext.h>
@@ -60,7 +63,7 @@ void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 // current stack, stores rsp into *save_sp, loads load_sp and restores the same from there.
 // A new context "returns" into sws_emu_ctx_start, which calls r13(r12).
 // ---------------------------------------------------------------------------------------------
-#if defined(__x86_64__)
+#ifdef SWS_EMU_ASM_SWITCH
 extern "C" {
 __attribute__((visibility("hidden"))) void sws_emu_ctx_switch(void** save_sp, void* load_sp);
 __attribute__((visibility("hidden"))) void sws_emu_ctx_start();
@@ -208,7 +211,7 @@ cudaError_t ret(cudaError_t e) {
 // Fibers
 // ---------------------------------------------------------------------------------------------
 struct Fiber {
-#if defined(__x86_64__)
+#ifdef SWS_EMU_ASM_SWITCH
   void* sp = nullptr;
 #else
   ucontext_t uc{};
@@ -225,7 +228,7 @@ struct Fiber {
 
 void fiber_entry(void* arg);
 
-#if !defined(__x86_64__)
+#ifndef SWS_EMU_ASM_SWITCH
 void fiber_entry_uc(unsigned hi, unsigned lo) {
   fiber_entry(reinterpret_cast<void*>((static_cast<std::uintptr_t>(hi) << 32) | lo));
 }
@@ -236,7 +239,7 @@ void init_context(Fiber& f) {
   // A reused stack may still carry the poisoned redzones of abandoned frames.
   __asan_unpoison_memory_region(f.stack_lo, f.stack_size);
 #endif
-#if defined(__x86_64__)
+#ifdef SWS_EMU_ASM_SWITCH
   const std::uintptr_t top = f.stack_top & ~static_cast<std::uintptr_t>(15);
   auto* p = reinterpret_cast<std::uint64_t*>(top);
   p[-1] = reinterpret_cast<std::uint64_t>(&sws_emu_ctx_start);  // "return address"
@@ -268,7 +271,7 @@ inline void switch_to(Fiber& from, Fiber& to) {
 #ifdef SWS_EMU_TSAN
   __tsan_switch_to_fiber(to.tsan, 0);
 #endif
-#if defined(__x86_64__)
+#ifdef SWS_EMU_ASM_SWITCH
   sws_emu_ctx_switch(&from.sp, to.sp);
 #else
   swapcontext(&from.uc, &to.uc);
@@ -350,10 +353,7 @@ struct Sched {
     main.tsan = __tsan_get_current_fiber();
 #endif
   }
-  ~Sched() {
-    for (auto& f : fibers) munmap(f->map_base, f->map_size);
-    std::free(smem);
-  }
+  ~Sched();
   Sched(const Sched&) = delete;
   Sched& operator=(const Sched&) = delete;
 
@@ -407,6 +407,12 @@ struct Sched {
 
 thread_local Sched* tls_sched = nullptr;
 thread_local std::unique_ptr<Sched> tls_sched_owner;
+
+Sched::~Sched() {
+  for (auto& f : fibers) munmap(f->map_base, f->map_size);
+  std::free(smem);
+  if (tls_sched == this) tls_sched = nullptr;
+}
 
 Sched& sched() {
   if (tls_sched == nullptr) {

@@ -31,10 +31,12 @@
 //     is capturing a graph, in which case it is recorded and runs at cudaGraphLaunch.
 //   * A launch runs its blocks in (z, y, x) order; a block's threads run as fibers on one OS
 //     thread (cooperative scheduling: a thread runs until it waits at a barrier or warp
-//     operation or exits). Independent blocks of large launches are spread over a pool of OS
-//     threads (SWS_EMU_THREADS, default: hardware threads; 1 = fully serial). Blocks may
-//     communicate only through atomics, as on a GPU; float atomics then sum in a run-dependent
-//     order (use SWS_EMU_THREADS=1 for bit-reproducible float atomics).
+//     operation or exits; threads that never wait cost no context switch of their own).
+//     Independent blocks of launches with >= 8192 threads in all are spread over a pool of OS
+//     threads (SWS_EMU_THREADS or set_host_threads(); default: hardware threads; 1 = fully
+//     serial). Blocks may communicate only through atomics, as on a GPU; float atomics then sum
+//     in a run-dependent order (SWS_EMU_THREADS=1 for bit-reproducible float atomics). A block
+//     waiting for another block (grid-wide spin locks) is not supported and may hang.
 //   * __shared__ is `static thread_local`: one copy per OS thread, hence per block being run.
 //     Its contents are left over from the previous block (uninitialised, as on a GPU). Do not
 //     write `static __shared__` (it would expand to `static static thread_local`).
@@ -108,10 +110,8 @@
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
 #define __shared__ static thread_local
-#define __align__(n) alignas(n)
-#ifndef __restrict__
-// g++ understands __restrict__ natively; nothing to do.
-#endif
+#define __align__(n) __attribute__((aligned(n)))
+// __restrict__ is understood by g++ itself.
 
 namespace sws_emu {
 

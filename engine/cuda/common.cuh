@@ -33,22 +33,24 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// LayerNorm over the concatenation of `nseg` segments of C floats (two passes: mean, then the
-// biased variance, as PyTorch and the CPU loops), then signed quantization to s8. One warp.
-__device__ __forceinline__ void warp_ln_quant(const float* const* seg, int nseg, int C, const float* gamma,
-                                              const float* beta, float eps, float inv_scale, std::int8_t* out, int lane) {
-  const int n = nseg * C;
+// LayerNorm over n values read through `at(k)` (one row, or the concatenated 2×2 segments of
+// a patch merge: an accessor rather than a pointer array, which would live in local memory),
+// two passes (mean, then the biased variance, as PyTorch and the CPU loops), then signed
+// quantization to s8. One warp.
+template <typename At>
+__device__ __forceinline__ void warp_ln_quant(At at, int n, const float* gamma, const float* beta, float eps,
+                                              float inv_scale, std::int8_t* out, int lane) {
   float s = 0.f;
-  for (int k = lane; k < n; k += kWarp) s += seg[k / C][k % C];
+  for (int k = lane; k < n; k += kWarp) s += at(k);
   const float mean = warp_sum(s) / static_cast<float>(n);
   float v = 0.f;
   for (int k = lane; k < n; k += kWarp) {
-    const float d = seg[k / C][k % C] - mean;
+    const float d = at(k) - mean;
     v += d * d;
   }
   const float rstd = 1.f / sqrtf(warp_sum(v) / static_cast<float>(n) + eps);
   for (int k = lane; k < n; k += kWarp)
-    out[k] = static_cast<std::int8_t>(numerics::q_signed(((seg[k / C][k % C] - mean) * rstd * gamma[k] + beta[k]) * inv_scale));
+    out[k] = static_cast<std::int8_t>(numerics::q_signed(((at(k) - mean) * rstd * gamma[k] + beta[k]) * inv_scale));
 }
 
 #endif

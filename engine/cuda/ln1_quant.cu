@@ -9,7 +9,7 @@ __global__ void ln1_quant_kernel(const float* x, std::int8_t* out, Geo g, const 
   const long long win = r / g.tokens();
   const int t = static_cast<int>(r % g.tokens());
   const float* src = x + numerics::source_token(win, t, g.H, g.window, g.shift) * g.C;
-  warp_ln_quant(&src, 1, g.C, gamma, beta, eps, inv_scale, out + r * g.C, static_cast<int>(threadIdx.x % kWarp));
+  warp_ln_quant([src](int k) { return src[k]; }, g.C, gamma, beta, eps, inv_scale, out + r * g.C, static_cast<int>(threadIdx.x % kWarp));
 }
 
 void ln1_quant(const float* x, std::int8_t* out, const Geo& g, const float* gamma, const float* beta, float eps,

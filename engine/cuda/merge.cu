@@ -8,10 +8,11 @@ __global__ void merge_ln_quant_kernel(const float* x, std::int8_t* out, int batc
   const long long r = static_cast<long long>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   if (r >= static_cast<long long>(batch) * Ho * Ho) return;
   const int b = static_cast<int>(r / (Ho * Ho)), i = static_cast<int>(r % (Ho * Ho)) / Ho, j = static_cast<int>(r % Ho);
-  const float* seg[4];
-  for (int s = 0; s < 4; ++s)
-    seg[s] = x + ((static_cast<long long>(b) * H + 2 * i + numerics::merge_dy(s)) * H + 2 * j + numerics::merge_dx(s)) * C;
-  warp_ln_quant(seg, 4, C, gamma, beta, eps, inv_scale, out + r * 4 * C, static_cast<int>(threadIdx.x % kWarp));
+  auto at = [=](int k) {
+    const int s = k / C;
+    return x[((static_cast<long long>(b) * H + 2 * i + numerics::merge_dy(s)) * H + 2 * j + numerics::merge_dx(s)) * C + k % C];
+  };
+  warp_ln_quant(at, 4 * C, gamma, beta, eps, inv_scale, out + r * 4 * C, static_cast<int>(threadIdx.x % kWarp));
 }
 
 __global__ void dequantize_rows_kernel(const std::int32_t* acc, float* x, long long n, int N, const float* scale,

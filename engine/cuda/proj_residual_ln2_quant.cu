@@ -13,8 +13,7 @@ __global__ void proj_residual_ln2_quant_kernel(const std::int8_t* proj, float* x
   const std::int8_t* a = proj + r * g.C;
   for (int c = lane; c < g.C; c += kWarp) xr[c] += static_cast<float>(a[c]) * deq + bias[c];
   __syncwarp();  // the LayerNorm reads every lane's updated channels
-  const float* seg = xr;
-  warp_ln_quant(&seg, 1, g.C, gamma, beta, eps, inv_scale, out + tok * g.C, lane);
+  warp_ln_quant([xr](int k) { return xr[k]; }, g.C, gamma, beta, eps, inv_scale, out + tok * g.C, lane);
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::int8_t* out, const Geo& g, const float* bias,

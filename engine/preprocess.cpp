@@ -194,6 +194,7 @@ bool jpeg_reaches_eoi(const unsigned char* d, std::size_t n) {
   return false;
 }
 
+#ifdef SWINSCOPE_HAVE_OPENCV
 const char* depth_name(int depth) {
   switch (depth) {
     case CV_8S: return "8-bit signed";
@@ -204,6 +205,7 @@ const char* depth_name(int depth) {
     default: return "unknown";
   }
 }
+#endif
 
 // PIL's convert("L"): ITU-R 601-2 luma in 16.16 fixed point, rounded (Pillow's
 // Convert.c L24 macro); checked bit for bit against PIL 9.4 by the golden tests.

@@ -266,40 +266,12 @@ void GemmRunner::run(int id, const void* A, const void* B, void* D, cudaStream_t
 // ---------------------------------------------------------------- emulation: plain loops
 namespace {
 
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0) {  // zero or subnormal: m · 2⁻²⁴, exact in float
-    const float v = static_cast<float>(m) * 5.9604644775390625e-8f;
-    return sign ? -v : v;
-  }
-  const std::uint32_t bits = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112u) << 23) | (m << 13));
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-std::uint16_t float_to_half(float f) {  // round to nearest even, like __float2half_rn
-  std::uint32_t x;
-  std::memcpy(&x, &f, sizeof x);
-  const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
-  const std::uint32_t ax = x & 0x7fffffffu;
-  if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00u : 0x7c00u);
-  if (ax >= 0x477ff000u) return sign | 0x7c00u;  // ≥ 65520 rounds to infinity
-  if (ax < 0x38800000u) {                          // below 2⁻¹⁴: subnormal; scaling by 2²⁴ is exact
-    float v;
-    std::memcpy(&v, &ax, sizeof v);
-    return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(std::nearbyint(v * 16777216.f)));
-  }
-  std::uint32_t h = (((ax >> 23) - 112u) << 10) | ((ax >> 13) & 0x3ffu);
-  const std::uint32_t rest = ax & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is right
-  return static_cast<std::uint16_t>(sign | h);
-}
+using numerics::half_bits_to_float;
+using numerics::float_to_half_bits;
 
 inline std::int32_t load(const std::int8_t* p, long long i) { return p[i]; }
 inline float load(const float* p, long long i) { return p[i]; }
-inline float load(const std::uint16_t* p, long long i) { return half_to_float(p[i]); }
+inline float load(const std::uint16_t* p, long long i) { return half_bits_to_float(p[i]); }
 
 // D(i, j) = Σ_p op(A)(i, p) · op(B)(p, j), summed in p order, with cuBLAS's column-major
 // addressing: A(r, c) = A[r + c·lda], op = transpose when trans_*.
@@ -327,7 +299,7 @@ void emulate(const GemmDesc& g, const void* Av, const void* Bv, void* D, const f
         if (g.epilogue == GemmEpilogue::Relu) v = v > 0.f ? v : 0.f;
         switch (g.d) {
           case GemmType::S8: static_cast<std::int8_t*>(D)[o] = static_cast<std::int8_t>(numerics::q_gemm_s8(v)); break;
-          case GemmType::F16: static_cast<std::uint16_t*>(D)[o] = float_to_half(v); break;
+          case GemmType::F16: static_cast<std::uint16_t*>(D)[o] = float_to_half_bits(v); break;
           default: static_cast<float*>(D)[o] = v; break;
         }
       }

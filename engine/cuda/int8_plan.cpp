@@ -19,6 +19,7 @@
 #include "engine/cpu/int8_plan.h"
 #include "engine/cuda/av_gemm.cuh"
 #include "engine/cuda/buffers.h"
+#include "engine/cuda/plan_base.h"
 #include "engine/cuda/fc1_bias_gelu_quant.cuh"
 #include "engine/cuda/fc1_relu_quant.cuh"
 #include "engine/cuda/fc2_bias_residual.cuh"
@@ -48,15 +49,6 @@ void DeviceArena::throw_oom(const std::string& what, std::size_t bytes, std::siz
 namespace {
 
 using profiler::Span;
-
-struct StreamDeleter {
-  void operator()(cudaStream_t s) const noexcept { cudaStreamDestroy(s); }
-};
-struct GraphExecDeleter {
-  void operator()(cudaGraphExec_t g) const noexcept { cudaGraphExecDestroy(g); }
-};
-using StreamPtr = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDeleter>;
-using GraphExecPtr = std::unique_ptr<std::remove_pointer_t<cudaGraphExec_t>, GraphExecDeleter>;
 
 // One quantized linear on the device: (N, K) s8 weights as the file holds them (the CPU's
 // 7-bit re-rounding is a CPU-ISA workaround, not part of the model), and the multipliers
@@ -102,20 +94,12 @@ struct BatchGemms {
   int patch = -1, head = -1;
   std::vector<int> merge;                       // per stage
   std::vector<int> qkv, proj, fc1, fc2, qk, av; // per block
-  GraphExecPtr graph;
 };
 
-class CudaInt8Plan final : public Plan {
+class CudaInt8Plan final : public CudaPlanBase {
  public:
   CudaInt8Plan(const Model& model, Variant variant, int max_batch)
-      : m_cfg(model.config), m_max_batch(max_batch), m_variant(variant) {
-    if (max_batch <= 0) throw Error("plan: max_batch must be positive");
-    cpu::check_int8_variant(model, variant);
-    validate_model_tensors(model);
-    validate_int8_model(model);
-    cudaStream_t s = nullptr;
-    SWS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    m_stream.reset(s);
+      : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant) {
     const auto& c = m_cfg;
     auto upload = [&](const std::string& n) { return m_arena.upload(model.tensor(n).data, n); };
     auto amax = [&](const std::string& n) { return model.tensor(n).data.at(0); };
@@ -220,8 +204,6 @@ class CudaInt8Plan final : public Plan {
       }
     }
     const auto B = static_cast<std::size_t>(max_batch);
-    const std::size_t in_e = static_cast<std::size_t>(c.in_chans) * c.img_size * c.img_size;
-    m_in = m_arena.alloc<float>(B * in_e, "input");
     m_cols = m_arena.alloc<float>(B * cols_e, "im2col / head scratch");
     m_x = m_arena.alloc<float>(B * x_e, "residual stream");
     m_a = m_arena.alloc<std::int8_t>(B * a_e, "GEMM inputs");
@@ -239,21 +221,11 @@ class CudaInt8Plan final : public Plan {
     m_hacc = m_arena.alloc<std::int32_t>(B * hidden_e, "s32 GEMM accumulators");
     m_y = m_arena.alloc<std::int8_t>(B * x_e, "fc2 output");
     m_pooled = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_features()), "pooled");
-    m_logits = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_classes), "logits");
-    void* hin = nullptr;
-    void* hout = nullptr;
-    SWS_CUDA_CHECK(cudaMallocHost(&hin, B * in_e * sizeof(float)));
-    m_host_in.reset(hin);
-    SWS_CUDA_CHECK(cudaMallocHost(&hout, B * c.num_classes * sizeof(float)));
-    m_host_out.reset(hout);
     probe_relu_epilogue();
     gemms(max_batch);
   }
 
-  int max_batch() const override { return m_max_batch; }
-  Backend backend() const override { return kEmulated ? Backend::CUDAEmu : Backend::CUDA; }
   Variant variant() const override { return m_variant; }
-  std::size_t device_bytes() const { return m_arena.bytes(); }
 
   std::vector<StageKernel> kernels() const override {
     const auto& g = m_gemms.at(m_max_batch);
@@ -291,54 +263,22 @@ class CudaInt8Plan final : public Plan {
       k.push_back({std::string(kMergeGemm), lt(g.merge[1]) + " + dequantize_rows_kernel" + emu});
     }
     k.push_back({std::string(kHead), "bias_layernorm_rows + mean_pool + " + lt(g.head) + " + add_bias_rows" + emu});
-    k.push_back({"forward", m_graphs ? "whole forward captured as one CUDA graph per batch size (unrecorded runs)"
-                                     : "stage by stage (graphs off)"});
+    k.push_back({"forward", graph_note()});
     return k;
   }
 
-  void run(const float* input, int batch, float* logits, profiler::Recorder* rec) override {
-    if (batch <= 0 || batch > m_max_batch)
-      throw Error("plan: batch " + std::to_string(batch) + " outside 1.." + std::to_string(m_max_batch), Error::Kind::Runtime);
-    const auto& c = m_cfg;
-    auto& g = gemms(batch);
-    cudaStream_t st = m_stream.get();
-    const std::size_t in_bytes = sizeof(float) * static_cast<std::size_t>(batch) * c.in_chans * c.img_size * c.img_size;
-    std::memcpy(m_host_in.get(), input, in_bytes);
-    SWS_CUDA_CHECK(cudaMemcpyAsync(m_in, m_host_in.get(), in_bytes, cudaMemcpyHostToDevice, st));
-    // The graph holds the skip set it was captured with; ablation and recorded runs go ungraphed.
-    if (rec == nullptr && m_graphs && skipped_stage().empty()) {
-      if (!g.graph) {
-        cudaGraph_t graph = nullptr;
-        SWS_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-        try {
-          forward(g, batch, nullptr);
-        } catch (...) {
-          cudaStreamEndCapture(st, &graph);
-          if (graph) cudaGraphDestroy(graph);
-          throw;
-        }
-        SWS_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
-        cudaGraphExec_t exec = nullptr;
-        const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
-        cudaGraphDestroy(graph);
-        SWS_CUDA_CHECK(err);
-        g.graph.reset(exec);
-      }
-      SWS_CUDA_CHECK(cudaGraphLaunch(g.graph.get(), st));
-    } else {
-      forward(g, batch, rec);
-    }
-    const std::size_t out_bytes = sizeof(float) * static_cast<std::size_t>(batch) * c.num_classes;
-    SWS_CUDA_CHECK(cudaMemcpyAsync(m_host_out.get(), m_logits, out_bytes, cudaMemcpyDeviceToHost, st));
-    SWS_CUDA_CHECK(cudaStreamSynchronize(st));
-    std::memcpy(logits, m_host_out.get(), out_bytes);
+ private:
+  static const SwinConfig& checked(const Model& model, Variant variant) {
+    cpu::check_int8_variant(model, variant);
+    validate_model_tensors(model);
+    validate_int8_model(model);
+    return model.config;
   }
 
-  void* native_stream() const override { return m_stream.get(); }
-  void set_graphs(bool on) { m_graphs = on; }
+  void prepare(int batch) override { gemms(batch); }
 
- private:
-  void forward(BatchGemms& g, int batch, profiler::Recorder* rec) {
+  void forward(int batch, profiler::Recorder* rec) override {
+    auto& g = gemms(batch);
     const auto& c = m_cfg;
     cudaStream_t st = m_stream.get();
     const float eps = static_cast<float>(c.layer_norm_eps);
@@ -531,22 +471,14 @@ class CudaInt8Plan final : public Plan {
       }
   }
 
-  SwinConfig m_cfg;
-  int m_max_batch = 1;
   Variant m_variant = Variant::Int8Gelu;
-  bool m_graphs = true;
   std::string m_relu_epilogue_note;
-  DeviceArena m_arena;
-  StreamPtr m_stream;
-  GemmRunner m_runner;
-  std::unique_ptr<void, HostFree> m_host_in, m_host_out;  // pinned staging
   const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_norm_g = nullptr, *m_patch_norm_b = nullptr;
   const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
   std::vector<StageW> m_stages;
   std::vector<Block> m_blocks;
   std::map<int, BatchGemms> m_gemms;
   // Device buffers sized for max_batch (shapes per stage; sizes the maximum over stages).
-  float* m_in = nullptr;              // (B, Cin, img, img)
   float* m_cols = nullptr;            // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
   float* m_x = nullptr;               // residual stream (B·L, C) token order
   std::int8_t* m_a = nullptr;         // GEMM inputs s8: ln1 (window order), ln2 (token order), merge (B·L, 4C)
@@ -563,7 +495,6 @@ class CudaInt8Plan final : public Plan {
   std::int32_t* m_hacc = nullptr;     // s32 accumulators: fc1/fc2 of ReLU blocks, merge
   std::int8_t* m_y = nullptr;         // (B·L, C) fc2 output before the bias (GELU blocks)
   float* m_pooled = nullptr;          // (B, F)
-  float* m_logits = nullptr;          // (B, classes)
 };
 
 }  // namespace

@@ -1,0 +1,118 @@
+#pragma once
+// What every CUDA plan shares: its stream, its device allocations, its cuBLASLt runner, pinned
+// staging for input and logits, and run(): copy in, then either replay the forward's CUDA
+// graph for that batch size (captured on the first unrecorded run) or, for recorded and
+// ablation runs, enqueue it stage by stage so each span brackets its own kernels; copy out.
+// A plan implements prepare() (the GEMM descriptors of a batch size) and forward().
+#include <cstring>
+#include <map>
+#include <memory>
+#include <type_traits>
+
+#include "engine/cuda/buffers.h"
+#include "engine/cuda/gemm.h"
+#include "engine/error.h"
+#include "engine/plan.h"
+
+namespace swinscope::SWS_CUDA_NS {
+
+struct StreamDeleter {
+  void operator()(cudaStream_t s) const noexcept { cudaStreamDestroy(s); }
+};
+struct GraphExecDeleter {
+  void operator()(cudaGraphExec_t g) const noexcept { cudaGraphExecDestroy(g); }
+};
+using StreamPtr = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDeleter>;
+using GraphExecPtr = std::unique_ptr<std::remove_pointer_t<cudaGraphExec_t>, GraphExecDeleter>;
+
+class CudaPlanBase : public Plan {
+ public:
+  CudaPlanBase(const SwinConfig& cfg, int max_batch) : m_cfg(cfg), m_max_batch(max_batch) {
+    if (max_batch <= 0) throw Error("plan: max_batch must be positive");
+    cudaStream_t s = nullptr;
+    SWS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    m_stream.reset(s);
+    const auto B = static_cast<std::size_t>(max_batch);
+    m_in_elems = static_cast<std::size_t>(cfg.in_chans) * cfg.img_size * cfg.img_size;
+    m_in = m_arena.alloc<float>(B * m_in_elems, "input");
+    m_logits = m_arena.alloc<float>(B * static_cast<std::size_t>(cfg.num_classes), "logits");
+    void* hin = nullptr;
+    void* hout = nullptr;
+    SWS_CUDA_CHECK(cudaMallocHost(&hin, B * m_in_elems * sizeof(float)));
+    m_host_in.reset(hin);
+    SWS_CUDA_CHECK(cudaMallocHost(&hout, B * static_cast<std::size_t>(cfg.num_classes) * sizeof(float)));
+    m_host_out.reset(hout);
+  }
+
+  int max_batch() const override { return m_max_batch; }
+  Backend backend() const override { return kEmulated ? Backend::CUDAEmu : Backend::CUDA; }
+  void* native_stream() const override { return m_stream.get(); }
+  std::size_t device_bytes() const { return m_arena.bytes(); }
+
+  void run(const float* input, int batch, float* logits, profiler::Recorder* rec) final {
+    if (batch <= 0 || batch > m_max_batch)
+      throw Error("plan: batch " + std::to_string(batch) + " outside 1.." + std::to_string(m_max_batch), Error::Kind::Runtime);
+    prepare(batch);
+    cudaStream_t st = m_stream.get();
+    const std::size_t in_bytes = sizeof(float) * static_cast<std::size_t>(batch) * m_in_elems;
+    std::memcpy(m_host_in.get(), input, in_bytes);
+    SWS_CUDA_CHECK(cudaMemcpyAsync(m_in, m_host_in.get(), in_bytes, cudaMemcpyHostToDevice, st));
+    // The graph holds the skip set it was captured with: ablation and recorded runs go ungraphed.
+    if (rec == nullptr && m_graphs && skipped_stage().empty()) {
+      auto& exec = m_graph[batch];
+      if (!exec) exec = capture(batch);
+      SWS_CUDA_CHECK(cudaGraphLaunch(exec.get(), st));
+    } else {
+      forward(batch, rec);
+    }
+    const std::size_t out_bytes = sizeof(float) * static_cast<std::size_t>(batch) * m_cfg.num_classes;
+    SWS_CUDA_CHECK(cudaMemcpyAsync(m_host_out.get(), m_logits, out_bytes, cudaMemcpyDeviceToHost, st));
+    SWS_CUDA_CHECK(cudaStreamSynchronize(st));
+    std::memcpy(logits, m_host_out.get(), out_bytes);
+  }
+
+ protected:
+  virtual void prepare(int batch) = 0;                            // idempotent; plan build calls it for max_batch
+  virtual void forward(int batch, profiler::Recorder* rec) = 0;  // m_in → m_logits, enqueued on m_stream
+
+  std::string graph_note() const {
+    return m_graphs ? "whole forward captured as one CUDA graph per batch size (unrecorded runs); recorded and "
+                      "ablation runs are enqueued stage by stage"
+                    : "stage by stage (graphs off)";
+  }
+
+  SwinConfig m_cfg;
+  int m_max_batch = 1;
+  bool m_graphs = true;
+  DeviceArena m_arena;
+  StreamPtr m_stream;
+  GemmRunner m_runner;
+  float* m_in = nullptr;      // (B, Cin, img, img)
+  float* m_logits = nullptr;  // (B, classes)
+
+ private:
+  GraphExecPtr capture(int batch) {
+    cudaStream_t st = m_stream.get();
+    cudaGraph_t graph = nullptr;
+    SWS_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+    try {
+      forward(batch, nullptr);
+    } catch (...) {
+      cudaStreamEndCapture(st, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    SWS_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    SWS_CUDA_CHECK(err);
+    return GraphExecPtr(exec);
+  }
+
+  std::size_t m_in_elems = 0;
+  std::unique_ptr<void, HostFree> m_host_in, m_host_out;  // pinned staging
+  std::map<int, GraphExecPtr> m_graph;                    // by batch size
+};
+
+}  // namespace swinscope::SWS_CUDA_NS

@@ -18,12 +18,13 @@ namespace swinscope::cli {
 std::vector<OptionSpec> plan_options() {
   return {
       {"--backend", "auto|cpu|cuda|cuda-emu",
-       "where to run; auto uses CUDA when a device is usable (int8 variants; fp32 stays on the CPU), else the CPU. "
+       "where to run; auto uses CUDA when a device is usable, else the CPU. "
        "cuda-emu runs the CUDA kernels under device emulation on the CPU: a testing aid, slow, timings meaningless",
        "auto"},
       {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu (int8 needs an int8 model file)",
        "fp32 for a float model; int8-gelu or int8-relu for an int8 one, by its activations"},
       {"--threads", "N", "CPU threads", "one per core"},
+      {"--tf32", "", "CUDA fp32: TF32 tensor cores for the GEMMs (about 1e-3 relative error)", "strict FP32"},
       {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
   };
 }
@@ -48,11 +49,11 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   // Without --variant the file decides: fp32 for a float model, int8-gelu / int8-relu for
   // an int8 one by its activations.
   po.variant = args.get("--variant") ? parse_variant(*args.get("--variant")) : default_variant(*l.model);
-  fit_backend_to_variant(l.backend, request, po.variant);
   if (!l.backend.notice.empty()) std::cerr << "note: " << l.backend.notice << "\n";
   po.backend = l.backend.backend;
   po.max_batch = max_batch;
   po.threads = args.get_int("--threads", 0, 0, 1024);
+  po.tf32 = args.flag("--tf32");
   l.plan = make_plan(*l.model, po);
   return l;
 }

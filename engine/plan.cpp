@@ -103,33 +103,24 @@ BackendChoice choose_backend(const std::string& request) {
   return c;
 }
 
-void fit_backend_to_variant(BackendChoice& choice, const std::string& request, Variant variant) {
-  if (choice.backend != Backend::CUDA || request != "auto" || variant == Variant::Int8Gelu || variant == Variant::Int8Relu)
-    return;
-  choice.notice = "CUDA device " + choice.device + " found, but variant " + std::string(variant_name(variant)) +
-                  " is not yet on the CUDA backend (int8-gelu and int8-relu are): using the CPU";
-  choice.backend = Backend::CPU;
-  choice.device = cpu_description();
-}
-
 namespace {
 
 std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts) {
   const bool emu = opts.backend == Backend::CUDAEmu;
   const std::string where = emu ? "the cuda-emu backend" : "the CUDA backend";
-  if (opts.variant == Variant::FP32 || opts.variant == Variant::FP16)
-    throw Error("variant " + std::string(variant_name(opts.variant)) + " is not yet implemented on " + where +
-                    " (int8-gelu and int8-relu are; run fp32 with --backend cpu)",
-                Error::Kind::Runtime);
+  const bool fp = opts.variant == Variant::FP32 || opts.variant == Variant::FP16;
   if (emu) {
 #ifdef SWINSCOPE_HAVE_CUDA_EMU
-    return cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch);
+    return fp ? cuda_emu::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
+              : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch);
 #endif
   } else {
 #ifdef SWINSCOPE_HAVE_CUDA
-    return cuda::make_int8_plan(model, opts.variant, opts.max_batch);
+    return fp ? cuda::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
+              : cuda::make_int8_plan(model, opts.variant, opts.max_batch);
 #endif
   }
+  (void)fp;
   throw Error(where + " is not in this build", Error::Kind::Runtime);
 }
 
@@ -145,7 +136,9 @@ std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
         throw Error(model.path.string() + ": variant fp32 needs the float model; this file holds int8 weights (run it as " +
                     std::string(variant_name(default_variant(model))) + ", its default)");
       return cpu::make_fp32_plan(model, opts.max_batch);
-    case Variant::FP16: throw Error("variant fp16 runs on the CUDA backend only");
+    case Variant::FP16:
+      throw Error("variant fp16 runs on the CUDA backend only (" +
+                  (cuda_unavailable_reason().empty() ? std::string("use --backend cuda") : cuda_unavailable_reason()) + ")");
     case Variant::Int8Gelu:
     case Variant::Int8Relu: return cpu::make_int8_plan(model, opts.variant, opts.max_batch);
   }

@@ -31,9 +31,6 @@ struct BackendChoice {
   std::string notice;  // why CUDA is not used, when it is not; shown to the user
 };
 BackendChoice choose_backend(const std::string& request);
-// The CUDA backend runs the int8 variants so far: under `auto` a float variant moves to the
-// CPU with a notice (an explicit `cuda` request is left to make_plan, which says why not).
-void fit_backend_to_variant(BackendChoice& choice, const std::string& request, Variant variant);
 // Empty when a CUDA device is usable; otherwise the reason (not compiled in, no device, ...).
 std::string cuda_unavailable_reason();
 std::string cpu_description();
@@ -72,6 +69,7 @@ struct PlanOptions {
   Backend backend = Backend::CPU;
   int max_batch = 1;
   int threads = 0;  // 0: one per core
+  bool tf32 = false;  // CUDA fp32: TF32 tensor cores for the GEMMs (default: strict FP32)
 };
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);

@@ -68,6 +68,9 @@ class TestBackendOps : public QObject {
     save_model(mixed, m_models.back());
     m_models.push_back(kRoot + "/assets/models/fmnist_swin_gelu.int8.safetensors");
     m_models.push_back(kRoot + "/assets/models/fmnist_swin_relu.int8.safetensors");
+    // Float models run as fp32, tf32 and fp16.
+    m_models.push_back(kGolden + "tiny3.safetensors");
+    m_models.push_back(kRoot + "/assets/models/fmnist_swin_gelu.fp32.safetensors");
   }
 
   // Every stage of both int8 plans on golden and SWIN-T shapes, then each model's forward.
@@ -83,7 +86,9 @@ class TestBackendOps : public QObject {
         qWarning("%s | %s: max error %g > %g %s %s", r.stage.c_str(), r.shape.c_str(), r.max_error, r.tolerance,
                  r.unit.c_str(), r.detail.c_str());
     }
-    QCOMPARE(forward, 3 * static_cast<int>(m_models.size()));
+    int expected = 0;
+    for (const auto& m : m_models) expected += load_model(m).is_int8() ? 3 : 9;  // fp32, tf32, fp16
+    QCOMPARE(forward, expected);
     for (const auto& r : rows) QVERIFY2(r.pass, (r.stage + " | " + r.shape + " | " + r.detail).c_str());
     // Every stage of the block appears, on every case.
     for (const auto& st : kBlockStages) {
@@ -96,7 +101,7 @@ class TestBackendOps : public QObject {
 
   // The CUDA plan's trace lines up with the CPU plan's row for row: same spans, same order.
   void traceLinesUpWithTheCpu() {
-    for (const auto& path : {m_models[1], m_models[3]}) {
+    for (const auto& path : {m_models[1], m_models[3], m_models[5]}) {
       const Model m = load_model(path);
       const auto in = random_images(m.config, 2, 5);
       std::vector<float> out(2 * static_cast<std::size_t>(m.config.num_classes));
@@ -150,9 +155,12 @@ class TestBackendOps : public QObject {
   }
 
   void refusesWhatItCannotRun() {
+    const Model int8 = load_model(m_models[3]);
+    const auto e = error_of([&] { make_plan(int8, PlanOptions{Variant::FP16, kBackend, 1, 0}); });
+    QVERIFY2(e.find("needs the float model") != std::string::npos, e.c_str());
     const Model fp32 = load_model(kGolden + "tiny3.safetensors");
-    const auto e = error_of([&] { make_plan(fp32, PlanOptions{Variant::FP32, kBackend, 1, 0}); });
-    QVERIFY2(e.find("not yet implemented") != std::string::npos, e.c_str());
+    const auto cpu16 = error_of([&] { make_plan(fp32, PlanOptions{Variant::FP16, Backend::CPU, 1, 0}); });
+    QVERIFY2(cpu16.find("CUDA backend only") != std::string::npos, cpu16.c_str());
     const Model gelu = load_model(m_models[2]);
     const auto r = error_of([&] { make_plan(gelu, PlanOptions{Variant::Int8Relu, kBackend, 1, 0}); });
     QVERIFY2(r.find("int8-relu") != std::string::npos, r.c_str());

@@ -8,7 +8,10 @@
 
 namespace swinscope::cuda {
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch);
+// fp32 (tf32: TF32 tensor cores for the GEMMs) or fp16.
+std::unique_ptr<Plan> make_float_plan(const Model& model, Variant variant, bool tf32, int max_batch);
 }
 namespace swinscope::cuda_emu {
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch);
+std::unique_ptr<Plan> make_float_plan(const Model& model, Variant variant, bool tf32, int max_batch);
 }

@@ -474,9 +474,10 @@ void float_case(std::vector<SelftestRow>& rows, Rng& rng, int batch, int in_chan
   ck.floats("head", dlog.download(), logits, 1e-5, dlog.guard_intact() && dpool.guard_intact());
 }
 
-// The whole forward of an int8 model file: the CUDA plan against the CPU plan. The CPU's GEMMs
-// use 7-bit weights on CPUs without VNNI (int8_gemm.h), so the tolerance is wider there; the
-// CUDA plan's graph replay must equal its ungraphed, recorded run bit for bit.
+// The whole forward of a model file: the CUDA plan against the CPU plan. int8: the CPU's GEMMs
+// use 7-bit weights on CPUs without VNNI (int8_gemm.h), so the tolerance is wider there. Float
+// models: fp32 (≤ 1e-5), tf32 (≤ 1e-3) and fp16 (≤ 1e-2) against the CPU's FP32 plan. Every
+// plan's graph replay must equal its ungraphed, recorded run bit for bit.
 void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const SelftestOptions& opts) {
   const Model model = load_model(path);
   const int B = opts.forward_batch;
@@ -485,41 +486,51 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
   const auto input = rng.normal(static_cast<std::size_t>(B) * c.in_chans * c.img_size * c.img_size);
   const Variant v = default_variant(model);
   auto cpu_plan = make_plan(model, PlanOptions{v, Backend::CPU, B, 0});
-  auto gpu_plan = make_int8_plan(model, v, B);
   const auto n = static_cast<std::size_t>(B) * c.num_classes;
-  std::vector<float> ref(n), graphed(n), again(n), recorded(n);
+  std::vector<float> ref(n);
   cpu_plan->run(input.data(), B, ref.data());
-  gpu_plan->run(input.data(), B, graphed.data());  // captures the graph, then replays it
-  gpu_plan->run(input.data(), B, again.data());    // a second replay
-  struct Count final : profiler::Recorder {
-    int spans = 0, depth = 0, max_depth = 0;
-    void begin(std::string_view, int) override { ++spans, max_depth = std::max(max_depth, ++depth); }
-    void end() override { --depth; }
-  } count;
-  gpu_plan->run(input.data(), B, recorded.data(), &count);  // ungraphed, stage by stage
-  const std::string name = std::filesystem::path(path).filename().string() + ", " + std::string(variant_name(v)) +
-                           ", batch " + std::to_string(B);
-  Checker ck(rows, name);
   const bool seven_bit = cpu::int8_gemm_needs_7bit_weights();
-  ck.floats("forward (logits vs CPU plan)", graphed, ref, seven_bit ? 0.15 : 0.05, true);
-  int agree = 0;
-  for (int b = 0; b < B; ++b) {
-    auto arg = [&](const std::vector<float>& l) {
-      return std::max_element(l.begin() + b * c.num_classes, l.begin() + (b + 1) * c.num_classes) - (l.begin() + b * c.num_classes);
-    };
-    agree += arg(graphed) == arg(ref);
+  struct Flavour {
+    std::string name;
+    Variant variant;
+    bool tf32;
+    double tol;
+  };
+  std::vector<Flavour> flavours;
+  if (model.is_int8()) flavours.push_back({std::string(variant_name(v)), v, false, seven_bit ? 0.15 : 0.05});
+  else flavours = {{"fp32", Variant::FP32, false, 1e-5}, {"tf32", Variant::FP32, true, 1e-3}, {"fp16", Variant::FP16, false, 1e-2}};
+  for (const auto& f : flavours) {
+    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B) : make_float_plan(model, f.variant, f.tf32, B);
+    std::vector<float> graphed(n), again(n), recorded(n);
+    gpu_plan->run(input.data(), B, graphed.data());  // captures the graph, then replays it
+    gpu_plan->run(input.data(), B, again.data());    // a second replay
+    struct Count final : profiler::Recorder {
+      int spans = 0, depth = 0;
+      void begin(std::string_view, int) override { ++spans, ++depth; }
+      void end() override { --depth; }
+    } count;
+    gpu_plan->run(input.data(), B, recorded.data(), &count);  // ungraphed, stage by stage
+    Checker ck(rows, std::filesystem::path(path).filename().string() + ", " + f.name + ", batch " + std::to_string(B));
+    ck.floats("forward (logits vs CPU plan)", graphed, ref, f.tol, true);
+    int agree = 0;
+    for (int b = 0; b < B; ++b) {
+      auto arg = [&](const std::vector<float>& l) {
+        return std::max_element(l.begin() + b * c.num_classes, l.begin() + (b + 1) * c.num_classes) - (l.begin() + b * c.num_classes);
+      };
+      agree += arg(graphed) == arg(ref);
+    }
+    rows.back().detail = std::to_string(agree) + "/" + std::to_string(B) + " same top-1" +
+                         (model.is_int8() && seven_bit ? "; this CPU's plan uses 7-bit weights (no VNNI), CUDA the file's 8-bit ones" : "");
+    std::vector<int> gi(n), ai(n), ri(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::memcpy(&gi[i], &graphed[i], 4);
+      std::memcpy(&ai[i], &again[i], 4);
+      std::memcpy(&ri[i], &recorded[i], 4);
+    }
+    ck.ints("forward (graph replay vs replay)", ai, gi, 0, true, "exact (bits)");
+    ck.ints("forward (graph vs ungraphed recorded run)", ri, gi, 0, count.depth == 0, "exact (bits)");
+    rows.back().detail += (rows.back().detail.empty() ? "" : "; ") + std::to_string(count.spans) + " spans recorded";
   }
-  rows.back().detail = std::to_string(agree) + "/" + std::to_string(B) + " same top-1" +
-                       (seven_bit ? "; this CPU's plan uses 7-bit weights (no VNNI), CUDA the file's 8-bit ones" : "");
-  std::vector<int> gi(n), ai(n), ri(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::memcpy(&gi[i], &graphed[i], 4);
-    std::memcpy(&ai[i], &again[i], 4);
-    std::memcpy(&ri[i], &recorded[i], 4);
-  }
-  ck.ints("forward (graph replay vs replay)", ai, gi, 0, true, "exact (bits)");
-  ck.ints("forward (graph vs ungraphed recorded run)", ri, gi, 0, count.depth == 0, "exact (bits)");
-  rows.back().detail += (rows.back().detail.empty() ? "" : "; ") + std::to_string(count.spans) + " spans recorded";
 }
 
 }  // namespace

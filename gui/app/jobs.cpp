@@ -121,7 +121,6 @@ LoadedSlot runLoad(const LoadRequest& request, const JobToken& token) {
   if (token.cancelled()) return out;
   out.backend = choose_backend(request.backendRequest.toStdString());
   out.variant = request.variant ? *request.variant : default_variant(*out.model);
-  fit_backend_to_variant(out.backend, request.backendRequest.toStdString(), out.variant);
   PlanOptions po;
   po.variant = out.variant;
   po.backend = out.backend.backend;

@@ -40,8 +40,13 @@ int cmd_info(const std::vector<std::string>& argv) {
                     "and torchvision checkpoints; values not stored in the file are inferred and marked as such.",
             {{"--tensors", "", "list every tensor of the file with dtype and shape", ""},
              {"--img-size", "N", "input size for a checkpoint without metadata or config.json", "224"},
-             {"--json", "", "print one JSON document instead of text", ""}},
-            "MODEL.safetensors");
+             {"--json", "", "print one JSON document instead of text", ""},
+             {"--plan", "", "build the plan (--backend, --variant, --tf32, --batch) and name the kernel behind every stage", ""},
+             {"--backend", "auto|cpu|cuda|cuda-emu", "with --plan: where the plan is built", "auto"},
+             {"--variant", "NAME", "with --plan: fp32 | fp16 | int8-gelu | int8-relu", "what the file holds"},
+             {"--tf32", "", "with --plan: CUDA fp32 GEMMs on TF32 tensor cores", ""},
+             {"--batch", "N", "with --plan: the batch size the plan is built for", "1"}},
+            "MODEL.safetensors", "example: swinscope-cli info --plan --backend cuda assets/models/fmnist_swin_relu.int8.safetensors");
   if (!args.parse(argv)) return kOk;
   if (args.positional().size() != 1) throw UsageError("swinscope-cli info: expects exactly one MODEL file (see --help)");
   const std::filesystem::path path = args.positional()[0];
@@ -49,6 +54,22 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
   const Model m = load_model(path, lo);
   const auto& c = m.config;
+  std::vector<StageKernel> plan_kernels;
+  std::string plan_line;
+  if (args.flag("--plan")) {
+    const std::string request = args.get_or("--backend", "auto");
+    const auto choice = choose_backend(request);
+    if (!choice.notice.empty()) std::cerr << "note: " << choice.notice << "\n";
+    PlanOptions po;
+    po.variant = args.get("--variant") ? parse_variant(*args.get("--variant")) : default_variant(m);
+    po.backend = choice.backend;
+    po.max_batch = args.get_int("--batch", 1, 1, 4096);
+    po.tf32 = args.flag("--tf32");
+    const auto plan = make_plan(m, po);
+    plan_kernels = plan->kernels();
+    plan_line = std::string(variant_name(plan->variant())) + " on " + std::string(backend_name(plan->backend())) + " (" +
+                choice.device + "), batch " + std::to_string(po.max_batch);
+  }
   if (args.flag("--json")) {
     nlohmann::json j;
     j["file"] = path.string();
@@ -65,6 +86,10 @@ int cmd_info(const std::vector<std::string>& argv) {
     j["metadata"] = m.metadata;
     j["inferred"] = m.inferred;
     j["ignored_tensors"] = m.ignored;
+    if (!plan_line.empty()) {
+      j["plan"]["summary"] = plan_line;
+      for (const auto& k : plan_kernels) j["plan"]["kernels"].push_back({{"stage", k.stage}, {"kernel", k.kernel}});
+    }
     if (args.flag("--tensors")) {
       const auto f = SafetensorsFile::open(path);
       for (const auto& t : f.tensors()) j["tensors"].push_back({{"name", t.name}, {"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}});
@@ -108,6 +133,10 @@ int cmd_info(const std::vector<std::string>& argv) {
       for (std::size_t i = 0; i < t.shape.size(); ++i) std::cout << (i ? ", " : "") << t.shape[i];
       std::cout << "]\n";
     }
+  }
+  if (!plan_line.empty()) {
+    std::cout << "plan:          " << plan_line << "\n";
+    for (const auto& k : plan_kernels) std::cout << "  " << std::left << std::setw(24) << k.stage << " " << k.kernel << "\n";
   }
   return kOk;
 }

@@ -202,6 +202,33 @@ class TestCli : public QObject {
     QVERIFY(j["median_ms"].toDouble() > 0);
     if (j["backend"].toString() == "cpu") QVERIFY2(r.err.contains("note:"), qPrintable(r.err));
   }
+
+  // The CUDA backend as a user reaches it without a GPU: selftest and info --plan under device
+  // emulation, and --backend cuda refused with the reason when no device is usable.
+  void cuda_emu_selftest_and_plan() {
+#ifndef SWINSCOPE_HAVE_CUDA_EMU
+    QSKIP("built without device emulation");
+#endif
+    const QString relu = kSrc + "/assets/models/fmnist_swin_relu.int8.safetensors";
+    auto r = run_cli({"selftest", "--backend", "cuda-emu", "--quick", "--json", relu});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out.left(2000)));
+    const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    QCOMPARE(j["failed"].toInt(), 0);
+    QVERIFY(j["rows"].toArray().size() > 50);
+    r = run_cli({"info", "--plan", "--backend", "cuda-emu", "--batch", "2", relu});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("plan:          int8-relu on cuda-emu"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("fc1_relu_quant_kernel"), qPrintable(r.out));
+    r = run_cli({"classify", "--backend", "cuda-emu", "--model", relu, "--json", kSrc + "/assets/samples/1_Trouser/t10k-00002.png"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("Trouser"), qPrintable(r.out));
+    r = run_cli({"selftest", "--backend", "cuda", "--quick"});
+#ifdef SWINSCOPE_HAVE_CUDA
+    if (r.code != 0) QVERIFY2(r.err.contains("no usable CUDA device") || r.err.contains("no CUDA device"), qPrintable(r.err));
+#else
+    QCOMPARE(r.code, 1);
+#endif
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

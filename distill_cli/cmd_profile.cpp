@@ -13,9 +13,6 @@
 #include "engine/error.h"
 #include "engine/stages.h"
 #include "profiler/cpu_clock_recorder.h"
-#ifdef SWINSCOPE_HAVE_CUDA
-#include "profiler/cuda/cuda_event_recorder.h"
-#endif
 #include "profiler/export.h"
 #include "profiler/stats.h"
 
@@ -122,14 +119,9 @@ int cmd_profile(const std::vector<std::string>& argv) {
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
   };
 
-  // CUDA: a CUDA-event + NVTX recorder on the plan's stream (the host only sees when work was
-  // enqueued); the CPU and device emulation run synchronously, so the host clock is right there.
-  std::unique_ptr<profiler::TraceRecorder> rec_owner;
-#ifdef SWINSCOPE_HAVE_CUDA
-  if (plan.backend() == Backend::CUDA)
-    rec_owner = std::make_unique<profiler::CudaEventRecorder>(static_cast<cudaStream_t>(plan.native_stream()));
-#endif
-  if (!rec_owner) rec_owner = std::make_unique<profiler::CpuClockRecorder>();
+  // CUDA: CUDA events + NVTX ranges on the plan's stream (the host only sees when work was
+  // enqueued); the CPU: the host clock.
+  auto rec_owner = make_trace_recorder(plan);
   auto& rec = *rec_owner;
   // One recorded warm-up run sizes the recorder's storage; the measured runs then allocate nothing.
   rec.begin_run(0);

@@ -13,6 +13,7 @@
 #include "engine/cuda/device.h"
 #endif
 #include "engine/cuda/plans.h"
+#include "profiler/cpu_clock_recorder.h"
 
 namespace swinscope {
 
@@ -125,6 +126,16 @@ std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts
 }
 
 }  // namespace
+
+std::unique_ptr<profiler::TraceRecorder> make_trace_recorder(const Plan& plan) {
+#ifdef SWINSCOPE_HAVE_CUDA
+  if (plan.backend() == Backend::CUDA) return cuda::make_event_recorder(plan.native_stream());
+#endif
+#ifdef SWINSCOPE_HAVE_CUDA_EMU
+  if (plan.backend() == Backend::CUDAEmu) return cuda_emu::make_event_recorder(plan.native_stream());
+#endif
+  return std::make_unique<profiler::CpuClockRecorder>();
+}
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
   register_stage_colours();  // NVTX ranges and timelines use the engine's stage colours

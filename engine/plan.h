@@ -8,6 +8,7 @@
 
 #include "engine/model.h"
 #include "profiler/recorder.h"
+#include "profiler/trace.h"
 
 namespace swinscope {
 
@@ -73,5 +74,9 @@ struct PlanOptions {
 };
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);
+
+// The recorder that times `plan` truthfully: the host clock on the CPU, CUDA events and NVTX
+// ranges on the plan's stream for a CUDA plan (real or emulated).
+std::unique_ptr<profiler::TraceRecorder> make_trace_recorder(const Plan& plan);
 
 }  // namespace swinscope

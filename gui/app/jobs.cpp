@@ -311,7 +311,7 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
     PlanCache::Handle handle;
     std::vector<float> input;
     std::vector<float> logits;
-    profiler::CpuClockRecorder recorder;
+    std::unique_ptr<profiler::TraceRecorder> recorder;  // make_trace_recorder: CUDA events for a CUDA plan
     std::vector<double> unrecorded;
   };
   const int batch = std::max(1, request.batch);
@@ -332,6 +332,7 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
       out.error[run.slot] = QString::fromUtf8(e.what());
       continue;
     }
+    l->recorder = make_trace_recorder(*l->handle.plan);
     l->input = randomInput(run.model->config, batch, 7);
     l->logits.resize(static_cast<std::size_t>(batch) * static_cast<std::size_t>(run.model->config.num_classes));
     live.push_back(std::move(l));
@@ -351,11 +352,11 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
     if (token.cancelled()) return out;
     progress({0, totalRuns, QObject::tr("warming up %1").arg(slotName(l->run->slot))});
     // One recorded run sizes the recorder; the measured runs then allocate nothing.
-    l->recorder.begin_run(0);
-    timed(*l, &l->recorder);
-    l->recorder.end_run();
-    l->recorder.clear();
-    l->recorder.reserve_runs(request.runs);
+    l->recorder->begin_run(0);
+    timed(*l, l->recorder.get());
+    l->recorder->end_run();
+    l->recorder->clear();
+    l->recorder->reserve_runs(request.runs);
     for (int i = 0; i < request.warmup && !token.cancelled(); ++i) timed(*l, nullptr);
   }
   // A and B alternate run by run, each recorded run next to an unrecorded one, so drift
@@ -365,9 +366,9 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
     for (auto& l : live) {
       if (token.cancelled()) return out;
       l->unrecorded.push_back(timed(*l, nullptr));
-      l->recorder.begin_run(r);
-      timed(*l, &l->recorder);
-      l->recorder.end_run();
+      l->recorder->begin_run(r);
+      timed(*l, l->recorder.get());
+      l->recorder->end_run();
       progress({++done, totalRuns, QObject::tr("run %1 of %2").arg(r + 1).arg(request.runs)});
     }
   }
@@ -382,7 +383,7 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
     ctx.runs = request.runs;
     ctx.warmup = request.warmup;
     ctx.notes = "SwinScope app, slot " + slotName(run.slot).toStdString();
-    auto trace = l->recorder.take_trace(ctx);
+    auto trace = l->recorder->take_trace(ctx);
     trace.end_to_end_us_unrecorded = profiler::summarize(l->unrecorded).median;
     for (const auto& k : l->handle.plan->kernels()) out.kernels[run.slot][k.stage] = k.kernel;
     out.trace[run.slot] = std::move(trace);

@@ -35,11 +35,10 @@ __device__ __forceinline__ float warp_max(float v) {
 
 // LayerNorm over n values read through `at(k)` (one row, or the concatenated 2×2 segments of
 // a patch merge: an accessor rather than a pointer array, which would live in local memory),
-// two passes (mean, then the biased variance, as PyTorch and the CPU loops), then signed
-// quantization to s8. One warp.
-template <typename At>
-__device__ __forceinline__ void warp_ln_quant(At at, int n, const float* gamma, const float* beta, float eps,
-                                              float inv_scale, std::int8_t* out, int lane) {
+// two passes (mean, then the biased variance, as PyTorch and the CPU loops), each result
+// handed to `put(k, value)`. One warp.
+template <typename At, typename Put>
+__device__ __forceinline__ void warp_ln(At at, Put put, int n, const float* gamma, const float* beta, float eps, int lane) {
   float s = 0.f;
   for (int k = lane; k < n; k += kWarp) s += at(k);
   const float mean = warp_sum(s) / static_cast<float>(n);
@@ -49,8 +48,21 @@ __device__ __forceinline__ void warp_ln_quant(At at, int n, const float* gamma, 
     v += d * d;
   }
   const float rstd = 1.f / sqrtf(warp_sum(v) / static_cast<float>(n) + eps);
-  for (int k = lane; k < n; k += kWarp)
-    out[k] = static_cast<std::int8_t>(numerics::q_signed(((at(k) - mean) * rstd * gamma[k] + beta[k]) * inv_scale));
+  for (int k = lane; k < n; k += kWarp) put(k, (at(k) - mean) * rstd * gamma[k] + beta[k]);
+}
+
+// The same, quantized (signed) to s8.
+template <typename At>
+__device__ __forceinline__ void warp_ln_quant(At at, int n, const float* gamma, const float* beta, float eps,
+                                              float inv_scale, std::int8_t* out, int lane) {
+  warp_ln(at, [=](int k, float v) { out[k] = static_cast<std::int8_t>(numerics::q_signed(v * inv_scale)); }, n, gamma, beta,
+          eps, lane);
+}
+
+// Element k of the patch-merging gather at output token (b, i, j) of an H×H map of C channels.
+__device__ __forceinline__ float merge_gather_at(const float* x, int b, int i, int j, int H, int C, int k) {
+  const int s = k / C;
+  return x[((static_cast<long long>(b) * H + 2 * i + numerics::merge_dy(s)) * H + 2 * j + numerics::merge_dx(s)) * C + k % C];
 }
 
 #endif

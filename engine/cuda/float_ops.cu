@@ -22,18 +22,6 @@ struct Io<Act::F16> {
   static SWS_HD void st(T* p, long long i, float v) { p[i] = numerics::float_to_half_bits(v); }
 };
 
-// LayerNorm of n values through `at`, one warp, written through `put(k, value)`.
-template <typename At, typename Put>
-__device__ __forceinline__ void warp_ln(At at, Put put, int n, const float* gamma, const float* beta, float eps, int lane) {
-  float s = 0.f;
-  for (int k = lane; k < n; k += kWarp) s += at(k);
-  const float mean = warp_sum(s) / static_cast<float>(n);
-  float v = 0.f;
-  for (int k = lane; k < n; k += kWarp) v += (at(k) - mean) * (at(k) - mean);
-  const float rstd = 1.f / sqrtf(warp_sum(v) / static_cast<float>(n) + eps);
-  for (int k = lane; k < n; k += kWarp) put(k, (at(k) - mean) * rstd * gamma[k] + beta[k]);
-}
-
 template <Act A>
 __global__ void ln_window_partition_kernel(const float* x, void* out, Geo g, const float* gamma, const float* beta,
                                            float eps) {
@@ -137,10 +125,7 @@ __global__ void merge_gather_ln_kernel(const float* x, void* out, int batch, int
   const long long r = static_cast<long long>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   if (r >= static_cast<long long>(batch) * Ho * Ho) return;
   const int b = static_cast<int>(r / (Ho * Ho)), i = static_cast<int>(r % (Ho * Ho)) / Ho, j = static_cast<int>(r % Ho);
-  auto at = [=](int k) {
-    const int s = k / C;
-    return x[((static_cast<long long>(b) * H + 2 * i + numerics::merge_dy(s)) * H + 2 * j + numerics::merge_dx(s)) * C + k % C];
-  };
+  auto at = [=](int k) { return merge_gather_at(x, b, i, j, H, C, k); };
   auto* o = static_cast<typename I::T*>(out) + r * 4 * C;
   warp_ln(at, [o](int k, float v) { I::st(o, k, v); }, 4 * C, gamma, beta, eps, static_cast<int>(threadIdx.x % kWarp));
 }

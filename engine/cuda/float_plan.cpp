@@ -53,14 +53,7 @@ class CudaFloatPlan final : public CudaPlanBase {
       for (std::size_t i = 0; i < v.size(); ++i) h[i] = numerics::float_to_half_bits(v[i]);
       return m_arena.upload(h, n + " (fp16)");
     };
-    m_patch_w = up("patch_embed.proj.weight");
-    m_patch_b = up("patch_embed.proj.bias");
-    m_patch_g = up("patch_embed.norm.weight");
-    m_patch_nb = up("patch_embed.norm.bias");
-    m_norm_g = up("norm.weight");
-    m_norm_b = up("norm.bias");
-    m_head_w = up("head.fc.weight");
-    m_head_b = up("head.fc.bias");
+    upload_outer(model);
     const std::size_t es = m_act == Act::F16 ? 2 : 4;
     std::size_t x_e = 0, a_e = 0, qkv_e = 0, score_e = 0, hidden_e = 0;
     const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
@@ -133,7 +126,7 @@ class CudaFloatPlan final : public CudaPlanBase {
     const std::string emu = kEmulated ? " (device emulation on the CPU)" : "";
     const std::string t = m_act == Act::F16 ? "fp16" : "fp32";
     std::vector<StageKernel> k;
-    k.push_back({std::string(kPatchEmbed), "patch_im2col + " + lt(g.patch) + " + bias_layernorm_rows (fp32)" + emu});
+    k.push_back({std::string(kPatchEmbed), outer_kernel(g.patch, false)});
     k.push_back({"ln1_quant", "ln_window_partition_kernel: LayerNorm + cyclic shift + window partition -> " + t + emu});
     k.push_back({"qkv_gemm", lt(g.qkv[0]) + " + bias_split_heads_kernel" + emu});
     k.push_back({"qk_gemm", lt(g.qk[0]) + " (alpha = head_dim^-1/2)"});
@@ -147,7 +140,7 @@ class CudaFloatPlan final : public CudaPlanBase {
       k.push_back({std::string(kMergeLnQuant), "merge_gather_ln_kernel: 2x2 gather + LayerNorm -> " + t + emu});
       k.push_back({std::string(kMergeGemm), lt(g.merge[1])});
     }
-    k.push_back({std::string(kHead), "bias_layernorm_rows + mean_pool + " + lt(g.head) + " + add_bias_rows (fp32)" + emu});
+    k.push_back({std::string(kHead), outer_kernel(g.head, true)});
     k.push_back({"forward", graph_note()});
     return k;
   }
@@ -174,15 +167,8 @@ class CudaFloatPlan final : public CudaPlanBase {
     if (m_gemms.count(batch)) return;
     const auto& c = m_cfg;
     FloatGemms g;
-    const int L0 = c.stage_resolution(0) * c.stage_resolution(0), Kp = c.in_chans * c.patch_size * c.patch_size;
-    GemmDesc pe;  // patch embedding and head stay FP32 in every float plan
-    pe.m = c.embed_dim, pe.n = batch * L0, pe.k = Kp, pe.trans_a = true, pe.lda = pe.ldb = Kp, pe.ldd = c.embed_dim;
-    pe.a = pe.b = pe.d = GemmType::F32, pe.tf32 = m_tf32, pe.label = "patch_embed";
-    g.patch = m_runner.add(pe);
-    GemmDesc hd = pe;
-    hd.m = c.num_classes, hd.n = batch, hd.k = c.num_features(), hd.lda = hd.ldb = c.num_features(), hd.ldd = c.num_classes;
-    hd.label = "head";
-    g.head = m_runner.add(hd);
+    g.patch = add_patch_gemm(batch, m_tf32);  // patch embedding and head stay FP32 in every float plan
+    g.head = add_head_gemm(batch, m_tf32);
     g.merge.assign(static_cast<std::size_t>(c.num_stages()), -1);
     for (int s = 1; s < c.num_stages(); ++s) {
       const int L = c.stage_resolution(s) * c.stage_resolution(s);
@@ -220,13 +206,7 @@ class CudaFloatPlan final : public CudaPlanBase {
     cudaStream_t st = m_stream.get();
     const float eps = static_cast<float>(c.layer_norm_eps);
     Span fwd(rec, kForward, -1);
-    {
-      Span sp(rec, kPatchEmbed, -1);
-      const long long rows = static_cast<long long>(batch) * c.stage_resolution(0) * c.stage_resolution(0);
-      patch_im2col(m_in, m_cols, batch, c.in_chans, c.img_size, c.patch_size, st);
-      m_runner.run(g.patch, m_patch_w, m_cols, m_x, st);
-      bias_layernorm_rows(m_x, m_x, rows, c.embed_dim, m_patch_b, m_patch_g, m_patch_nb, eps, st);
-    }
+    enqueue_patch_embed(batch, g.patch, m_cols, m_x, rec);
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
         const auto& sw = m_stages[static_cast<std::size_t>(s)];
@@ -240,14 +220,7 @@ class CudaFloatPlan final : public CudaPlanBase {
       for (const auto& bw : m_blocks)
         if (bw.stage == s) run_block(bw, g, batch, rec);
     }
-    {
-      Span sp(rec, kHead, -1);
-      const int L = c.stage_resolution(c.num_stages() - 1) * c.stage_resolution(c.num_stages() - 1);
-      bias_layernorm_rows(m_x, m_cols, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b, eps, st);
-      mean_pool(m_cols, m_pooled, batch, L, c.num_features(), st);
-      m_runner.run(g.head, m_head_w, m_pooled, m_logits, st);
-      add_bias_rows(m_logits, batch, c.num_classes, m_head_b, st);
-    }
+    enqueue_head(batch, g.head, m_x, m_cols, m_pooled, rec);
   }
 
   void run_block(const FloatBlock& bw, const FloatGemms& g, int batch, profiler::Recorder* rec) {
@@ -294,8 +267,6 @@ class CudaFloatPlan final : public CudaPlanBase {
   bool m_tf32 = false;
   Act m_act = Act::F32;
   GemmType m_gt = GemmType::F32;
-  const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_g = nullptr, *m_patch_nb = nullptr;
-  const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
   std::vector<FloatStage> m_stages;
   std::vector<FloatBlock> m_blocks;
   std::map<int, FloatGemms> m_gemms;

@@ -117,14 +117,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       lin.rowsum = m_arena.upload(rs, l + " row sums");
       return lin;
     };
-    m_patch_w = upload("patch_embed.proj.weight");
-    m_patch_b = upload("patch_embed.proj.bias");
-    m_patch_norm_g = upload("patch_embed.norm.weight");
-    m_patch_norm_b = upload("patch_embed.norm.bias");
-    m_norm_g = upload("norm.weight");
-    m_norm_b = upload("norm.bias");
-    m_head_w = upload("head.fc.weight");
-    m_head_b = upload("head.fc.bias");
+    upload_outer(model);
     m_stages.resize(static_cast<std::size_t>(c.num_stages()));
     std::size_t x_e = 0, a_e = 0, qkv_e = 0, qk_e = 0, vt_e = 0, score_e = 0, ctxacc_e = 0, hidden_e = 0;
     const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
@@ -232,7 +225,7 @@ class CudaInt8Plan final : public CudaPlanBase {
     auto lt = [&](int id) { return "cuBLASLt " + m_runner.desc(id).describe() + " [" + m_runner.algo_description(id) + "]"; };
     const std::string emu = kEmulated ? " (device emulation on the CPU)" : "";
     std::vector<StageKernel> k;
-    k.push_back({std::string(kPatchEmbed), "patch_im2col + " + lt(g.patch) + " + bias_layernorm_rows" + emu});
+    k.push_back({std::string(kPatchEmbed), outer_kernel(g.patch, false)});
     k.push_back({"ln1_quant", "ln1_quant_kernel: LayerNorm + cyclic shift + window partition + quantize to s8, warp per token" + emu});
     k.push_back({"qkv_gemm", lt(g.qkv[0])});
     k.push_back({"qkv_bias_quant", "qkv_bias_quant_kernel: dequantize + bias + requantize q, k, v to s8 + split heads (v transposed)" + emu});
@@ -262,7 +255,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       k.push_back({std::string(kMergeLnQuant), "merge_ln_quant_kernel: 2x2 gather + LayerNorm + quantize to s8" + emu});
       k.push_back({std::string(kMergeGemm), lt(g.merge[1]) + " + dequantize_rows_kernel" + emu});
     }
-    k.push_back({std::string(kHead), "bias_layernorm_rows + mean_pool + " + lt(g.head) + " + add_bias_rows" + emu});
+    k.push_back({std::string(kHead), outer_kernel(g.head, true)});
     k.push_back({"forward", graph_note()});
     return k;
   }
@@ -283,13 +276,7 @@ class CudaInt8Plan final : public CudaPlanBase {
     cudaStream_t st = m_stream.get();
     const float eps = static_cast<float>(c.layer_norm_eps);
     Span fwd(rec, kForward, -1);
-    {
-      Span sp(rec, kPatchEmbed, -1);
-      const long long rows = static_cast<long long>(batch) * c.stage_resolution(0) * c.stage_resolution(0);
-      patch_im2col(m_in, m_cols, batch, c.in_chans, c.img_size, c.patch_size, st);
-      m_runner.run(g.patch, m_patch_w, m_cols, m_x, st);
-      bias_layernorm_rows(m_x, m_x, rows, c.embed_dim, m_patch_b, m_patch_norm_g, m_patch_norm_b, eps, st);
-    }
+    enqueue_patch_embed(batch, g.patch, m_cols, m_x, rec);
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
         const auto& sw = m_stages[static_cast<std::size_t>(s)];
@@ -306,14 +293,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       for (auto& bw : m_blocks)
         if (bw.stage == s) run_block(bw, g, batch, rec);
     }
-    {
-      Span sp(rec, kHead, -1);
-      const int L = c.stage_resolution(c.num_stages() - 1) * c.stage_resolution(c.num_stages() - 1);
-      bias_layernorm_rows(m_x, m_cols, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b, eps, st);
-      mean_pool(m_cols, m_pooled, batch, L, c.num_features(), st);
-      m_runner.run(g.head, m_head_w, m_pooled, m_logits, st);
-      add_bias_rows(m_logits, batch, c.num_classes, m_head_b, st);
-    }
+    enqueue_head(batch, g.head, m_x, m_cols, m_pooled, rec);
   }
 
   void run_block(const Block& bw, BatchGemms& g, int batch, profiler::Recorder* rec) {
@@ -402,21 +382,8 @@ class CudaInt8Plan final : public CudaPlanBase {
     if (it != m_gemms.end()) return it->second;
     const auto& c = m_cfg;
     BatchGemms g;
-    const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
-    const int Kp = c.in_chans * c.patch_size * c.patch_size;
-    {
-      GemmDesc d;
-      d.m = c.embed_dim, d.n = batch * L0, d.k = Kp, d.trans_a = true, d.lda = Kp, d.ldb = Kp, d.ldd = c.embed_dim;
-      d.a = d.b = d.d = GemmType::F32;
-      d.label = "patch_embed";
-      g.patch = m_runner.add(d);
-      GemmDesc h;
-      h.m = c.num_classes, h.n = batch, h.k = c.num_features(), h.trans_a = true, h.lda = c.num_features(),
-      h.ldb = c.num_features(), h.ldd = c.num_classes;
-      h.a = h.b = h.d = GemmType::F32;
-      h.label = "head";
-      g.head = m_runner.add(h);
-    }
+    g.patch = add_patch_gemm(batch, false);
+    g.head = add_head_gemm(batch, false);
     g.merge.assign(static_cast<std::size_t>(c.num_stages()), -1);
     for (int s = 1; s < c.num_stages(); ++s) {
       const int L = c.stage_resolution(s) * c.stage_resolution(s);
@@ -473,8 +440,6 @@ class CudaInt8Plan final : public CudaPlanBase {
 
   Variant m_variant = Variant::Int8Gelu;
   std::string m_relu_epilogue_note;
-  const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_norm_g = nullptr, *m_patch_norm_b = nullptr;
-  const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
   std::vector<StageW> m_stages;
   std::vector<Block> m_blocks;
   std::map<int, BatchGemms> m_gemms;

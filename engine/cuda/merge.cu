@@ -8,10 +8,7 @@ __global__ void merge_ln_quant_kernel(const float* x, std::int8_t* out, int batc
   const long long r = static_cast<long long>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   if (r >= static_cast<long long>(batch) * Ho * Ho) return;
   const int b = static_cast<int>(r / (Ho * Ho)), i = static_cast<int>(r % (Ho * Ho)) / Ho, j = static_cast<int>(r % Ho);
-  auto at = [=](int k) {
-    const int s = k / C;
-    return x[((static_cast<long long>(b) * H + 2 * i + numerics::merge_dy(s)) * H + 2 * j + numerics::merge_dx(s)) * C + k % C];
-  };
+  auto at = [=](int k) { return merge_gather_at(x, b, i, j, H, C, k); };
   warp_ln_quant(at, 4 * C, gamma, beta, eps, inv_scale, out + r * 4 * C, static_cast<int>(threadIdx.x % kWarp));
 }
 

@@ -20,14 +20,8 @@ __global__ void bias_layernorm_rows_kernel(const float* x, float* y, long long r
   const int lane = static_cast<int>(threadIdx.x % kWarp);
   const float* xr = x + r * C;
   float* yr = y + r * C;
-  auto val = [&](int c) { return bias ? xr[c] + bias[c] : xr[c]; };
-  float s = 0.f;
-  for (int c = lane; c < C; c += kWarp) s += val(c);
-  const float mean = warp_sum(s) / static_cast<float>(C);
-  float v = 0.f;
-  for (int c = lane; c < C; c += kWarp) v += (val(c) - mean) * (val(c) - mean);
-  const float rstd = 1.f / sqrtf(warp_sum(v) / static_cast<float>(C) + eps);
-  for (int c = lane; c < C; c += kWarp) yr[c] = (val(c) - mean) * rstd * gamma[c] + beta[c];  // each lane reads only its own c
+  // Each lane writes only the channels it read, so y may alias x.
+  warp_ln([=](int c) { return bias ? xr[c] + bias[c] : xr[c]; }, [=](int c, float v) { yr[c] = v; }, C, gamma, beta, eps, lane);
 }
 
 void patch_im2col(const float* input, float* cols, int batch, int in_chans, int img, int patch, cudaStream_t stream) {

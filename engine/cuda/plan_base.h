@@ -11,8 +11,12 @@
 
 #include "engine/cuda/buffers.h"
 #include "engine/cuda/gemm.h"
+#include "engine/cuda/head.cuh"
+#include "engine/cuda/patch_embed.cuh"
 #include "engine/error.h"
+#include "engine/model.h"
 #include "engine/plan.h"
+#include "engine/stages.h"
 
 namespace swinscope::SWS_CUDA_NS {
 
@@ -75,6 +79,60 @@ class CudaPlanBase : public Plan {
   virtual void prepare(int batch) = 0;                            // idempotent; plan build calls it for max_batch
   virtual void forward(int batch, profiler::Recorder* rec) = 0;  // m_in → m_logits, enqueued on m_stream
 
+  // ---- outside the blocks, FP32 in every plan (as FasterTransformer keeps them) ----
+  // Uploads the patch embedding, final LayerNorm and head weights.
+  void upload_outer(const Model& model) {
+    auto up = [&](const std::string& n) { return m_arena.upload(model.tensor(n).data, n); };
+    m_patch_w = up("patch_embed.proj.weight"), m_patch_b = up("patch_embed.proj.bias");
+    m_patch_g = up("patch_embed.norm.weight"), m_patch_nb = up("patch_embed.norm.bias");
+    m_norm_g = up("norm.weight"), m_norm_b = up("norm.bias");
+    m_head_w = up("head.fc.weight"), m_head_b = up("head.fc.bias");
+  }
+  // The FP32 GEMMs of the patch embedding (im2col rows × Wᵀ) and the head (pooled × Wᵀ).
+  int add_patch_gemm(int batch, bool tf32) {
+    const auto& c = m_cfg;
+    const int L0 = c.stage_resolution(0) * c.stage_resolution(0), K = c.in_chans * c.patch_size * c.patch_size;
+    GemmDesc d;
+    d.m = c.embed_dim, d.n = batch * L0, d.k = K, d.trans_a = true, d.lda = d.ldb = K, d.ldd = c.embed_dim;
+    d.a = d.b = d.d = GemmType::F32, d.tf32 = tf32, d.label = "patch_embed";
+    return m_runner.add(d);
+  }
+  int add_head_gemm(int batch, bool tf32) {
+    const auto& c = m_cfg;
+    GemmDesc d;
+    d.m = c.num_classes, d.n = batch, d.k = c.num_features(), d.trans_a = true, d.lda = d.ldb = c.num_features();
+    d.ldd = c.num_classes, d.a = d.b = d.d = GemmType::F32, d.tf32 = tf32, d.label = "head";
+    return m_runner.add(d);
+  }
+  // patch_embed: m_in → im2col (cols) → GEMM → bias + LayerNorm → x (B·L0, embed).
+  void enqueue_patch_embed(int batch, int gemm, float* cols, float* x, profiler::Recorder* rec) {
+    const auto& c = m_cfg;
+    cudaStream_t st = m_stream.get();
+    profiler::Span sp(rec, kPatchEmbed, -1);
+    const long long rows = static_cast<long long>(batch) * c.stage_resolution(0) * c.stage_resolution(0);
+    patch_im2col(m_in, cols, batch, c.in_chans, c.img_size, c.patch_size, st);
+    m_runner.run(gemm, m_patch_w, cols, x, st);
+    bias_layernorm_rows(x, x, rows, c.embed_dim, m_patch_b, m_patch_g, m_patch_nb, static_cast<float>(c.layer_norm_eps), st);
+  }
+  // head: x → LayerNorm (scratch) → mean over tokens (pooled) → GEMM + bias → m_logits.
+  void enqueue_head(int batch, int gemm, const float* x, float* scratch, float* pooled, profiler::Recorder* rec) {
+    const auto& c = m_cfg;
+    cudaStream_t st = m_stream.get();
+    profiler::Span sp(rec, kHead, -1);
+    const int L = c.stage_resolution(c.num_stages() - 1) * c.stage_resolution(c.num_stages() - 1);
+    bias_layernorm_rows(x, scratch, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b,
+                        static_cast<float>(c.layer_norm_eps), st);
+    mean_pool(scratch, pooled, batch, L, c.num_features(), st);
+    m_runner.run(gemm, m_head_w, pooled, m_logits, st);
+    add_bias_rows(m_logits, batch, c.num_classes, m_head_b, st);
+  }
+  std::string outer_kernel(int gemm, bool head) const {
+    const std::string lt = "cuBLASLt " + m_runner.desc(gemm).describe() + " [" + m_runner.algo_description(gemm) + "]";
+    const std::string emu = kEmulated ? " (device emulation on the CPU)" : "";
+    return head ? "bias_layernorm_rows + mean_pool + " + lt + " + add_bias_rows (fp32)" + emu
+                : "patch_im2col + " + lt + " + bias_layernorm_rows (fp32)" + emu;
+  }
+
   std::string graph_note() const {
     return m_graphs ? "whole forward captured as one CUDA graph per batch size (unrecorded runs); recorded and "
                       "ablation runs are enqueued stage by stage"
@@ -91,6 +149,9 @@ class CudaPlanBase : public Plan {
   float* m_logits = nullptr;  // (B, classes)
 
  private:
+  const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_g = nullptr, *m_patch_nb = nullptr;
+  const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
+
   GraphExecPtr capture(int batch) {
     cudaStream_t st = m_stream.get();
     cudaGraph_t graph = nullptr;

@@ -25,7 +25,7 @@ using profiler::TraceStats;
 double median_of(std::vector<double> v) { return profiler::summarize(std::move(v)).median; }
 
 bool is_block_stage(const std::string& kind) {
-  return std::any_of(kBlockStages.begin(), kBlockStages.end(), [&](const StageInfo& s) { return s.name == kind; });
+  return std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(), [&](const StageInfo& s) { return s.name == kind; });
 }
 
 std::string fmt(double v, int prec = 1) {
@@ -38,7 +38,7 @@ void print_kind_table(const TraceStats& st, const std::map<std::string, double>&
   const bool abl = !ablation_us.empty();
   std::cout << "\n  stage                      kind        mean (us)  median (us)   p90 (us)   share" << (abl ? "   ablation (us)" : "") << "\n";
   for (const auto& k : st.kinds) {
-    const bool fused = std::any_of(kBlockStages.begin(), kBlockStages.end(),
+    const bool fused = std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(),
                                    [&](const StageInfo& s) { return s.name == k.kind && s.kind == StageKind::FusedOp; });
     std::string name = k.kind;
     name.resize(26, ' ');

@@ -25,6 +25,7 @@ std::vector<OptionSpec> plan_options() {
        "fp32 for a float model; int8-gelu or int8-relu for an int8 one, by its activations"},
       {"--threads", "N", "CPU threads", "one per core"},
       {"--tf32", "", "CUDA fp32: TF32 tensor cores for the GEMMs (about 1e-3 relative error)", "strict FP32"},
+      {"--fused-attention", "", "CUDA int8: qk_gemm + softmax + av_gemm as one window_attention kernel (same results)", "off"},
       {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
   };
 }
@@ -54,6 +55,7 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   po.max_batch = max_batch;
   po.threads = args.get_int("--threads", 0, 0, 1024);
   po.tf32 = args.flag("--tf32");
+  po.fused_attention = args.flag("--fused-attention");
   l.plan = make_plan(*l.model, po);
   return l;
 }

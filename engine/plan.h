@@ -71,6 +71,8 @@ struct PlanOptions {
   int max_batch = 1;
   int threads = 0;  // 0: one per core
   bool tf32 = false;  // CUDA fp32: TF32 tensor cores for the GEMMs (default: strict FP32)
+  // CUDA int8: stages 4–6 as one fused window_attention kernel per (window, head) (issue 13).
+  bool fused_attention = false;
 };
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);

@@ -22,6 +22,7 @@ constexpr std::pair<std::string_view, std::uint32_t> kStageColours[] = {
     {"fc1_bias_gelu_quant", 0xFFE15759},
     {"fc2_gemm", 0xFF86BCB6},
     {"fc2_bias_residual", 0xFFD4A373},
+    {"window_attention", 0xFF9D7660},
     {kMergeLnQuant, 0xFFBAB0AC},
     {kMergeGemm, 0xFF7F7F7F},
     {kHead, 0xFFD37295},

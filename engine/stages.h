@@ -47,6 +47,18 @@ std::uint32_t stage_colour_argb(std::string_view name);  // 0 for an unknown nam
 // Registers those colours with the profiler (idempotent, thread-safe); make_plan calls it.
 void register_stage_colours();
 
+// A fused alternative to stages 4–6 (qk_gemm, softmax, av_gemm): the CUDA int8 plan's
+// window_attention kernel (PlanOptions::fused_attention). A trace holds either it or the three.
+inline constexpr StageInfo kWindowAttention{13, "window_attention", StageKind::FusedOp, false};
+// Every stage a block's trace can hold: the twelve, then the fused alternatives.
+inline constexpr std::array<StageInfo, 13> kAllBlockStages{{kBlockStages[0], kBlockStages[1], kBlockStages[2], kBlockStages[3],
+                                                            kBlockStages[4], kBlockStages[5], kBlockStages[6], kBlockStages[7],
+                                                            kBlockStages[8], kBlockStages[9], kBlockStages[10], kBlockStages[11],
+                                                            kWindowAttention}};
+// Where a stage sorts in timelines and tables: its index; a fused alternative takes the place
+// of the first stage it replaces.
+constexpr int stage_order(const StageInfo& s) { return s.index == kWindowAttention.index ? 4 : s.index; }
+
 constexpr const StageInfo& stage(int index) { return kBlockStages[static_cast<std::size_t>(index - 1)]; }
 
 }  // namespace swinscope

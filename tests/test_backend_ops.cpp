@@ -87,11 +87,11 @@ class TestBackendOps : public QObject {
                  r.unit.c_str(), r.detail.c_str());
     }
     int expected = 0;
-    for (const auto& m : m_models) expected += load_model(m).is_int8() ? 3 : 9;  // fp32, tf32, fp16
+    for (const auto& m : m_models) expected += load_model(m).is_int8() ? 6 : 9;  // ± fused attention; fp32, tf32, fp16
     QCOMPARE(forward, expected);
     for (const auto& r : rows) QVERIFY2(r.pass, (r.stage + " | " + r.shape + " | " + r.detail).c_str());
     // Every stage of the block appears, on every case.
-    for (const auto& st : kBlockStages) {
+    for (const auto& st : kAllBlockStages) {
       if (st.name == "qkv_gemm" || st.name == "proj_gemm" || st.name == "fc2_gemm") continue;  // named with the GEMM rows
       bool seen = false;
       for (const auto& r : rows) seen = seen || r.stage.rfind(std::string(st.name), 0) == 0;
@@ -152,6 +152,25 @@ class TestBackendOps : public QObject {
     one->run(in.data(), 1, d.data());
     for (int i = 0; i < m.config.num_classes; ++i) QCOMPARE(c[static_cast<std::size_t>(i)], d[static_cast<std::size_t>(i)]);
     QVERIFY(!error_of([&] { plan->run(in.data(), 5, c.data()); }).empty());
+    // Fused window attention: one window_attention span per block in place of stages 4–6, and
+    // the same logits (bit for bit: the same integer and float operations in the same order).
+    PlanOptions fo{Variant::Int8Relu, kBackend, 4, 0};
+    fo.fused_attention = true;
+    auto fused = make_plan(m, fo);
+    std::vector<float> f(a.size());
+    fused->run(in.data(), 4, f.data());
+    QCOMPARE(f, a);
+    profiler::CpuClockRecorder rec;
+    rec.begin_run(0);
+    fused->run(in.data(), 4, f.data(), &rec);
+    rec.end_run();
+    int wa = 0, three = 0;
+    for (const auto& s : rec.take_trace({}).spans) {
+      wa += s.name == "window_attention";
+      three += s.name == "qk_gemm" || s.name == "softmax" || s.name == "av_gemm";
+    }
+    QCOMPARE(wa, m.config.total_blocks());
+    QCOMPARE(three, 0);
   }
 
   void refusesWhatItCannotRun() {

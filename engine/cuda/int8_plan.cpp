@@ -32,6 +32,7 @@
 #include "engine/cuda/proj_residual_ln2_quant.cuh"
 #include "engine/cuda/qkv_bias_quant.cuh"
 #include "engine/cuda/softmax.cuh"
+#include "engine/cuda/window_attention.cuh"
 #include "engine/error.h"
 #include "engine/quantize.h"
 #include "engine/stages.h"
@@ -98,9 +99,16 @@ struct BatchGemms {
 
 class CudaInt8Plan final : public CudaPlanBase {
  public:
-  CudaInt8Plan(const Model& model, Variant variant, int max_batch)
-      : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant) {
+  CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention)
+      : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant), m_fused_attention(fused_attention) {
     const auto& c = m_cfg;
+    if (m_fused_attention)
+      for (int s = 0; s < c.num_stages(); ++s) {
+        std::string why;
+        if (!window_attention_supported(Geo{1, c.stage_resolution(s), c.stage_dim(s), c.stage_window(s), 0, c.num_heads[s]}, &why))
+          throw Error("--fused-attention: stage " + std::to_string(s) + " of " + model.path.string() +
+                      " does not fit the fused window-attention kernel: " + why + " (run without it)");
+      }
     auto upload = [&](const std::string& n) { return m_arena.upload(model.tensor(n).data, n); };
     auto amax = [&](const std::string& n) { return model.tensor(n).data.at(0); };
     auto linear = [&](const std::string& l) {
@@ -229,9 +237,16 @@ class CudaInt8Plan final : public CudaPlanBase {
     k.push_back({"ln1_quant", "ln1_quant_kernel: LayerNorm + cyclic shift + window partition + quantize to s8, warp per token" + emu});
     k.push_back({"qkv_gemm", lt(g.qkv[0])});
     k.push_back({"qkv_bias_quant", "qkv_bias_quant_kernel: dequantize + bias + requantize q, k, v to s8 + split heads (v transposed)" + emu});
-    k.push_back({"qk_gemm", lt(g.qk[0])});
-    k.push_back({"softmax", "softmax_quant_kernel: dequantize + scale + relative position bias + shift mask + softmax + quantize (u8 - 128), warp per row" + emu});
-    k.push_back({"av_gemm", lt(g.av[0]) + " + av_requant_kernel (zero-point correction, requantize to s8, merge heads)" + emu});
+    if (m_fused_attention) {
+      k.push_back({std::string(kWindowAttention.name),
+                   "window_attention_kernel: q.k^T (int32) + dequantize + relative position bias + shift mask + softmax + "
+                   "quantize (u8) + p.v (int32) + requantize to s8 + merge heads, one block per window and head, k and v in "
+                   "shared memory (SIMT, no tensor cores yet)" + emu});
+    } else {
+      k.push_back({"qk_gemm", lt(g.qk[0])});
+      k.push_back({"softmax", "softmax_quant_kernel: dequantize + scale + relative position bias + shift mask + softmax + quantize (u8 - 128), warp per row" + emu});
+      k.push_back({"av_gemm", lt(g.av[0]) + " + av_requant_kernel (zero-point correction, requantize to s8, merge heads)" + emu});
+    }
     k.push_back({"proj_gemm", lt(g.proj[0])});
     k.push_back({"proj_residual_ln2_quant", "proj_residual_ln2_quant_kernel: dequantize + bias + window reverse + reverse shift + residual add + LayerNorm + quantize to s8" + emu});
     const Block* gelu = nullptr;
@@ -321,15 +336,20 @@ class CudaInt8Plan final : public CudaPlanBase {
       const float inv[3] = {1.f / bw.s_q, 1.f / bw.s_k, 1.f / bw.s_v};
       qkv_bias_quant(m_qkv, m_q, m_k, m_vt, geo, bw.qkv_b, bw.s_qkv_out, inv, st);
     });
-    run_stage(4, [&] { m_runner.run(g.qk[i], m_k, m_q, m_scores, st); });
-    run_stage(5, [&] {
-      const float deq = bw.s_q * bw.s_k / std::sqrt(static_cast<float>(geo.head_dim()));
-      softmax_quant(m_scores, m_probs, geo, bw.rel_bias, mask, deq, 1.f / bw.s_p, st);
-    });
-    run_stage(6, [&] {
-      m_runner.run(g.av[i], m_vt, m_probs, m_ctxacc, st);
-      av_requant(m_ctxacc, m_vt, m_ctx, geo, bw.s_p * bw.s_v / bw.s_ctx, st);
-    });
+    const float deq = bw.s_q * bw.s_k / std::sqrt(static_cast<float>(geo.head_dim()));
+    if (m_fused_attention) {
+      if (!skipped(kWindowAttention.name)) {
+        Span sp(rec, kWindowAttention.name, bw.global);
+        window_attention(m_q, m_k, m_vt, m_ctx, geo, bw.rel_bias, mask, deq, 1.f / bw.s_p, bw.s_p * bw.s_v / bw.s_ctx, st);
+      }
+    } else {
+      run_stage(4, [&] { m_runner.run(g.qk[i], m_k, m_q, m_scores, st); });
+      run_stage(5, [&] { softmax_quant(m_scores, m_probs, geo, bw.rel_bias, mask, deq, 1.f / bw.s_p, st); });
+      run_stage(6, [&] {
+        m_runner.run(g.av[i], m_vt, m_probs, m_ctxacc, st);
+        av_requant(m_ctxacc, m_vt, m_ctx, geo, bw.s_p * bw.s_v / bw.s_ctx, st);
+      });
+    }
     run_stage(7, [&] { m_runner.run(g.proj[i], bw.proj.w, m_ctx, m_proj, st, alpha_rows(bw.proj)); });
     run_stage(8, [&] {
       proj_residual_ln2_quant(m_proj, m_x, m_a, geo, bw.proj_b, bw.s_proj_out, bw.norm2_g, bw.norm2_b, eps, 1.f / bw.s_fc1_in, st);
@@ -439,6 +459,7 @@ class CudaInt8Plan final : public CudaPlanBase {
   }
 
   Variant m_variant = Variant::Int8Gelu;
+  bool m_fused_attention = false;
   std::string m_relu_epilogue_note;
   std::vector<StageW> m_stages;
   std::vector<Block> m_blocks;
@@ -464,10 +485,10 @@ class CudaInt8Plan final : public CudaPlanBase {
 
 }  // namespace
 
-std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch) {
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention) {
   if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu)
     throw Error("CUDA int8 plan: variant " + std::string(variant_name(variant)) + " is not an int8 variant");
-  return std::make_unique<CudaInt8Plan>(model, variant, max_batch);
+  return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention);
 }
 
 }  // namespace swinscope::SWS_CUDA_NS

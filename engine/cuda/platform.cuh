@@ -25,6 +25,19 @@ using namespace ::sws_emu;
 #define SWS_CUDA_NS cuda
 #endif
 
+#if defined(__CUDACC__) && !defined(SWINSCOPE_CUDA_EMU)
+// Dynamic shared memory (the launch's smem bytes); the emulation defines the same macro.
+extern __shared__ __align__(16) unsigned char sws_dynamic_smem[];
+#define SWS_DYNAMIC_SHARED(T) reinterpret_cast<T*>(sws_dynamic_smem)
+#endif
+
+// Loop unrolling that both compilers understand.
+#if defined(__CUDACC__)
+#define SWS_UNROLL _Pragma("unroll")
+#else
+#define SWS_UNROLL _Pragma("GCC unroll 8")
+#endif
+
 // Device-callable helpers shared with the CPU backend are marked SWS_HD (engine/numerics.h).
 #include "engine/numerics.h"
 

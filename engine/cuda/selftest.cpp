@@ -23,6 +23,7 @@
 #include "engine/cuda/proj_residual_ln2_quant.cuh"
 #include "engine/cuda/qkv_bias_quant.cuh"
 #include "engine/cuda/softmax.cuh"
+#include "engine/cuda/window_attention.cuh"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/cuda/plans.h"
@@ -260,10 +261,10 @@ void attention_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, in
     ck.ints("softmax", got, probs_ref, 1, p.guard_intact());
   }
   // ---- 6 av_gemm (GEMM + requantize), on the CPU's probabilities and v
+  const float requant = 1.f / 255.f * 0.02f / 0.015f;
+  std::vector<std::uint8_t> ctx_ref(R * C);
+  c8::av_gemm(probs_ref.data(), vp_ref.data(), ctx_ref.data(), wg, requant, cpu_impl);
   {
-    const float requant = 1.f / 255.f * 0.02f / 0.015f;
-    std::vector<std::uint8_t> ctx_ref(R * C);
-    c8::av_gemm(probs_ref.data(), vp_ref.data(), ctx_ref.data(), wg, requant, cpu_impl);
     std::vector<std::int8_t> pc(probs_ref.size());
     for (std::size_t i = 0; i < pc.size(); ++i) pc[i] = static_cast<std::int8_t>(probs_ref[i] - c8::kZeroPoint);
     GemmDesc av;
@@ -279,6 +280,18 @@ void attention_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, in
     std::vector<int> want(ctx_ref.size());
     for (std::size_t i = 0; i < want.size(); ++i) want[i] = ctx_ref[i] - c8::kZeroPoint;
     ck.ints("av_gemm", ctx.download(), want, 1, ctx.guard_intact() && acc.guard_intact());
+  }
+  // ---- stages 4–6 fused (issue 13): window_attention against the CPU's three stages
+  if (window_attention_supported(g)) {
+    Dev<std::int8_t> dq2(qc), dk2(kc), dv2(vtc), ctx(R * C);
+    Dev<float> b(bias_p);
+    std::unique_ptr<Dev<float>> m;
+    if (!mask.empty()) m = std::make_unique<Dev<float>>(mask);
+    window_attention(dq2.get(), dk2.get(), dv2.get(), ctx.get(), g, b.get(), m ? m->get() : nullptr, sdeq, inv_p, requant, st);
+    SWS_CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<int> want(ctx_ref.size());
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] = ctx_ref[i] - c8::kZeroPoint;
+    ck.ints("window_attention (stages 4-6 fused)", ctx.download(), want, 1, ctx.guard_intact());
   }
   // ---- 8 proj_residual_ln2_quant
   {
@@ -495,12 +508,16 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     Variant variant;
     bool tf32;
     double tol;
+    bool fused = false;
   };
   std::vector<Flavour> flavours;
-  if (model.is_int8()) flavours.push_back({std::string(variant_name(v)), v, false, seven_bit ? 0.15 : 0.05});
+  if (model.is_int8()) {
+    flavours.push_back({std::string(variant_name(v)), v, false, seven_bit ? 0.15 : 0.05});
+    flavours.push_back({std::string(variant_name(v)) + " + fused attention", v, false, seven_bit ? 0.15 : 0.05, true});
+  }
   else flavours = {{"fp32", Variant::FP32, false, 1e-5}, {"tf32", Variant::FP32, true, 1e-3}, {"fp16", Variant::FP16, false, 1e-2}};
   for (const auto& f : flavours) {
-    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B) : make_float_plan(model, f.variant, f.tf32, B);
+    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B, f.fused) : make_float_plan(model, f.variant, f.tf32, B);
     std::vector<float> graphed(n), again(n), recorded(n);
     gpu_plan->run(input.data(), B, graphed.data());  // captures the graph, then replays it
     gpu_plan->run(input.data(), B, again.data());    // a second replay

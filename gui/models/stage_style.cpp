@@ -21,21 +21,21 @@ QColor kindColour(std::string_view kind) {
 }
 
 bool isGeluOnlyStage(std::string_view kind) {
-  return std::any_of(kBlockStages.begin(), kBlockStages.end(),
+  return std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(),
                      [&](const StageInfo& s) { return s.gelu_only && s.name == kind; });
 }
 
 bool isBlockStage(std::string_view kind) {
-  return std::any_of(kBlockStages.begin(), kBlockStages.end(), [&](const StageInfo& s) { return s.name == kind; });
+  return std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(), [&](const StageInfo& s) { return s.name == kind; });
 }
 
 bool isFusedOp(std::string_view kind) {
-  return std::any_of(kBlockStages.begin(), kBlockStages.end(),
+  return std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(),
                      [&](const StageInfo& s) { return s.name == kind && s.kind == StageKind::FusedOp; });
 }
 
 QString stageClass(std::string_view kind) {
-  for (const auto& s : kBlockStages)
+  for (const auto& s : kAllBlockStages)
     if (s.name == kind) return s.kind == StageKind::FusedOp ? QStringLiteral("fused op") : QStringLiteral("GEMM");
   if (kind == kPatchEmbed || kind == kMergeLnQuant || kind == kMergeGemm || kind == kHead)
     return QStringLiteral("outside blocks");
@@ -44,8 +44,8 @@ QString stageClass(std::string_view kind) {
 
 int stageOrder(std::string_view kind) {
   if (kind == kPatchEmbed) return 0;
-  for (const auto& s : kBlockStages)
-    if (s.name == kind) return s.index;
+  for (const auto& s : kAllBlockStages)
+    if (s.name == kind) return stage_order(s);
   if (kind == kMergeLnQuant) return 20;
   if (kind == kMergeGemm) return 21;
   if (kind == kHead) return 22;

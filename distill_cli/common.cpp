@@ -26,6 +26,7 @@ std::vector<OptionSpec> plan_options() {
       {"--threads", "N", "CPU threads", "one per core"},
       {"--tf32", "", "CUDA fp32: TF32 tensor cores for the GEMMs (about 1e-3 relative error)", "strict FP32"},
       {"--fused-attention", "", "CUDA int8: qk_gemm + softmax + av_gemm as one window_attention kernel (same results)", "off"},
+      {"--own-gemm", "", "CUDA int8: block GEMMs on SwinScope's own int8 tensor-core GEMM, ReLU fused into FC1 (sm_80+)", "cuBLASLt"},
       {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
   };
 }
@@ -56,6 +57,7 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   po.threads = args.get_int("--threads", 0, 0, 1024);
   po.tf32 = args.flag("--tf32");
   po.fused_attention = args.flag("--fused-attention");
+  po.own_gemm = args.flag("--own-gemm");
   l.plan = make_plan(*l.model, po);
   return l;
 }

@@ -113,12 +113,12 @@ std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts
   if (emu) {
 #ifdef SWINSCOPE_HAVE_CUDA_EMU
     return fp ? cuda_emu::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
-              : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention);
+              : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.own_gemm);
 #endif
   } else {
 #ifdef SWINSCOPE_HAVE_CUDA
     return fp ? cuda::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
-              : cuda::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention);
+              : cuda::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.own_gemm);
 #endif
   }
   (void)fp;

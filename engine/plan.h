@@ -73,6 +73,9 @@ struct PlanOptions {
   bool tf32 = false;  // CUDA fp32: TF32 tensor cores for the GEMMs (default: strict FP32)
   // CUDA int8: stages 4–6 as one fused window_attention kernel per (window, head) (issue 13).
   bool fused_attention = false;
+  // CUDA int8: the block GEMMs on the own int8 tensor-core GEMM (gemm_s8, sm_80+; issue 13), with
+  // ReLU fused into FC1 of GELU-less blocks; linears whose K is not a multiple of 16 stay on cuBLASLt.
+  bool own_gemm = false;
 };
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);

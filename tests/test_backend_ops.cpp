@@ -87,7 +87,7 @@ class TestBackendOps : public QObject {
                  r.unit.c_str(), r.detail.c_str());
     }
     int expected = 0;
-    for (const auto& m : m_models) expected += load_model(m).is_int8() ? 6 : 9;  // ± fused attention; fp32, tf32, fp16
+    for (const auto& m : m_models) expected += load_model(m).is_int8() ? 11 : 9;  // 3 int8 plans (+2 rows vs the first); fp32, tf32, fp16
     QCOMPARE(forward, expected);
     for (const auto& r : rows) QVERIFY2(r.pass, (r.stage + " | " + r.shape + " | " + r.detail).c_str());
     // Every stage of the block appears, on every case.

@@ -24,6 +24,7 @@
 #include "engine/cuda/fc1_relu_quant.cuh"
 #include "engine/cuda/fc2_bias_residual.cuh"
 #include "engine/cuda/gemm.h"
+#include "engine/cuda/gemm_s8/gemm_s8.cuh"
 #include "engine/cuda/head.cuh"
 #include "engine/cuda/ln1_quant.cuh"
 #include "engine/cuda/merge.cuh"
@@ -99,8 +100,9 @@ struct BatchGemms {
 
 class CudaInt8Plan final : public CudaPlanBase {
  public:
-  CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention)
-      : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant), m_fused_attention(fused_attention) {
+  CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm)
+      : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant), m_fused_attention(fused_attention),
+        m_own_gemm(own_gemm) {
     const auto& c = m_cfg;
     if (m_fused_attention)
       for (int s = 0; s < c.num_stages(); ++s) {
@@ -229,13 +231,21 @@ class CudaInt8Plan final : public CudaPlanBase {
   Variant variant() const override { return m_variant; }
 
   std::vector<StageKernel> kernels() const override {
+    const auto& c = m_cfg;
     const auto& g = m_gemms.at(m_max_batch);
     auto lt = [&](int id) { return "cuBLASLt " + m_runner.desc(id).describe() + " [" + m_runner.algo_description(id) + "]"; };
     const std::string emu = kEmulated ? " (device emulation on the CPU)" : "";
     std::vector<StageKernel> k;
     k.push_back({std::string(kPatchEmbed), outer_kernel(g.patch, false)});
     k.push_back({"ln1_quant", "ln1_quant_kernel: LayerNorm + cyclic shift + window partition + quantize to s8, warp per token" + emu});
-    k.push_back({"qkv_gemm", lt(g.qkv[0])});
+    const long long M0 = static_cast<long long>(m_max_batch) * c.stage_resolution(0) * c.stage_resolution(0);
+    // A linear's kernel: the own GEMM when this plan uses it for that shape, else cuBLASLt.
+    auto lin = [&](const Linear& l, int id, S8AType at, S8Epilogue ep) {
+      return own(l) ? gemm_s8_describe(own_args(l, M0, nullptr, at, nullptr, ep)) + emu
+                    : lt(id) + (m_own_gemm ? " (K=" + std::to_string(l.K) + " is not a multiple of 16: not on gemm_s8)" : "");
+    };
+    const Block& b0 = m_blocks.front();
+    k.push_back({"qkv_gemm", lin(b0.qkv, g.qkv[0], S8AType::S8, S8Epilogue::S8)});
     k.push_back({"qkv_bias_quant", "qkv_bias_quant_kernel: dequantize + bias + requantize q, k, v to s8 + split heads (v transposed)" + emu});
     if (m_fused_attention) {
       k.push_back({std::string(kWindowAttention.name),
@@ -247,7 +257,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       k.push_back({"softmax", "softmax_quant_kernel: dequantize + scale + relative position bias + shift mask + softmax + quantize (u8 - 128), warp per row" + emu});
       k.push_back({"av_gemm", lt(g.av[0]) + " + av_requant_kernel (zero-point correction, requantize to s8, merge heads)" + emu});
     }
-    k.push_back({"proj_gemm", lt(g.proj[0])});
+    k.push_back({"proj_gemm", lin(b0.proj, g.proj[0], S8AType::S8, S8Epilogue::S8)});
     k.push_back({"proj_residual_ln2_quant", "proj_residual_ln2_quant_kernel: dequantize + bias + window reverse + reverse shift + residual add + LayerNorm + quantize to s8" + emu});
     const Block* gelu = nullptr;
     const Block* relu = nullptr;
@@ -255,16 +265,21 @@ class CudaInt8Plan final : public CudaPlanBase {
       if (b.act == Activation::GELU && !gelu) gelu = &b;
       if (b.act == Activation::ReLU && !relu) relu = &b;
     }
-    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + lt(g.fc1[static_cast<std::size_t>(gelu->global)])});
-    if (relu)
+    const bool relu_own = relu && own(relu->fc1) && own(relu->fc2);
+    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + lin(gelu->fc1, g.fc1[static_cast<std::size_t>(gelu->global)], S8AType::S8, S8Epilogue::S8)});
+    if (relu_own)
+      k.push_back({"fc1_gemm", "GELU-less blocks: " + lin(relu->fc1, -1, S8AType::S8, S8Epilogue::ReluU8) +
+                                   ": ReLU fused into the GEMM (u8 out, scale amax/255)"});
+    else if (relu)
       k.push_back({"fc1_gemm", "GELU-less blocks: " + lt(g.fc1[static_cast<std::size_t>(relu->global)]) +
                                    " + fc1_relu_quant_kernel (ReLU + requantize to u8, stored u8 - 128): not fused, " +
                                    m_relu_epilogue_note + emu});
     if (gelu) k.push_back({"fc1_bias_gelu_quant", "fc1_bias_gelu_quant_kernel: dequantize + bias + GELU (erf) + quantize to s8" + emu});
-    if (gelu) k.push_back({"fc2_gemm", "GELU blocks: " + lt(g.fc2[static_cast<std::size_t>(gelu->global)])});
-    if (relu) k.push_back({"fc2_gemm", "GELU-less blocks: " + lt(g.fc2[static_cast<std::size_t>(relu->global)])});
+    if (gelu) k.push_back({"fc2_gemm", "GELU blocks: " + lin(gelu->fc2, g.fc2[static_cast<std::size_t>(gelu->global)], S8AType::S8, S8Epilogue::S8)});
+    if (relu_own) k.push_back({"fc2_gemm", "GELU-less blocks: " + lin(relu->fc2, -1, S8AType::U8, S8Epilogue::S8) + " (u8 input)"});
+    else if (relu) k.push_back({"fc2_gemm", "GELU-less blocks: " + lt(g.fc2[static_cast<std::size_t>(relu->global)])});
     std::string fc2 = "fc2_bias_residual_kernel: dequantize + bias + residual add (float)";
-    if (relu) fc2 += "; GELU-less blocks: fc2_bias_residual_from_acc_kernel (zero-point correction + requantize to s8 first)";
+    if (relu && !relu_own) fc2 += "; GELU-less blocks: fc2_bias_residual_from_acc_kernel (zero-point correction + requantize to s8 first)";
     k.push_back({"fc2_bias_residual", fc2 + emu});
     if (m_cfg.num_stages() > 1) {
       k.push_back({std::string(kMergeLnQuant), "merge_ln_quant_kernel: 2x2 gather + LayerNorm + quantize to s8" + emu});
@@ -331,7 +346,10 @@ class CudaInt8Plan final : public CudaPlanBase {
       work();
     };
     run_stage(1, [&] { ln1_quant(m_x, m_a, geo, bw.norm1_g, bw.norm1_b, eps, 1.f / bw.s_qkv_in, st); });
-    run_stage(2, [&] { m_runner.run(g.qkv[i], bw.qkv.w, m_a, m_qkv, st, alpha_rows(bw.qkv)); });
+    run_stage(2, [&] {
+      if (own(bw.qkv)) gemm_s8(own_args(bw.qkv, rows, m_a, S8AType::S8, m_qkv, S8Epilogue::S8), st);
+      else m_runner.run(g.qkv[i], bw.qkv.w, m_a, m_qkv, st, alpha_rows(bw.qkv));
+    });
     run_stage(3, [&] {
       const float inv[3] = {1.f / bw.s_q, 1.f / bw.s_k, 1.f / bw.s_v};
       qkv_bias_quant(m_qkv, m_q, m_k, m_vt, geo, bw.qkv_b, bw.s_qkv_out, inv, st);
@@ -350,12 +368,21 @@ class CudaInt8Plan final : public CudaPlanBase {
         av_requant(m_ctxacc, m_vt, m_ctx, geo, bw.s_p * bw.s_v / bw.s_ctx, st);
       });
     }
-    run_stage(7, [&] { m_runner.run(g.proj[i], bw.proj.w, m_ctx, m_proj, st, alpha_rows(bw.proj)); });
+    run_stage(7, [&] {
+      if (own(bw.proj)) gemm_s8(own_args(bw.proj, rows, m_ctx, S8AType::S8, m_proj, S8Epilogue::S8), st);
+      else m_runner.run(g.proj[i], bw.proj.w, m_ctx, m_proj, st, alpha_rows(bw.proj));
+    });
+    // GELU-less on the own GEMM: ReLU inside FC1 (u8 out, the CPU's layout), FC2 reads u8.
+    const bool relu_own = relu && own(bw.fc1) && own(bw.fc2);
     run_stage(8, [&] {
       proj_residual_ln2_quant(m_proj, m_x, m_a, geo, bw.proj_b, bw.s_proj_out, bw.norm2_g, bw.norm2_b, eps, 1.f / bw.s_fc1_in, st);
     });
     run_stage(9, [&] {
-      if (relu) {
+      if (relu_own) {
+        gemm_s8(own_args(bw.fc1, rows, m_a, S8AType::S8, m_h, S8Epilogue::ReluU8), st);
+      } else if (!relu && own(bw.fc1)) {
+        gemm_s8(own_args(bw.fc1, rows, m_a, S8AType::S8, m_h, S8Epilogue::S8), st);
+      } else if (relu) {
         m_runner.run(g.fc1[i], bw.fc1.w, m_a, m_hacc, st);
         fc1_relu_quant(m_hacc, m_h, rows, hidden, bw.fc1.alpha, bw.fc1.per_channel, st);
       } else {
@@ -365,15 +392,28 @@ class CudaInt8Plan final : public CudaPlanBase {
     if (!relu)
       run_stage(10, [&] { fc1_bias_gelu_quant(m_h, m_h2, rows, hidden, bw.fc1_b, bw.s_fc1_out, 1.f / bw.s_fc2_in, st); });
     run_stage(11, [&] {
-      if (relu) m_runner.run(g.fc2[i], bw.fc2.w, m_h, m_hacc, st);
+      if (relu_own) gemm_s8(own_args(bw.fc2, rows, m_h, S8AType::U8, m_y, S8Epilogue::S8), st);
+      else if (!relu && own(bw.fc2)) gemm_s8(own_args(bw.fc2, rows, m_h2, S8AType::S8, m_y, S8Epilogue::S8), st);
+      else if (relu) m_runner.run(g.fc2[i], bw.fc2.w, m_h, m_hacc, st);
       else m_runner.run(g.fc2[i], bw.fc2.w, m_h2, m_y, st, alpha_rows(bw.fc2));
     });
     run_stage(12, [&] {
-      if (relu)
+      if (relu && !relu_own)
         fc2_bias_residual_from_acc(m_hacc, bw.fc2.rowsum, bw.fc2.alpha, bw.fc2.per_channel, m_x, rows, geo.C, bw.fc2_b,
                                    bw.s_fc2_out, st);
       else fc2_bias_residual(m_y, m_x, rows, geo.C, bw.fc2_b, bw.s_fc2_out, st);
     });
+  }
+
+  // gemm_s8 needs K % 16 == 0 (16-byte cp.async row segments); other linears stay on cuBLASLt,
+  // and info --plan says which.
+  bool own(const Linear& l) const { return m_own_gemm && l.K % 16 == 0; }
+  static GemmS8Args own_args(const Linear& l, long long M, const void* A, S8AType at, void* D, S8Epilogue ep) {
+    GemmS8Args a;
+    a.M = static_cast<int>(M), a.N = l.N, a.K = l.K, a.A = A, a.a_type = at, a.B = l.w, a.D = D, a.epilogue = ep;
+    if (l.per_channel) a.alpha_n = l.alpha;
+    else a.alpha = l.alpha_host.at(0);
+    return a;
   }
 
   // Y (M×N) = X (M×K) · Wᵀ, W (N×K) row-major: the TN GEMM (gemm.h). S8 output carries the
@@ -460,6 +500,7 @@ class CudaInt8Plan final : public CudaPlanBase {
 
   Variant m_variant = Variant::Int8Gelu;
   bool m_fused_attention = false;
+  bool m_own_gemm = false;  // the block GEMMs on gemm_s8 (issue 13) where K allows
   std::string m_relu_epilogue_note;
   std::vector<StageW> m_stages;
   std::vector<Block> m_blocks;
@@ -485,10 +526,10 @@ class CudaInt8Plan final : public CudaPlanBase {
 
 }  // namespace
 
-std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention) {
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm) {
   if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu)
     throw Error("CUDA int8 plan: variant " + std::string(variant_name(variant)) + " is not an int8 variant");
-  return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention);
+  return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention, own_gemm);
 }
 
 }  // namespace swinscope::SWS_CUDA_NS

@@ -509,15 +509,18 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     bool tf32;
     double tol;
     bool fused = false;
+    bool own = false;
   };
   std::vector<Flavour> flavours;
   if (model.is_int8()) {
     flavours.push_back({std::string(variant_name(v)), v, false, seven_bit ? 0.15 : 0.05});
     flavours.push_back({std::string(variant_name(v)) + " + fused attention", v, false, seven_bit ? 0.15 : 0.05, true});
+    flavours.push_back({std::string(variant_name(v)) + " + own GEMM + fused attention", v, false, seven_bit ? 0.15 : 0.05, true, true});
   }
   else flavours = {{"fp32", Variant::FP32, false, 1e-5}, {"tf32", Variant::FP32, true, 1e-3}, {"fp16", Variant::FP16, false, 1e-2}};
+  std::vector<int> baseline;
   for (const auto& f : flavours) {
-    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B, f.fused) : make_float_plan(model, f.variant, f.tf32, B);
+    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B, f.fused, f.own) : make_float_plan(model, f.variant, f.tf32, B);
     std::vector<float> graphed(n), again(n), recorded(n);
     gpu_plan->run(input.data(), B, graphed.data());  // captures the graph, then replays it
     gpu_plan->run(input.data(), B, again.data());    // a second replay
@@ -547,6 +550,12 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     ck.ints("forward (graph replay vs replay)", ai, gi, 0, true, "exact (bits)");
     ck.ints("forward (graph vs ungraphed recorded run)", ri, gi, 0, count.depth == 0, "exact (bits)");
     rows.back().detail += (rows.back().detail.empty() ? "" : "; ") + std::to_string(count.spans) + " spans recorded";
+    // The int8 alternatives (fused attention, own GEMM) compute the same function as the
+    // cuBLASLt three-stage plan, bit for bit.
+    if (model.is_int8()) {
+      if (baseline.empty()) baseline = gi;
+      else ck.ints("forward (vs the cuBLASLt three-stage plan)", gi, baseline, 0, true, "exact (bits)");
+    }
   }
 }
 

@@ -26,19 +26,23 @@
 //     mma.m16n8k32", C/D: row g + 8·(i >> 1), col 2t + (i & 1)): pairs of adjacent columns
 //     per lane, masked at the M and N edges.
 
+#ifndef SWS_UNROLL  // platform.cuh may provide it
 #if defined(__CUDACC__)
 #define SWS_UNROLL _Pragma("unroll")
 #else
 #define SWS_UNROLL _Pragma("GCC unroll 8")
 #endif
+#endif
 
 namespace swinscope::SWS_CUDA_NS {
 
-#if !defined(SWINSCOPE_CUDA_EMU)
-extern __shared__ __align__(128) unsigned char sws_gemm_s8_smem[];
-#define SWS_GEMM_S8_SMEM() (sws_gemm_s8_smem)
-#else
+// Dynamic shared memory (cp.async and ldmatrix need 16-byte aligned rows): the emulation's
+// macro, or platform.cuh's when it provides one for nvcc, else an array of our own.
+#if defined(SWS_DYNAMIC_SHARED)
 #define SWS_GEMM_S8_SMEM() SWS_DYNAMIC_SHARED(unsigned char)
+#else
+extern __shared__ __align__(16) unsigned char sws_gemm_s8_smem[];
+#define SWS_GEMM_S8_SMEM() (sws_gemm_s8_smem)
 #endif
 
 namespace {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# SWIN-T/S/B int8 latency on a GPU: SwinScope's int8-gelu and int8-relu CUDA plans (random
-# weights, PTQ on random calibration data), batch 1/8/32/64/128, median of 100 runs after 10
-# warm-up (each run: pinned H2D copy + one graph replay + D2H + sync), and in the same run
-# PyTorch FP16 eager (all sizes) and torch.compile (SWIN-T batch 128, the goal row).
+# SWIN-T/S/B int8 latency on a GPU: SwinScope's CUDA plans (random weights, PTQ on random
+# calibration data), batch 1/8/32/64/128, median of 100 runs after 10 warm-up (each run: pinned
+# H2D copy + one graph replay + D2H + sync), interleaved per batch size:
+#   cuBLASLt path:  int8-gelu, int8-relu
+#   fast path:      int8-gelu, int8-relu with --own-gemm --fused-attention, and int8-gelu-fused
+# and in the same run PyTorch FP16 eager (all sizes) and torch.compile (SWIN-T batch 128, the
+# goal row). Every JSON line carries "arch" and "config".
 # Usage: bench/gpu_latency.sh CLI OUTFILE [--quick]     (scripts/gpu-check calls it)
 set -euo pipefail
 cli=$1
@@ -19,10 +22,15 @@ for arch in "${archs[@]}"; do
     "$cli" quantize --model "$work/$arch.$act.safetensors" --calib random --images 8 --out "$work/$arch.$act.int8.safetensors" >/dev/null
   done
   for b in "${batches[@]}"; do
-    # The two variants interleaved, so drift on the GPU hits both alike.
-    for act in gelu relu; do
-      "$cli" bench --backend cuda --model "$work/$arch.$act.int8.safetensors" --batch "$b" --runs 100 --warmup 10 --json |
-        python3 -c "import json,sys; j=json.load(sys.stdin); j['arch']='$arch'; print(json.dumps(j))" >>"$out"
+    # The variants interleaved, so drift on the GPU hits them alike.
+    for cfg in "gelu cublaslt" "relu cublaslt" "gelu fast" "relu fast" "gelu fused"; do
+      read -r act kind <<<"$cfg"
+      flags=()
+      [[ $kind == fast || $kind == fused ]] && flags=(--own-gemm --fused-attention)
+      [[ $kind == fused ]] && flags+=(--variant int8-gelu-fused)
+      "$cli" bench --backend cuda --model "$work/$arch.$act.int8.safetensors" --batch "$b" --runs 100 --warmup 10 --json \
+        "${flags[@]}" | python3 -c "import json,sys; j=json.load(sys.stdin); j['arch']='$arch'; j['config']='$kind'; print(json.dumps(j))" >>"$out" ||
+        echo "{\"arch\": \"$arch\", \"batch\": $b, \"config\": \"$act $kind\", \"error\": \"bench failed\"}" >>"$out"
     done
   done
 done

@@ -32,14 +32,15 @@ std::string_view variant_name(Variant v) {
     case Variant::FP16: return "fp16";
     case Variant::Int8Gelu: return "int8-gelu";
     case Variant::Int8Relu: return "int8-relu";
+    case Variant::Int8GeluFused: return "int8-gelu-fused";
   }
   return "?";
 }
 
 Variant parse_variant(const std::string& s) {
-  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu})
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused})
     if (s == variant_name(v)) return v;
-  throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu)");
+  throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu, int8-gelu-fused)");
 }
 
 Variant default_variant(const Model& model) {
@@ -152,6 +153,9 @@ std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
                   (cuda_unavailable_reason().empty() ? std::string("use --backend cuda") : cuda_unavailable_reason()) + ")");
     case Variant::Int8Gelu:
     case Variant::Int8Relu: return cpu::make_int8_plan(model, opts.variant, opts.max_batch);
+    case Variant::Int8GeluFused:
+      throw Error("variant int8-gelu-fused (GELU fused into the FC1 GEMM) runs on the CUDA backend only; on the CPU the "
+                  "GELU model runs as int8-gelu");
   }
   throw Error("unknown variant");
 }

@@ -15,7 +15,9 @@ namespace swinscope {
 // CUDAEmu: the CUDA backend's very kernels and plan under device emulation on the CPU — a
 // testing aid (correctness only: slow, and it says nothing about speed or the memory model).
 enum class Backend { CPU, CUDA, CUDAEmu };
-enum class Variant { FP32, FP16, Int8Gelu, Int8Relu };
+// Int8GeluFused: the GELU model with bias + GELU + requantize fused into the FC1 GEMM's epilogue
+// (CUDA, own GEMM): how much of the GELU-less gain survives when GELU is fused too (issue 13).
+enum class Variant { FP32, FP16, Int8Gelu, Int8Relu, Int8GeluFused };
 
 std::string_view backend_name(Backend b);
 std::string_view variant_name(Variant v);

@@ -102,7 +102,7 @@ class CudaInt8Plan final : public CudaPlanBase {
  public:
   CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm)
       : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant), m_fused_attention(fused_attention),
-        m_own_gemm(own_gemm) {
+        m_own_gemm(own_gemm || variant == Variant::Int8GeluFused), m_fuse_gelu(variant == Variant::Int8GeluFused) {
     const auto& c = m_cfg;
     if (m_fused_attention)
       for (int s = 0; s < c.num_stages(); ++s) {
@@ -266,7 +266,12 @@ class CudaInt8Plan final : public CudaPlanBase {
       if (b.act == Activation::ReLU && !relu) relu = &b;
     }
     const bool relu_own = relu && own(relu->fc1) && own(relu->fc2);
-    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + lin(gelu->fc1, g.fc1[static_cast<std::size_t>(gelu->global)], S8AType::S8, S8Epilogue::S8)});
+    const bool gelu_fused = gelu && m_fuse_gelu && own(gelu->fc1);
+    if (gelu_fused)
+      k.push_back({"fc1_gemm", "GELU blocks: " + lin(gelu->fc1, -1, S8AType::S8, S8Epilogue::RequantBiasGeluS8) +
+                                   ": dequantize + bias + GELU + quantize fused into the GEMM (stage 10 removed)"});
+    else if (gelu)
+      k.push_back({"fc1_gemm", "GELU blocks: " + lin(gelu->fc1, g.fc1[static_cast<std::size_t>(gelu->global)], S8AType::S8, S8Epilogue::S8)});
     if (relu_own)
       k.push_back({"fc1_gemm", "GELU-less blocks: " + lin(relu->fc1, -1, S8AType::S8, S8Epilogue::ReluU8) +
                                    ": ReLU fused into the GEMM (u8 out, scale amax/255)"});
@@ -274,7 +279,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       k.push_back({"fc1_gemm", "GELU-less blocks: " + lt(g.fc1[static_cast<std::size_t>(relu->global)]) +
                                    " + fc1_relu_quant_kernel (ReLU + requantize to u8, stored u8 - 128): not fused, " +
                                    m_relu_epilogue_note + emu});
-    if (gelu) k.push_back({"fc1_bias_gelu_quant", "fc1_bias_gelu_quant_kernel: dequantize + bias + GELU (erf) + quantize to s8" + emu});
+    if (gelu && !gelu_fused) k.push_back({"fc1_bias_gelu_quant", "fc1_bias_gelu_quant_kernel: dequantize + bias + GELU (erf) + quantize to s8" + emu});
     if (gelu) k.push_back({"fc2_gemm", "GELU blocks: " + lin(gelu->fc2, g.fc2[static_cast<std::size_t>(gelu->global)], S8AType::S8, S8Epilogue::S8)});
     if (relu_own) k.push_back({"fc2_gemm", "GELU-less blocks: " + lin(relu->fc2, -1, S8AType::U8, S8Epilogue::S8) + " (u8 input)"});
     else if (relu) k.push_back({"fc2_gemm", "GELU-less blocks: " + lt(g.fc2[static_cast<std::size_t>(relu->global)])});
@@ -380,6 +385,12 @@ class CudaInt8Plan final : public CudaPlanBase {
     run_stage(9, [&] {
       if (relu_own) {
         gemm_s8(own_args(bw.fc1, rows, m_a, S8AType::S8, m_h, S8Epilogue::ReluU8), st);
+      } else if (!relu && own(bw.fc1) && m_fuse_gelu) {
+        // int8-gelu-fused: requantize, bias, GELU and quantize in the epilogue — the same
+        // function as FC1 → fc1_bias_gelu_quant, without the op (and its pass over memory).
+        GemmS8Args a = own_args(bw.fc1, rows, m_a, S8AType::S8, m_h2, S8Epilogue::RequantBiasGeluS8);
+        a.bias = bw.fc1_b, a.deq = bw.s_fc1_out, a.inv_scale = 1.f / bw.s_fc2_in;
+        gemm_s8(a, st);
       } else if (!relu && own(bw.fc1)) {
         gemm_s8(own_args(bw.fc1, rows, m_a, S8AType::S8, m_h, S8Epilogue::S8), st);
       } else if (relu) {
@@ -389,7 +400,7 @@ class CudaInt8Plan final : public CudaPlanBase {
         m_runner.run(g.fc1[i], bw.fc1.w, m_a, m_h, st, alpha_rows(bw.fc1));
       }
     });
-    if (!relu)
+    if (!relu && !(m_fuse_gelu && own(bw.fc1)))
       run_stage(10, [&] { fc1_bias_gelu_quant(m_h, m_h2, rows, hidden, bw.fc1_b, bw.s_fc1_out, 1.f / bw.s_fc2_in, st); });
     run_stage(11, [&] {
       if (relu_own) gemm_s8(own_args(bw.fc2, rows, m_h, S8AType::U8, m_y, S8Epilogue::S8), st);
@@ -500,7 +511,8 @@ class CudaInt8Plan final : public CudaPlanBase {
 
   Variant m_variant = Variant::Int8Gelu;
   bool m_fused_attention = false;
-  bool m_own_gemm = false;  // the block GEMMs on gemm_s8 (issue 13) where K allows
+  bool m_own_gemm = false;   // the block GEMMs on gemm_s8 (issue 13) where K allows
+  bool m_fuse_gelu = false;  // int8-gelu-fused: stage 10 inside the FC1 GEMM's epilogue
   std::string m_relu_epilogue_note;
   std::vector<StageW> m_stages;
   std::vector<Block> m_blocks;
@@ -527,7 +539,7 @@ class CudaInt8Plan final : public CudaPlanBase {
 }  // namespace
 
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm) {
-  if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu)
+  if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu && variant != Variant::Int8GeluFused)
     throw Error("CUDA int8 plan: variant " + std::string(variant_name(variant)) + " is not an int8 variant");
   return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention, own_gemm);
 }

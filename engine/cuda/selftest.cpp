@@ -15,6 +15,7 @@
 #include "engine/cuda/fc1_bias_gelu_quant.cuh"
 #include "engine/cuda/fc1_relu_quant.cuh"
 #include "engine/cuda/fc2_bias_residual.cuh"
+#include "engine/cuda/float_ops.cuh"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/head.cuh"
 #include "engine/cuda/ln1_quant.cuh"
@@ -435,6 +436,128 @@ void mlp_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, bool per
   }
 }
 
+// The float plans' block stages (fp32: ≤ 1e-5, fp16: ≤ 1e-2 normalized) against the CPU's FP32
+// loops (cpu/fp32_ops.h), on one case's geometry. The CPU's GEMMs add the biases; here the
+// fused ops do, so the CPU side gets biased inputs.
+void float_block_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, int shift, Act act) {
+  const Geo g{cs.batch, cs.H, cs.C, cs.window, shift, cs.heads};
+  const cpu::WindowGeometry wg{cs.batch, cs.H, cs.C, cs.window, shift, cs.heads};
+  const int N = g.tokens(), d = g.head_dim(), C = g.C;
+  const auto R = static_cast<std::size_t>(g.nwin() * N), nwh = static_cast<std::size_t>(g.nwh());
+  const bool f16 = act == Act::F16;
+  const double tol = f16 ? 1e-2 : 1e-5;
+  Checker ck(rows, cs.name + ", batch " + std::to_string(cs.batch) + ", shift " + std::to_string(shift) + (f16 ? ", fp16" : ", fp32"));
+  cudaStream_t st = nullptr;
+  const std::size_t es = f16 ? 2 : 4;
+  // A float vector as the plan's operand type, on the device (bytes), and back.
+  auto to_dev = [&](const std::vector<float>& v) {
+    auto d8 = std::make_unique<Dev<std::uint8_t>>(v.size() * es);
+    std::vector<std::uint8_t> bytes(v.size() * es);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (f16) {
+        const std::uint16_t h = numerics::float_to_half_bits(v[i]);
+        std::memcpy(&bytes[i * 2], &h, 2);
+      } else {
+        std::memcpy(&bytes[i * 4], &v[i], 4);
+      }
+    }
+    d8->upload(bytes);
+    return d8;
+  };
+  auto from_dev = [&](const Dev<std::uint8_t>& dv) {
+    const auto bytes = dv.download();
+    std::vector<float> v(bytes.size() / es);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (f16) {
+        std::uint16_t h;
+        std::memcpy(&h, &bytes[i * 2], 2);
+        v[i] = numerics::half_bits_to_float(h);
+      } else {
+        std::memcpy(&v[i], &bytes[i * 4], 4);
+      }
+    }
+    return v;
+  };
+  const auto x = rng.normal(R * C, 2.f, 0.3f), gamma = rng.normal(C, 0.5f, 1.f), beta = rng.normal(C, 0.2f);
+  {  // ln1_quant: LayerNorm + shift + partition
+    std::vector<float> ref(R * C);
+    cpu::ln_shift_partition(x.data(), ref.data(), wg, gamma.data(), beta.data(), kEps);
+    Dev<float> dx(x), dg(gamma), db(beta);
+    Dev<std::uint8_t> out(R * C * es);
+    ln_window_partition(dx.get(), out.get(), act, g, dg.get(), db.get(), kEps, st);
+    SWS_CUDA_CHECK(cudaDeviceSynchronize());
+    ck.floats("ln1_quant (float plans)", from_dev(out), ref, tol, out.guard_intact());
+  }
+  // qkv_gemm's bias + split, qk_gemm (scaled), softmax, av_gemm + merge heads.
+  const auto qkv = rng.normal(R * 3 * C, 1.f), qkv_b = rng.normal(3 * static_cast<std::size_t>(C), 0.2f);
+  std::vector<float> qkv_biased(qkv.size());
+  for (std::size_t i = 0; i < qkv.size(); ++i) qkv_biased[i] = qkv[i] + qkv_b[i % (3 * static_cast<std::size_t>(C))];
+  std::vector<float> dense(static_cast<std::size_t>(g.heads) * N * N);
+  {
+    const auto table = rng.normal(static_cast<std::size_t>(2 * cs.window - 1) * (2 * cs.window - 1) * g.heads, 1.f);
+    cpu::expand_relative_position_bias(table.data(), dense.data(), cs.window, g.heads);
+  }
+  std::vector<float> scores_ref(nwh * N * N), ctx_ref(R * C);
+  cpu::attention_scores(qkv_biased.data(), scores_ref.data(), wg);
+  std::vector<float> probs_ref = scores_ref;
+  cpu::softmax_bias_mask(probs_ref.data(), dense.data(), wg);
+  cpu::attention_av(probs_ref.data(), qkv_biased.data(), ctx_ref.data(), wg);
+  const auto mask = c8::shift_mask(wg);
+  GemmRunner runner;
+  const GemmType gt = f16 ? GemmType::F16 : GemmType::F32;
+  auto dqkv = to_dev(qkv);
+  Dev<float> dqb(qkv_b), dbias(dense), dscores(scores_ref.size());
+  std::unique_ptr<Dev<float>> dmask;
+  if (!mask.empty()) dmask = std::make_unique<Dev<float>>(mask);
+  Dev<std::uint8_t> dq(nwh * N * d * es), dk(nwh * N * d * es), dv(nwh * N * d * es), dp(scores_ref.size() * es),
+      dctx(R * C * es), dctx2(R * C * es);
+  bias_split_heads(dqkv->get(), dq.get(), dk.get(), dv.get(), act, g, dqb.get(), st);
+  GemmDesc qk;
+  qk.m = N, qk.n = N, qk.k = d, qk.trans_a = true, qk.lda = qk.ldb = d, qk.ldd = N, qk.batch = static_cast<int>(nwh);
+  qk.stride_a = qk.stride_b = static_cast<long long>(N) * d, qk.stride_d = static_cast<long long>(N) * N;
+  qk.a = qk.b = gt, qk.d = GemmType::F32, qk.alpha = 1.f / std::sqrt(static_cast<float>(d)), qk.label = "qk_gemm (float)";
+  runner.run(runner.add(qk), dk.get(), dq.get(), dscores.get(), st);
+  SWS_CUDA_CHECK(cudaDeviceSynchronize());
+  ck.floats("qkv_gemm bias/split + qk_gemm (float plans)", dscores.download(), scores_ref, tol,
+            dscores.guard_intact() && dq.guard_intact() && dk.guard_intact() && dv.guard_intact());
+  Dev<float> dscores_ref(scores_ref);  // softmax on the CPU's scores: the comparison is of the op alone
+  softmax_rows(dscores_ref.get(), dp.get(), act, g, dbias.get(), dmask ? dmask->get() : nullptr, st);
+  SWS_CUDA_CHECK(cudaDeviceSynchronize());
+  ck.floats("softmax (float plans)", from_dev(dp), probs_ref, tol, dp.guard_intact());
+  GemmDesc av;
+  av.m = d, av.n = N, av.k = N, av.lda = d, av.ldb = N, av.ldd = d, av.batch = static_cast<int>(nwh);
+  av.stride_a = static_cast<long long>(N) * d, av.stride_b = static_cast<long long>(N) * N, av.stride_d = static_cast<long long>(N) * d;
+  av.a = av.b = av.d = gt, av.label = "av_gemm (float)";
+  runner.run(runner.add(av), dv.get(), dp.get(), dctx.get(), st);
+  merge_heads(dctx.get(), dctx2.get(), act, g, st);
+  SWS_CUDA_CHECK(cudaDeviceSynchronize());
+  ck.floats("av_gemm + merge heads (float plans)", from_dev(dctx2), ctx_ref, tol, dctx2.guard_intact() && dctx.guard_intact());
+  {  // proj_residual_ln2_quant: bias + window reverse + reverse shift + residual + LayerNorm
+    const auto attn = rng.normal(R * C, 1.f), pb = rng.normal(static_cast<std::size_t>(C), 0.2f);
+    std::vector<float> attn_b(attn.size()), x_ref = x, ln_ref(R * C);
+    for (std::size_t i = 0; i < attn.size(); ++i) attn_b[i] = attn[i] + pb[i % static_cast<std::size_t>(C)];
+    cpu::window_reverse_residual_ln(attn_b.data(), x_ref.data(), ln_ref.data(), wg, gamma.data(), beta.data(), kEps);
+    auto da = to_dev(attn);
+    Dev<float> dx(x), dpb(pb), dg(gamma), db(beta);
+    Dev<std::uint8_t> out(R * C * es);
+    proj_residual_ln(da->get(), dx.get(), out.get(), act, g, dpb.get(), dg.get(), db.get(), kEps, st);
+    SWS_CUDA_CHECK(cudaDeviceSynchronize());
+    ck.floats("proj_residual_ln2_quant (float plans)", from_dev(out), ln_ref, tol, out.guard_intact());
+    ck.floats("proj_residual_ln2_quant (float plans, residual x)", dx.download(), x_ref, f16 ? 1e-3 : 1e-6, dx.guard_intact());
+  }
+  if (cs.H % 2 == 0) {  // merge_ln_quant: 2×2 gather + LayerNorm
+    const auto gm = rng.normal(4 * static_cast<std::size_t>(C), 0.3f, 1.f), bm = rng.normal(4 * static_cast<std::size_t>(C), 0.1f);
+    const std::size_t Mo = static_cast<std::size_t>(cs.batch) * (cs.H / 2) * (cs.H / 2);
+    std::vector<float> ref(Mo * 4 * C);
+    cpu::merge_gather_ln(x.data(), ref.data(), cs.batch, cs.H, C, gm.data(), bm.data(), kEps);
+    Dev<float> dx(x), dg(gm), db(bm);
+    Dev<std::uint8_t> out(ref.size() * es);
+    merge_gather_ln(dx.get(), out.get(), act, cs.batch, cs.H, C, dg.get(), db.get(), kEps, st);
+    SWS_CUDA_CHECK(cudaDeviceSynchronize());
+    ck.floats("merge_ln_quant (float plans)", from_dev(out), ref, tol, out.guard_intact());
+  }
+}
+
 // patch_embed and head: float stages, against the CPU's FP32 loops (oneDNN-free references).
 void float_case(std::vector<SelftestRow>& rows, Rng& rng, int batch, int in_chans, int img, int patch, int E, int classes) {
   Checker ck(rows, "img " + std::to_string(img) + ", patch " + std::to_string(patch) + ", embed " + std::to_string(E) +
@@ -582,6 +705,7 @@ std::vector<SelftestRow> run_selftest(const SelftestOptions& opts) {
     if (cs.H > cs.window) attention_case(rows, rng, cs, cs.window / 2);
     mlp_case(rows, rng, cs, false);
     mlp_case(rows, rng, cs, true);
+    for (Act act : {Act::F32, Act::F16}) float_block_case(rows, rng, cs, cs.H > cs.window ? cs.window / 2 : 0, act);
   }
   float_case(rows, rng, 2, 3, 32, 2, 16, 10);
   float_case(rows, rng, 2, 1, 28, 2, 32, 10);

@@ -42,12 +42,15 @@ int cmd_classify(const std::vector<std::string>& argv) {
                                {"--json", "", "print one JSON document: per image the top-k index, name, probability, logit", ""}}),
             "IMAGE|FOLDER...", "example: swinscope-cli classify --model assets/models/fmnist_swin_relu.int8.safetensors assets/samples");
   if (!args.parse(argv)) return kOk;
-  if (args.positional().empty()) throw UsageError("swinscope-cli classify: no images given (see --help)");
-  std::vector<std::filesystem::path> inputs(args.positional().begin(), args.positional().end());
-  const auto images = expand_image_paths(inputs);
-  if (images.empty()) throw Error("no images found in the given paths");
+  // The numeric options first: `--topk IMG` (a missing value) is reported as --topk's error.
   const int topk = args.get_int("--topk", 5, 1, 1000000);
   const int batch = args.get_int("--batch", 8, 1, 4096);
+  if (args.positional().empty()) throw UsageError("swinscope-cli classify: no images given (see --help)");
+  std::vector<std::filesystem::path> inputs(args.positional().begin(), args.positional().end());
+  std::vector<std::string> notes;
+  const auto images = expand_image_paths(inputs, &notes);
+  for (const auto& n : notes) std::cerr << "note: " << n << "\n";
+  if (images.empty()) throw Error("no images found in the given paths");
   auto l = load_for_inference(args, std::min<int>(batch, static_cast<int>(images.size())), false);
   const auto r = classify_images(*l.plan, *l.model, images, topk, batch);
   if (args.flag("--json")) {

@@ -21,13 +21,41 @@ bool has_image_extension(const fs::path& p) {
 
 namespace {
 
-std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored) {
+// Image files under `dir`, recursed, sorted. Folder symlinks are followed, but a folder already
+// listed (a symlink loop such as `loop -> ..`, or two links to one folder) is entered once and
+// the repeat noted; entries that cannot be inspected are noted and passed over, never fatal.
+// Image-named entries whose target is missing (dangling symlinks) stay in the list, so the
+// decoder skips and counts them with their reason like any unreadable image.
+std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored, std::vector<std::string>* notes) {
   std::vector<fs::path> out;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
+  std::set<fs::path> visited;
+  visited.insert(fs::weakly_canonical(dir, ec));
+  auto note = [&](const std::string& n) {
+    if (notes) notes->push_back(n);
+  };
+  for (auto it = fs::recursive_directory_iterator(
+           dir, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    if (has_image_extension(it->path())) out.push_back(it->path());
+    std::error_code fe;
+    const fs::path& path = it->path();
+    const auto target = fs::status(path, fe);  // follows symlinks
+    if (fe || !fs::exists(target)) {
+      if (has_image_extension(path)) out.push_back(path);  // skipped with its reason when decoded
+      else note(path.string() + ": cannot be read (" + (fe ? fe.message() : std::string("dangling symlink")) + "): skipped");
+      continue;
+    }
+    if (fs::is_directory(target)) {
+      const fs::path canon = fs::canonical(path, fe);
+      if (fe || !visited.insert(canon).second) {
+        it.disable_recursion_pending();
+        note(path.string() + ": " + (fe ? "cannot resolve (" + fe.message() + ")" : "leads to a folder already listed (" + canon.string() + ")") +
+             ": not entered");
+      }
+      continue;
+    }
+    if (!fs::is_regular_file(target)) continue;
+    if (has_image_extension(path)) out.push_back(path);
     else if (ignored) ++*ignored;
   }
   if (ec) throw Error(dir.string() + ": cannot list folder (" + ec.message() + ")");
@@ -151,8 +179,10 @@ Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_
     return d;
   }
   std::vector<fs::path> class_dirs;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory()) class_dirs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::error_code fe;
+    if (e.is_directory(fe)) class_dirs.push_back(e.path());
+  }
   std::sort(class_dirs.begin(), class_dirs.end());
   if (class_dirs.empty()) {
     const auto sets = find_idx_sets(dir);
@@ -178,19 +208,19 @@ Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_
   for (std::size_t i = 0; i < class_dirs.size(); ++i) {
     const int label = by_name ? model_index[class_dirs[i].filename().string()] : static_cast<int>(i);
     d.folder_classes.push_back(class_dirs[i].filename().string());
-    for (auto& p : sorted_images_under(class_dirs[i], &ignored)) d.images.push_back({p, label});
+    for (auto& p : sorted_images_under(class_dirs[i], &ignored, &d.notes)) d.images.push_back({p, label});
   }
   if (ignored > 0) d.notes.push_back(std::to_string(ignored) + " file(s) without an image extension ignored");
   if (d.images.empty()) throw Error(dir.string() + ": no images in any class folder");
   return d;
 }
 
-std::vector<fs::path> expand_image_paths(const std::vector<fs::path>& inputs) {
+std::vector<fs::path> expand_image_paths(const std::vector<fs::path>& inputs, std::vector<std::string>* notes) {
   std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& p : inputs) {
     if (fs::is_directory(p, ec)) {
-      auto v = sorted_images_under(p, nullptr);
+      auto v = sorted_images_under(p, nullptr, notes);
       out.insert(out.end(), v.begin(), v.end());
     } else {
       out.push_back(p);  // decoded later; a bad file is reported then, with its reason

@@ -50,7 +50,9 @@ bool has_image_extension(const std::filesystem::path& p);
 Dataset open_dataset(const std::filesystem::path& dir, const std::optional<std::filesystem::path>& labels_file,
                      const std::vector<std::string>& model_classes);
 
-// All image files given on a command line / dropped: files as they are, folders recursed.
-std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::filesystem::path>& inputs);
+// All image files given on a command line / dropped: files as they are, folders recursed (a
+// folder reached twice, as through a symlink loop, is entered once; `notes` gets why).
+std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::filesystem::path>& inputs,
+                                                      std::vector<std::string>* notes = nullptr);
 
 }  // namespace swinscope

@@ -5,6 +5,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include "tests/cli_runner.h"
+#include <QDir>
+#include <QFile>
 #include <QTemporaryDir>
 
 namespace {
@@ -201,6 +203,33 @@ class TestCli : public QObject {
     const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
     QVERIFY(j["median_ms"].toDouble() > 0);
     if (j["backend"].toString() == "cpu") QVERIFY2(r.err.contains("note:"), qPrintable(r.err));
+  }
+
+  // Issue 14, items 2, 10 and 12: a symlink loop is entered once and noted, a dangling symlink
+  // is skipped and counted with its reason, and `--topk IMG` is --topk's error.
+  void symlink_loops_and_dangling_links() {
+    QTemporaryDir dir;
+    const QString m = kSrc + "/assets/models/fmnist_swin_relu.int8.safetensors";
+    const QString root = dir.filePath("set");
+    for (const char* c : {"Pullover", "Trouser"}) QVERIFY(QDir().mkpath(root + "/" + c));  // the model's class names
+    QVERIFY(QFile::copy(kSrc + "/assets/samples/2_Pullover/t10k-00001.png", root + "/Pullover/a.png"));
+    QVERIFY(QFile::copy(kSrc + "/assets/samples/1_Trouser/t10k-00002.png", root + "/Trouser/b.png"));
+    QVERIFY(QFile::link("..", root + "/Trouser/loop"));
+    QVERIFY(QFile::link(dir.filePath("gone.png"), root + "/Trouser/dangling.png"));
+    auto r = run_cli({"classify", "--model", m, "--topk", "1", "--json", root});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("loop: leads to a folder already listed"), qPrintable(r.err));
+    QVERIFY2((r.out + r.err).contains("dangling.png"), qPrintable(r.out + r.err));  // listed as skipped, with its reason
+    const QString json = dir.filePath("eval.json");
+    r = run_cli({"eval", "--model", m, "--data", root, "--json", json});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QFile f(json);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const auto j = QJsonDocument::fromJson(f.readAll()).object();
+    QVERIFY2(QJsonDocument(j).toJson().contains("dangling.png"), qPrintable(QJsonDocument(j).toJson()));
+    r = run_cli({"classify", "--model", m, "--topk", root + "/Trouser/b.png"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--topk expects a whole number"), qPrintable(r.err));
   }
 
   // The CUDA backend as a user reaches it without a GPU: selftest and info --plan under device

@@ -146,6 +146,13 @@ std::array<float, 3> parse_triplet(const std::string& s, const char* opt, int ch
   }
   if (n == 1) v = {v[0], v[0], v[0]};
   else if (n != 3 || channels == 1) throw UsageError(std::string("swinscope-cli: ") + opt + " takes 1 (gray) or 3 (RGB) numbers");
+  // Checked before any training: a NaN mean or a zero std would train on NaN and write a model
+  // every other command refuses (issue 14, item 4).
+  const bool is_std = std::string(opt) == "--std";
+  for (float x : v)
+    if (!std::isfinite(x) || (is_std && x <= 0.f))
+      throw UsageError(std::string("swinscope-cli: ") + opt + ": " + std::to_string(x) + " is not " +
+                       (is_std ? "a finite positive number" : "a finite number"));
   return v;
 }
 
@@ -201,6 +208,10 @@ int cmd_train(const std::vector<std::string>& argv) {
   const std::string act_name = args.get_or("--activation", "gelu");
   if (act_name != "gelu" && act_name != "relu")
     throw UsageError("swinscope-cli train: --activation must be gelu or relu, found '" + act_name + "'");
+  // The preprocessing options are checked before anything is read or trained.
+  std::optional<std::array<float, 3>> opt_mean, opt_std;
+  if (auto m = args.get("--mean")) opt_mean = parse_triplet(*m, "--mean", cfg.in_chans);
+  if (auto s = args.get("--std")) opt_std = parse_triplet(*s, "--std", cfg.in_chans);
   Dataset data = open_dataset(args.require("--data"), opt_path(args, "--labels"), {});
   if (const long limit = args.get_long("--limit", 0, 0, std::numeric_limits<long>::max());
       limit > 0 && limit < static_cast<long>(data.images.size()))
@@ -236,8 +247,8 @@ int cmd_train(const std::vector<std::string>& argv) {
   meta.preprocess.crop = cfg.img_size;
   meta.preprocess.resize = args.get_int("--resize", cfg.img_size, cfg.img_size, 65536);
   meta.preprocess.interpolation = "bilinear";
-  if (auto m = args.get("--mean")) meta.preprocess.mean = parse_triplet(*m, "--mean", cfg.in_chans);
-  if (auto s = args.get("--std")) meta.preprocess.std = parse_triplet(*s, "--std", cfg.in_chans);
+  if (opt_mean) meta.preprocess.mean = *opt_mean;
+  if (opt_std) meta.preprocess.std = *opt_std;
   if (init) {
     meta.preprocess = init->preprocess;  // the model's own preprocessing
     meta.classes = init->classes;

@@ -527,6 +527,13 @@ Model load_model(const std::filesystem::path& path, const LoadOptions& opts) {
   if (m.preprocess.channels != m.config.in_chans)
     throw Error(fname + ": preprocess has " + std::to_string(m.preprocess.channels) + " channels but the model takes " +
                 std::to_string(m.config.in_chans));
+  // A NaN or Inf weight (a diverged training run, a corrupt file) would give NaN probabilities
+  // or a silently useless accuracy downstream: refused here, naming the tensor (issue 14, item 1).
+  for (const auto& [name, t] : m.tensors)
+    for (std::size_t i = 0; i < t.data.size(); ++i)
+      if (!std::isfinite(t.data[i]))
+        throw Error(fname + ": tensor '" + name + "' holds a non-finite value (" + (std::isnan(t.data[i]) ? "NaN" : "Inf") +
+                    " at element " + std::to_string(i) + "): the file is corrupt or the run that wrote it diverged");
   if (m.is_int8()) {
     if (auto it = m.metadata.find("swinscope.calibration"); it != m.metadata.end()) m.calibration = it->second;
     validate_int8_model(m);

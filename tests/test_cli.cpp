@@ -1,10 +1,13 @@
 // swinscope-cli end to end: exit codes, messages, JSON shapes, skipped images.
 #include <QtTest>
 
+#include <limits>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include "tests/cli_runner.h"
+#include "engine/model.h"
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
@@ -230,6 +233,31 @@ class TestCli : public QObject {
     r = run_cli({"classify", "--model", m, "--topk", root + "/Trouser/b.png"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("--topk expects a whole number"), qPrintable(r.err));
+  }
+
+  // Issue 14, items 1 and 4: non-finite weights are refused at load naming the tensor, and
+  // train refuses a zero std or a NaN mean before training.
+  void non_finite_weights_and_preprocessing_are_refused() {
+    QTemporaryDir dir;
+    const QString good = make_tiny_model(dir, "gelu");
+    swinscope::Model m = swinscope::load_model(good.toStdString());
+    m.tensors.at("head.fc.weight").data[3] = std::numeric_limits<float>::quiet_NaN();
+    const QString bad = dir.filePath("nan.safetensors");
+    swinscope::save_model(m, bad.toStdString());
+    for (const QStringList& cmd : {QStringList{"info", bad}, QStringList{"classify", "--model", bad, kSrc + "/tests/golden/preprocess/photo.jpg"}}) {
+      const auto r = run_cli(cmd);
+      QCOMPARE(r.code, 2);
+      QVERIFY2(r.err.contains("tensor 'head.fc.weight' holds a non-finite value (NaN at element 3)"), qPrintable(r.err));
+    }
+    for (const QStringList& opt : {QStringList{"--std", "0"}, QStringList{"--mean", "nan"}}) {
+      auto args = QStringList{"train", "--arch", kSrc + "/assets/fmnist_swin.json", "--data", dir.path(), "--out", dir.filePath("t.safetensors")};
+      args += opt;
+      const auto r = run_cli(args);
+      if (r.err.contains("libtorch")) QSKIP("built without libtorch");
+      QCOMPARE(r.code, 2);
+      QVERIFY2(r.err.contains(opt[0] + ":"), qPrintable(r.err));
+      QVERIFY2(r.err.contains("not a finite"), qPrintable(r.err));
+    }
   }
 
   // The CUDA backend as a user reaches it without a GPU: selftest and info --plan under device

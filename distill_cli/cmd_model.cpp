@@ -178,12 +178,13 @@ int cmd_average(const std::vector<std::string>& argv) {
             "fine-tune of it (the bundled Fashion-MNIST teacher: 91.06 % from 90.81 % and 90.89 %); two runs trained\n"
             "separately from scratch usually do not (55.7 % from two 90.8 % teachers). Activations, FC1 biases,\n"
             "classes and preprocessing must match; the output keeps the first model's metadata.",
-            {{"--out", "FILE", "output .safetensors (written to a temporary name, then renamed)", ""}}, "MODEL MODEL [MODEL ...]",
+            {{"--out", "FILE", "output .safetensors (written to a temporary name, then renamed)", ""}, force_option()}, "MODEL MODEL [MODEL ...]",
             "example: swinscope-cli average run.safetensors finetuned.safetensors --out soup.safetensors");
   if (!args.parse(argv)) return kOk;
   const std::string out = args.require("--out");
   const auto& files = args.positional();
   if (files.size() < 2) throw UsageError("swinscope-cli average: give at least two models to average");
+  check_output_path(out, files, args.flag("--force"));
   std::vector<Model> models;
   for (const auto& f : files) {
     models.push_back(load_model(f));

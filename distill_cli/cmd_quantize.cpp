@@ -49,7 +49,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
              {"--batch", "N", "images per forward pass", "8"},
              {"--threads", "N", "CPU threads", "one per core"},
              {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
-             {"--out", "FILE", "output int8 .safetensors (written to a temporary name, then renamed)", ""}},
+             {"--out", "FILE", "output int8 .safetensors (written to a temporary name, then renamed)", ""},
+             force_option()},
             "",
             "example: swinscope-cli quantize --model swin_t_relu.safetensors --calib /data/imagenet/train --images 88 \\\n"
             "           --out swin_t_relu.int8.safetensors");
@@ -57,6 +58,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   const std::string model_path = args.require("--model");
   const std::string calib = args.require("--calib");
   const std::string out = args.require("--out");
+  check_output_path(out, {model_path}, args.flag("--force"));
   QuantizeOptions opts;
   try {
     opts.method = parse_calibration_method(args.get_or("--method", "percentile"));

@@ -171,6 +171,7 @@ int cmd_train(const std::vector<std::string>& argv) {
                {"--init", "FILE", "instead of --arch: start from this FP32 model's weights, config, activations and\n"
                                   "preprocessing (continue or fine-tune a model; its class count must match the data)", ""},
                {"--out", "FILE", "where the trained FP32 model goes (.safetensors)", ""},
+               force_option(),
                {"--epochs", "N", "training epochs", "30"},
                {"--batch", "N", "batch size", "128"},
                {"--lr", "X", "peak AdamW learning rate (after linear warm-up; cosine decay to --min-lr)", "1e-3"},
@@ -204,6 +205,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   }
   const std::string arch = init_path ? *init_path : args.require("--arch");
   const fs::path out = args.require("--out");
+  check_output_path(out.string(), init_path ? std::vector<std::string>{*init_path} : std::vector<std::string>{}, args.flag("--force"));
   SwinConfig cfg = init ? init->config : config_from_arch(arch);
   const std::string act_name = args.get_or("--activation", "gelu");
   if (act_name != "gelu" && act_name != "relu")
@@ -296,6 +298,7 @@ int cmd_distill(const std::vector<std::string>& argv) {
   opts.insert(opts.begin(),
               {{"--teacher", "FILE", "the FP32 GELU model to distill from (any layout `info` reads)", ""},
                {"--out", "FILE", "where the GELU-less FP32 student goes (.safetensors)", ""},
+               force_option(),
                {"--fraction", "X", "fraction of --data used in each block's epoch", "0.1"},
                {"--epochs-per-block", "N", "KD epochs after each block's swap", "1"},
                {"--lr", "X", "SGD learning rate", "0.01"},
@@ -321,6 +324,7 @@ int cmd_distill(const std::vector<std::string>& argv) {
   if (!args.parse(argv)) return kOk;
   const fs::path teacher_path = args.require("--teacher");
   const fs::path out = args.require("--out");
+  check_output_path(out.string(), {teacher_path.string()}, args.flag("--force"));
   const Model teacher = load_model(teacher_path);
   if (teacher.is_int8())
     throw Error(teacher_path.string() + ": an int8 model; distill from the FP32 model it was quantized from");

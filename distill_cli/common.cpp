@@ -32,6 +32,26 @@ std::vector<OptionSpec> plan_options() {
   };
 }
 
+OptionSpec force_option() {
+  return {"--force", "", "allow --out to name an input file (it is then replaced)", "refuse"};
+}
+
+void check_output_path(const std::string& out, const std::vector<std::string>& inputs, bool force) {
+  namespace fs = std::filesystem;
+  if (out.empty()) throw UsageError("swinscope-cli: --out is empty: give the file to write");
+  std::error_code ec;
+  const fs::path p(out);
+  if (fs::is_directory(p, ec)) throw Error(out + ": --out names a folder; give a file name inside it");
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) throw Error(out + ": the folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw Error(out + ": the folder " + dir.string() + " is not writable");
+  if (force) return;
+  for (const auto& in : inputs)
+    if (fs::exists(p, ec) && fs::equivalent(p, in, ec) && !ec)
+      throw Error(out + ": --out is the input " + in + " (same file); writing it would replace the input. Choose another "
+                  "--out, or pass --force to replace it");
+}
+
 Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   register_stage_colours();  // traces and NVTX ranges use the engine's stage colours
   Loaded l;

@@ -15,6 +15,12 @@ enum ExitCode { kOk = 0, kRuntimeFailure = 1, kBadInput = 2 };
 
 // Options every inference command shares.
 std::vector<OptionSpec> plan_options();
+// The --force option of the commands that write a model.
+OptionSpec force_option();
+// Checked before any work (issue 14, items 5 and 6): `out` is not empty, not a folder, its folder
+// exists and is writable, and it is not one of `inputs` (same file by device and inode, whatever
+// the spelling) unless `force`. Throws UsageError / Error naming the path.
+void check_output_path(const std::string& out, const std::vector<std::string>& inputs, bool force);
 
 struct Loaded {
   std::unique_ptr<Model> model;

@@ -10,6 +10,7 @@
 #include "engine/model.h"
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 
 namespace {
@@ -258,6 +259,30 @@ class TestCli : public QObject {
       QVERIFY2(r.err.contains(opt[0] + ":"), qPrintable(r.err));
       QVERIFY2(r.err.contains("not a finite"), qPrintable(r.err));
     }
+  }
+
+  // Issue 14, items 5 and 6: an output that is an input (by inode, not spelling), a folder, or
+  // in a missing folder is refused before any work; --force allows replacing an input.
+  void outputs_are_checked_before_the_work() {
+    QTemporaryDir dir;
+    const QString m = make_tiny_model(dir, "gelu");
+    const QString same = dir.path() + "/./" + QFileInfo(m).fileName();  // another spelling of m
+    auto r = run_cli({"quantize", "--model", m, "--calib", "random", "--images", "2", "--out", same});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("same file") && r.err.contains("--force"), qPrintable(r.err));
+    QVERIFY(swinscope::load_model(m.toStdString()).precision == "fp32");  // the input is untouched
+    r = run_cli({"quantize", "--model", m, "--calib", "random", "--images", "2", "--out", dir.filePath("no/such/dir/q.safetensors")});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("does not exist"), qPrintable(r.err));
+    r = run_cli({"quantize", "--model", m, "--calib", "random", "--images", "2", "--out", dir.path()});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("names a folder"), qPrintable(r.err));
+    r = run_cli({"average", m, m, "--out", ""});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--out is empty"), qPrintable(r.err));
+    r = run_cli({"quantize", "--model", m, "--calib", "random", "--images", "2", "--out", same, "--force"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY(swinscope::load_model(m.toStdString()).precision == "int8");
   }
 
   // The CUDA backend as a user reaches it without a GPU: selftest and info --plan under device

@@ -381,7 +381,7 @@ class TestInt8E2e : public QObject {
                                   "random", "--images", "2", "--out", dir.filePath("x.safetensors")});
     QCOMPARE(refused.code, 2);
     QVERIFY2(refused.err.contains("mlp.fc1.bias"), qPrintable(refused.err));
-    const auto bad_method = run_cli({"quantize", "--model", out, "--calib", "random", "--method", "entropy", "--out", out});
+    const auto bad_method = run_cli({"quantize", "--model", out, "--calib", "random", "--method", "entropy", "--out", dir.filePath("y.safetensors")});
     QCOMPARE(bad_method.code, 2);
     QVERIFY(bad_method.err.contains("entropy"));
   }

@@ -505,7 +505,11 @@ Model load_model(const std::filesystem::path& path, const LoadOptions& opts) {
     if (m.classes[static_cast<std::size_t>(i)].empty()) m.classes[static_cast<std::size_t>(i)] = "class_" + std::to_string(i);
 
   if (auto it = m.metadata.find("swinscope.preprocess"); it != m.metadata.end()) {
-    m.preprocess = PreprocessConfig::from_json(it->second);
+    try {
+      m.preprocess = PreprocessConfig::from_json(it->second);
+    } catch (const Error& e) {
+      throw Error(fname + ": metadata swinscope.preprocess: " + e.what(), e.kind());  // name the file (issue 14, item 11)
+    }
   } else {
     m.preprocess.crop = m.config.img_size;
     double crop_pct = 0.9;

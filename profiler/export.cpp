@@ -1,6 +1,8 @@
 #include "profiler/export.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -245,12 +247,15 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw TraceError(path.string() + ": cannot create temporary file " + tmp.string());
+    errno = 0;
     out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
     out.flush();
     if (!out) {
+      // errno says why (e.g. "No space left on device"); the stream itself does not.
+      const std::string why = errno ? std::strerror(errno) : "unknown error";
       std::error_code ignored;
       std::filesystem::remove(tmp, ignored);
-      throw TraceError(path.string() + ": write failed");
+      throw TraceError(path.string() + ": write failed (" + why + "); the previous file, if any, is unchanged");
     }
   }
   std::error_code ec;

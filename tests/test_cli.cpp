@@ -250,6 +250,14 @@ class TestCli : public QObject {
       QCOMPARE(r.code, 2);
       QVERIFY2(r.err.contains("tensor 'head.fc.weight' holds a non-finite value (NaN at element 3)"), qPrintable(r.err));
     }
+    // Item 11: a bad preprocess block is reported with the file's name.
+    swinscope::Model p = swinscope::load_model(good.toStdString());
+    p.preprocess.resize = 0;
+    const QString badpre = dir.filePath("resize0.safetensors");
+    swinscope::save_model(p, badpre.toStdString());
+    const auto rp = run_cli({"info", badpre});
+    QCOMPARE(rp.code, 2);
+    QVERIFY2(rp.err.contains(badpre + ": metadata swinscope.preprocess: ") && rp.err.contains("resize"), qPrintable(rp.err));
     for (const QStringList& opt : {QStringList{"--std", "0"}, QStringList{"--mean", "nan"}}) {
       auto args = QStringList{"train", "--arch", kSrc + "/assets/fmnist_swin.json", "--data", dir.path(), "--out", dir.filePath("t.safetensors")};
       args += opt;

@@ -196,7 +196,7 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   m_backend->addItem(tr("CUDA"), QStringLiteral("cuda"));
   m_backend->setToolTip(tr("Where %1 runs: auto takes CUDA when a device is usable").arg(slotName(slot)));
   m_variant = new QComboBox(this);
-  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu})
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused})
     m_variant->addItem(QString::fromUtf8(variant_name(v).data(), static_cast<int>(variant_name(v).size())), static_cast<int>(v));
   m_variant->setToolTip(tr("How the model runs: int8-gelu is the FasterTransformer baseline, int8-relu the GELU-less model"));
   run->addWidget(new QLabel(tr("Backend"), this));
@@ -264,6 +264,15 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
     m_file->setToolTip(tips.join(QLatin1Char('\n')));
   }
   const BackendChoice& b = has && !s.backend.device.empty() ? s.backend : detected;
+  // CUDA without a usable device: the entry is disabled and says why (once detection is done).
+  if (auto* bm = qobject_cast<QStandardItemModel*>(m_backend->model()); bm && !detected.device.empty()) {
+    const int ci = m_backend->findData(QStringLiteral("cuda"));
+    const bool usable = detected.backend == Backend::CUDA;
+    if (ci >= 0) {
+      bm->item(ci)->setEnabled(usable);
+      bm->item(ci)->setToolTip(usable ? QString::fromStdString(detected.device) : QString::fromStdString(detected.notice));
+    }
+  }
   const int bi = m_backend->findData(s.backendRequest);
   m_backend->setCurrentIndex(bi >= 0 ? bi : 0);
   m_device->setText(b.device.empty() ? QString() : QString::fromStdString(b.device));
@@ -278,6 +287,7 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
       if (v == Variant::FP32) ok = !s.model->is_int8();
       if (v == Variant::FP16) ok = !s.model->is_int8() && b.backend == Backend::CUDA;
       if (v == Variant::Int8Gelu || v == Variant::Int8Relu) ok = s.model->is_int8();
+      if (v == Variant::Int8GeluFused) ok = s.model->is_int8() && b.backend == Backend::CUDA;
     }
     if (vm) vm->item(i)->setEnabled(ok);
   }

@@ -56,10 +56,6 @@ class CudaFloatPlan final : public CudaPlanBase {
     upload_outer(model);
     const std::size_t es = m_act == Act::F16 ? 2 : 4;
     std::size_t x_e = 0, a_e = 0, qkv_e = 0, score_e = 0, hidden_e = 0;
-    const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
-    std::size_t cols_e = static_cast<std::size_t>(L0) * c.in_chans * c.patch_size * c.patch_size;
-    const int Ll = c.stage_resolution(c.num_stages() - 1);
-    cols_e = std::max(cols_e, static_cast<std::size_t>(Ll) * Ll * c.num_features());
     m_stages.resize(static_cast<std::size_t>(c.num_stages()));
     int global = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
@@ -72,10 +68,7 @@ class CudaFloatPlan final : public CudaPlanBase {
         st.merge_w = weight(d + "reduction.weight");
         a_e = std::max(a_e, static_cast<std::size_t>(L) * 4 * c.stage_dim(s - 1));
       }
-      for (int b = 0; b < c.depths[s]; ++b)
-        if (c.stage_shift(s, b) > 0 && !st.mask)
-          st.mask = m_arena.upload(cpu::int8::shift_mask(cpu::WindowGeometry{1, H, C, w, c.stage_shift(s, b), heads}),
-                                   "shift mask of stage " + std::to_string(s));
+      st.mask = upload_shift_mask(s);
       x_e = std::max(x_e, static_cast<std::size_t>(L) * C);
       a_e = std::max(a_e, static_cast<std::size_t>(L) * C);
       qkv_e = std::max(qkv_e, static_cast<std::size_t>(L) * 3 * C);
@@ -100,7 +93,6 @@ class CudaFloatPlan final : public CudaPlanBase {
       }
     }
     const auto B = static_cast<std::size_t>(max_batch);
-    m_cols = m_arena.alloc<float>(B * cols_e, "im2col / head scratch");
     m_x = m_arena.alloc<float>(B * x_e, "residual stream");
     m_a = m_arena.alloc<char>(B * a_e * es, "GEMM inputs");
     m_qkv = m_arena.alloc<char>(B * qkv_e * es, "qkv");
@@ -114,7 +106,6 @@ class CudaFloatPlan final : public CudaPlanBase {
     m_proj = m_arena.alloc<char>(B * x_e * es, "projection");
     m_h = m_arena.alloc<char>(B * hidden_e * es, "hidden");
     m_y = m_arena.alloc<char>(B * x_e * es, "fc2 output");
-    m_pooled = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_features()), "pooled");
     prepare(max_batch);
   }
 
@@ -206,7 +197,7 @@ class CudaFloatPlan final : public CudaPlanBase {
     cudaStream_t st = m_stream.get();
     const float eps = static_cast<float>(c.layer_norm_eps);
     Span fwd(rec, kForward, -1);
-    enqueue_patch_embed(batch, g.patch, m_cols, m_x, rec);
+    enqueue_patch_embed(batch, g.patch, m_x, rec);
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
         const auto& sw = m_stages[static_cast<std::size_t>(s)];
@@ -220,7 +211,7 @@ class CudaFloatPlan final : public CudaPlanBase {
       for (const auto& bw : m_blocks)
         if (bw.stage == s) run_block(bw, g, batch, rec);
     }
-    enqueue_head(batch, g.head, m_x, m_cols, m_pooled, rec);
+    enqueue_head(batch, g.head, m_x, rec);
   }
 
   void run_block(const FloatBlock& bw, const FloatGemms& g, int batch, profiler::Recorder* rec) {
@@ -271,7 +262,6 @@ class CudaFloatPlan final : public CudaPlanBase {
   std::vector<FloatBlock> m_blocks;
   std::map<int, FloatGemms> m_gemms;
   // Device buffers sized for max_batch; Act elements where a GEMM reads or writes them.
-  float* m_cols = nullptr;    // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
   float* m_x = nullptr;       // residual stream (B·L, C) token order
   char* m_a = nullptr;        // GEMM inputs: ln1 (window order), ln2 (token order), merge (B·L, 4C)
   char* m_qkv = nullptr;      // (B·nW·N, 3C) window order, before the bias
@@ -283,7 +273,6 @@ class CudaFloatPlan final : public CudaPlanBase {
   char* m_proj = nullptr;     // (B·nW·N, C) window order, before the bias
   char* m_h = nullptr;        // (B·L, hidden)
   char* m_y = nullptr;        // (B·L, C) fc2 output, before the bias
-  float* m_pooled = nullptr;  // (B, F)
 };
 
 }  // namespace

@@ -40,14 +40,6 @@
 
 namespace swinscope::SWS_CUDA_NS {
 
-void DeviceArena::throw_oom(const std::string& what, std::size_t bytes, std::size_t free_b, std::size_t total_b) const {
-  auto mib = [](std::size_t b) { return std::to_string((b + (1u << 20) - 1) >> 20) + " MiB"; };
-  throw Error("CUDA out of memory at plan build: " + what + " needs " + mib(bytes) + " (" + mib(m_bytes) +
-                  " already allocated by this plan); the device has " + mib(free_b) + " free of " + mib(total_b) +
-                  ": use a smaller --batch",
-              Error::Kind::Runtime);
-}
-
 namespace {
 
 using profiler::Span;
@@ -130,10 +122,6 @@ class CudaInt8Plan final : public CudaPlanBase {
     upload_outer(model);
     m_stages.resize(static_cast<std::size_t>(c.num_stages()));
     std::size_t x_e = 0, a_e = 0, qkv_e = 0, qk_e = 0, vt_e = 0, score_e = 0, ctxacc_e = 0, hidden_e = 0;
-    const int L0 = c.stage_resolution(0) * c.stage_resolution(0);
-    std::size_t cols_e = static_cast<std::size_t>(L0) * c.in_chans * c.patch_size * c.patch_size;
-    const int Ll = c.stage_resolution(c.num_stages() - 1);
-    cols_e = std::max(cols_e, static_cast<std::size_t>(Ll) * Ll * c.num_features());  // head LayerNorm scratch
     int global = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
       const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
@@ -149,10 +137,7 @@ class CudaInt8Plan final : public CudaPlanBase {
         a_e = std::max(a_e, static_cast<std::size_t>(L) * 4 * c.stage_dim(s - 1));
         x_e = std::max(x_e, static_cast<std::size_t>(L) * C);  // merge GEMM's s32 output lands in m_hacc
       }
-      for (int b = 0; b < c.depths[s]; ++b)
-        if (c.stage_shift(s, b) > 0 && !st.mask)
-          st.mask = m_arena.upload(cpu::int8::shift_mask(cpu::WindowGeometry{1, H, C, w, c.stage_shift(s, b), heads}),
-                                   "shift mask of stage " + std::to_string(s));
+      st.mask = upload_shift_mask(s);
       x_e = std::max(x_e, static_cast<std::size_t>(L) * C);
       a_e = std::max(a_e, static_cast<std::size_t>(L) * C);
       qkv_e = std::max(qkv_e, static_cast<std::size_t>(L) * 3 * C);
@@ -207,7 +192,6 @@ class CudaInt8Plan final : public CudaPlanBase {
       }
     }
     const auto B = static_cast<std::size_t>(max_batch);
-    m_cols = m_arena.alloc<float>(B * cols_e, "im2col / head scratch");
     m_x = m_arena.alloc<float>(B * x_e, "residual stream");
     m_a = m_arena.alloc<std::int8_t>(B * a_e, "GEMM inputs");
     m_qkv = m_arena.alloc<std::int8_t>(B * qkv_e, "qkv");
@@ -223,7 +207,6 @@ class CudaInt8Plan final : public CudaPlanBase {
     m_h2 = m_arena.alloc<std::int8_t>(B * hidden_e, "fc1 activation");
     m_hacc = m_arena.alloc<std::int32_t>(B * hidden_e, "s32 GEMM accumulators");
     m_y = m_arena.alloc<std::int8_t>(B * x_e, "fc2 output");
-    m_pooled = m_arena.alloc<float>(B * static_cast<std::size_t>(c.num_features()), "pooled");
     probe_relu_epilogue();
     gemms(max_batch);
   }
@@ -311,7 +294,7 @@ class CudaInt8Plan final : public CudaPlanBase {
     cudaStream_t st = m_stream.get();
     const float eps = static_cast<float>(c.layer_norm_eps);
     Span fwd(rec, kForward, -1);
-    enqueue_patch_embed(batch, g.patch, m_cols, m_x, rec);
+    enqueue_patch_embed(batch, g.patch, m_x, rec);
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
         const auto& sw = m_stages[static_cast<std::size_t>(s)];
@@ -328,7 +311,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       for (auto& bw : m_blocks)
         if (bw.stage == s) run_block(bw, g, batch, rec);
     }
-    enqueue_head(batch, g.head, m_x, m_cols, m_pooled, rec);
+    enqueue_head(batch, g.head, m_x, rec);
   }
 
   void run_block(const Block& bw, BatchGemms& g, int batch, profiler::Recorder* rec) {
@@ -518,7 +501,6 @@ class CudaInt8Plan final : public CudaPlanBase {
   std::vector<Block> m_blocks;
   std::map<int, BatchGemms> m_gemms;
   // Device buffers sized for max_batch (shapes per stage; sizes the maximum over stages).
-  float* m_cols = nullptr;            // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
   float* m_x = nullptr;               // residual stream (B·L, C) token order
   std::int8_t* m_a = nullptr;         // GEMM inputs s8: ln1 (window order), ln2 (token order), merge (B·L, 4C)
   std::int8_t* m_qkv = nullptr;       // (B·nW·N, 3C) window order
@@ -533,7 +515,6 @@ class CudaInt8Plan final : public CudaPlanBase {
   std::int8_t* m_h2 = nullptr;        // (B·L, hidden) s8 GELU output
   std::int32_t* m_hacc = nullptr;     // s32 accumulators: fc1/fc2 of ReLU blocks, merge
   std::int8_t* m_y = nullptr;         // (B·L, C) fc2 output before the bias (GELU blocks)
-  float* m_pooled = nullptr;          // (B, F)
 };
 
 }  // namespace

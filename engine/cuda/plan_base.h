@@ -4,11 +4,14 @@
 // graph for that batch size (captured on the first unrecorded run) or, for recorded and
 // ablation runs, enqueue it stage by stage so each span brackets its own kernels; copy out.
 // A plan implements prepare() (the GEMM descriptors of a batch size) and forward().
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <type_traits>
 
+#include "engine/cpu/fp32_ops.h"
+#include "engine/cpu/int8_ops.h"
 #include "engine/cuda/buffers.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/head.cuh"
@@ -40,6 +43,12 @@ class CudaPlanBase : public Plan {
     m_in_elems = static_cast<std::size_t>(cfg.in_chans) * cfg.img_size * cfg.img_size;
     m_in = m_arena.alloc<float>(B * m_in_elems, "input");
     m_logits = m_arena.alloc<float>(B * static_cast<std::size_t>(cfg.num_classes), "logits");
+    // Scratch of the steps outside the blocks: im2col rows, then the head's LayerNorm output.
+    const int L0 = cfg.stage_resolution(0) * cfg.stage_resolution(0), Ll = cfg.stage_resolution(cfg.num_stages() - 1);
+    const std::size_t cols = std::max(static_cast<std::size_t>(L0) * cfg.in_chans * cfg.patch_size * cfg.patch_size,
+                                      static_cast<std::size_t>(Ll) * Ll * cfg.num_features());
+    m_cols = m_arena.alloc<float>(B * cols, "im2col / head scratch");
+    m_pooled = m_arena.alloc<float>(B * static_cast<std::size_t>(cfg.num_features()), "pooled");
     void* hin = nullptr;
     void* hout = nullptr;
     SWS_CUDA_CHECK(cudaMallocHost(&hin, B * m_in_elems * sizeof(float)));
@@ -104,26 +113,38 @@ class CudaPlanBase : public Plan {
     d.ldd = c.num_classes, d.a = d.b = d.d = GemmType::F32, d.tf32 = tf32, d.label = "head";
     return m_runner.add(d);
   }
-  // patch_embed: m_in → im2col (cols) → GEMM → bias + LayerNorm → x (B·L0, embed).
-  void enqueue_patch_embed(int batch, int gemm, float* cols, float* x, profiler::Recorder* rec) {
+  // The stage's shift mask ((nW, N, Np), cpu::int8::shift_mask) on the device, or null when no
+  // block of the stage shifts.
+  const float* upload_shift_mask(int stage) {
+    const auto& c = m_cfg;
+    for (int b = 0; b < c.depths[stage]; ++b)
+      if (const int shift = c.stage_shift(stage, b); shift > 0)
+        return m_arena.upload(cpu::int8::shift_mask(cpu::WindowGeometry{1, c.stage_resolution(stage), c.stage_dim(stage),
+                                                                        c.stage_window(stage), shift, c.num_heads[stage]}),
+                              "shift mask of stage " + std::to_string(stage));
+    return nullptr;
+  }
+
+  // patch_embed: m_in → im2col → GEMM → bias + LayerNorm → x (B·L0, embed).
+  void enqueue_patch_embed(int batch, int gemm, float* x, profiler::Recorder* rec) {
     const auto& c = m_cfg;
     cudaStream_t st = m_stream.get();
     profiler::Span sp(rec, kPatchEmbed, -1);
     const long long rows = static_cast<long long>(batch) * c.stage_resolution(0) * c.stage_resolution(0);
-    patch_im2col(m_in, cols, batch, c.in_chans, c.img_size, c.patch_size, st);
-    m_runner.run(gemm, m_patch_w, cols, x, st);
+    patch_im2col(m_in, m_cols, batch, c.in_chans, c.img_size, c.patch_size, st);
+    m_runner.run(gemm, m_patch_w, m_cols, x, st);
     bias_layernorm_rows(x, x, rows, c.embed_dim, m_patch_b, m_patch_g, m_patch_nb, static_cast<float>(c.layer_norm_eps), st);
   }
-  // head: x → LayerNorm (scratch) → mean over tokens (pooled) → GEMM + bias → m_logits.
-  void enqueue_head(int batch, int gemm, const float* x, float* scratch, float* pooled, profiler::Recorder* rec) {
+  // head: x → LayerNorm → mean over tokens → GEMM + bias → m_logits.
+  void enqueue_head(int batch, int gemm, const float* x, profiler::Recorder* rec) {
     const auto& c = m_cfg;
     cudaStream_t st = m_stream.get();
     profiler::Span sp(rec, kHead, -1);
     const int L = c.stage_resolution(c.num_stages() - 1) * c.stage_resolution(c.num_stages() - 1);
-    bias_layernorm_rows(x, scratch, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b,
+    bias_layernorm_rows(x, m_cols, static_cast<long long>(batch) * L, c.num_features(), nullptr, m_norm_g, m_norm_b,
                         static_cast<float>(c.layer_norm_eps), st);
-    mean_pool(scratch, pooled, batch, L, c.num_features(), st);
-    m_runner.run(gemm, m_head_w, pooled, m_logits, st);
+    mean_pool(m_cols, m_pooled, batch, L, c.num_features(), st);
+    m_runner.run(gemm, m_head_w, m_pooled, m_logits, st);
     add_bias_rows(m_logits, batch, c.num_classes, m_head_b, st);
   }
   std::string outer_kernel(int gemm, bool head) const {
@@ -149,6 +170,8 @@ class CudaPlanBase : public Plan {
   float* m_logits = nullptr;  // (B, classes)
 
  private:
+  float* m_cols = nullptr;    // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
+  float* m_pooled = nullptr;  // (B, F)
   const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_g = nullptr, *m_patch_nb = nullptr;
   const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;
 

@@ -180,34 +180,8 @@ void attention_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, in
   std::vector<std::int8_t> q_ref(static_cast<std::size_t>(nwh) * N * d), kt_ref(nwh * c8::kt_head_bytes(N, d)),
       vp_ref(nwh * c8::vp_head_bytes(N, d));
   c8::qkv_bias_quant(qkv.data(), q_ref.data(), kt_ref.data(), vp_ref.data(), wg, qkv_bias.data(), deq, inv3, cpu_impl);
-  Dev<std::int8_t> dq(static_cast<std::size_t>(nwh) * Np * d4), dk(static_cast<std::size_t>(nwh) * Np * d4),
-      dvt(static_cast<std::size_t>(nwh) * d4 * Np);
-  {
-    Dev<std::int8_t> dqkv(qkv);
-    Dev<float> dbias(qkv_bias);
-    qkv_bias_quant(dqkv.get(), dq.get(), dk.get(), dvt.get(), g, dbias.get(), deq, inv3, st);
-    SWS_CUDA_CHECK(cudaDeviceSynchronize());
-    // The CPU's layouts, unpacked into CUDA's (padding 0 on both sides).
-    std::vector<int> q_want(dq.download().size(), 0), k_want(q_want.size(), 0), v_want(q_want.size(), 0);
-    const long ktb = c8::kt_head_bytes(N, d), vpb = c8::vp_head_bytes(N, d);
-    const int d8 = c8::head_dim8(d);
-    for (long long wh = 0; wh < nwh; ++wh)
-      for (int t = 0; t < N; ++t)
-        for (int e = 0; e < d; ++e) {
-          q_want[static_cast<std::size_t>((wh * Np + t) * d4 + e)] = q_ref[static_cast<std::size_t>((wh * N + t) * d + e)];
-          k_want[static_cast<std::size_t>((wh * Np + t) * d4 + e)] = kt_ref[static_cast<std::size_t>(wh * ktb + ((e / 2) * Np + t) * 2 + e % 2)];
-          v_want[static_cast<std::size_t>((wh * d4 + e) * Np + t)] = vp_ref[static_cast<std::size_t>(wh * vpb + ((t / 2) * d8 + e) * 2 + t % 2)];
-        }
-    const bool guard = dq.guard_intact() && dk.guard_intact() && dvt.guard_intact();
-    std::vector<int> got;
-    for (const auto* dv : {&dq, &dk, &dvt})
-      for (auto v : dv->download()) got.push_back(v);
-    std::vector<int> want = q_want;
-    want.insert(want.end(), k_want.begin(), k_want.end());
-    want.insert(want.end(), v_want.begin(), v_want.end());
-    ck.ints("qkv_bias_quant", got, want, 1, guard);
-  }
-  // ---- 4 qk_gemm: both sides from the CPU's q, k (so the comparison is of the GEMM alone)
+  // The CPU's q, kT, vP unpacked into CUDA's layouts (padding 0): what stage 3 must write, and
+  // the inputs of stages 4–6 below, so those compare the CUDA ops alone.
   std::vector<std::int8_t> qc(static_cast<std::size_t>(nwh) * Np * d4, 0), kc(qc.size(), 0), vtc(qc.size(), 0);
   {
     const long ktb = c8::kt_head_bytes(N, d), vpb = c8::vp_head_bytes(N, d);
@@ -220,6 +194,19 @@ void attention_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, in
           vtc[static_cast<std::size_t>((wh * d4 + e) * Np + t)] = vp_ref[static_cast<std::size_t>(wh * vpb + ((t / 2) * d8 + e) * 2 + t % 2)];
         }
   }
+  {
+    Dev<std::int8_t> dq(qc.size()), dk(kc.size()), dvt(vtc.size()), dqkv(qkv);
+    Dev<float> dbias(qkv_bias);
+    qkv_bias_quant(dqkv.get(), dq.get(), dk.get(), dvt.get(), g, dbias.get(), deq, inv3, st);
+    SWS_CUDA_CHECK(cudaDeviceSynchronize());
+    const bool guard = dq.guard_intact() && dk.guard_intact() && dvt.guard_intact();
+    std::vector<int> got, want;
+    for (const auto* dv : {&dq, &dk, &dvt})
+      for (auto v : dv->download()) got.push_back(v);
+    for (const auto* h : {&qc, &kc, &vtc}) want.insert(want.end(), h->begin(), h->end());
+    ck.ints("qkv_bias_quant", got, want, 1, guard);
+  }
+  // ---- 4 qk_gemm, on the CPU's q, k
   std::vector<std::int32_t> scores_ref(static_cast<std::size_t>(nwh) * N * Np);
   c8::qk_gemm(q_ref.data(), kt_ref.data(), scores_ref.data(), wg, cpu_impl);
   GemmRunner runner;

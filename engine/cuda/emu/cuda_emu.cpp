@@ -1385,15 +1385,19 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_
 // --- streams ---
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
-  if (stream == nullptr) return ret(cudaErrorInvalidValue);
-  auto* st = new CUstream_st{};
-  st->flags = flags;
+// A new stream or event, registered so later calls can check the handle.
+template <typename Handle>
+cudaError_t create_handle(Handle** out, unsigned flags) {
+  if (out == nullptr) return ret(cudaErrorInvalidValue);
+  auto* h = new Handle{};
+  h->flags = flags;
   std::lock_guard<std::mutex> lk(g_mx);
-  g_handles.insert(st);
-  *stream = st;
+  g_handles.insert(h);
+  *out = h;
   return cudaSuccess;
 }
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) { return create_handle(stream, flags); }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   std::lock_guard<std::mutex> lk(g_mx);
@@ -1475,15 +1479,7 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> op) {
 // --- events ---
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
-  if (event == nullptr) return ret(cudaErrorInvalidValue);
-  auto* ev = new CUevent_st{};
-  ev->flags = flags;
-  std::lock_guard<std::mutex> lk(g_mx);
-  g_handles.insert(ev);
-  *event = ev;
-  return cudaSuccess;
-}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) { return create_handle(event, flags); }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   std::lock_guard<std::mutex> lk(g_mx);

@@ -107,7 +107,7 @@ BackendChoice choose_backend(const std::string& request) {
 
 namespace {
 
-std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts) {
+std::unique_ptr<Plan> make_cuda_plan([[maybe_unused]] const Model& model, const PlanOptions& opts) {
   const bool emu = opts.backend == Backend::CUDAEmu;
   const std::string where = emu ? "the cuda-emu backend" : "the CUDA backend";
   const bool fp = opts.variant == Variant::FP32 || opts.variant == Variant::FP16;
@@ -128,7 +128,7 @@ std::unique_ptr<Plan> make_cuda_plan(const Model& model, const PlanOptions& opts
 
 }  // namespace
 
-std::unique_ptr<profiler::TraceRecorder> make_trace_recorder(const Plan& plan) {
+std::unique_ptr<profiler::TraceRecorder> make_trace_recorder([[maybe_unused]] const Plan& plan) {
 #ifdef SWINSCOPE_HAVE_CUDA
   if (plan.backend() == Backend::CUDA) return cuda::make_event_recorder(plan.native_stream());
 #endif

@@ -231,10 +231,14 @@ class CudaInt8Plan final : public CudaPlanBase {
     k.push_back({"qkv_gemm", lin(b0.qkv, g.qkv[0], S8AType::S8, S8Epilogue::S8)});
     k.push_back({"qkv_bias_quant", "qkv_bias_quant_kernel: dequantize + bias + requantize q, k, v to s8 + split heads (v transposed)" + emu});
     if (m_fused_attention) {
+      std::string per_stage;  // the kernel window_attention picks for each stage's geometry
+      for (int s = 0; s < c.num_stages(); ++s)
+        per_stage += (s ? ", " : "") + std::string("stage ") + std::to_string(s) + " " +
+                     attn_kernel_name(window_attention_pick(Geo{1, c.stage_resolution(s), c.stage_dim(s), c.stage_window(s), 0, c.num_heads[s]}));
       k.push_back({std::string(kWindowAttention.name),
-                   "window_attention_kernel: q.k^T (int32) + dequantize + relative position bias + shift mask + softmax + "
-                   "quantize (u8) + p.v (int32) + requantize to s8 + merge heads, one block per window and head, k and v in "
-                   "shared memory (SIMT, no tensor cores yet)" + emu});
+                   "window_attention: q.k^T + dequantize + relative position bias + shift mask + softmax + quantize (u8) + "
+                   "p.v + requantize to s8 + merge heads, one block per window and head; mma = both products on int8 tensor "
+                   "cores (mma.sync m16n8k32), simt = int32 lanes: " + per_stage + emu});
     } else {
       k.push_back({"qk_gemm", lt(g.qk[0])});
       k.push_back({"softmax", "softmax_quant_kernel: dequantize + scale + relative position bias + shift mask + softmax + quantize (u8 - 128), warp per row" + emu});

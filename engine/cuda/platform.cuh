@@ -54,6 +54,10 @@ inline constexpr bool kEmulated = false;
 // Throws swinscope::Error (Runtime) naming the call, the file and the line.
 void check_cuda(cudaError_t err, const char* what, const char* file, int line);
 
+// The current device's compute capability major version, queried once (0 when none answers);
+// the emulation reports 8: it implements the sm_80 instructions of engine/cuda/ptx.cuh.
+int device_cc_major();
+
 #if defined(SWINSCOPE_CUDA_EMU) || defined(__CUDACC__)
 // One launcher for every kernel: nvcc sees <<<>>>, the emulation sees a loop over blocks
 // with each block's threads run as fibers. Ends with a checked cudaGetLastError().

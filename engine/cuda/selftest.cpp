@@ -269,17 +269,20 @@ void attention_case(std::vector<SelftestRow>& rows, Rng& rng, const Case& cs, in
     for (std::size_t i = 0; i < want.size(); ++i) want[i] = ctx_ref[i] - c8::kZeroPoint;
     ck.ints("av_gemm", ctx.download(), want, 1, ctx.guard_intact() && acc.guard_intact());
   }
-  // ---- stages 4–6 fused (issue 13): window_attention against the CPU's three stages
-  if (window_attention_supported(g)) {
+  // ---- stages 4–6 fused (issue 13): each window_attention kernel against the CPU's three stages
+  for (const AttnKernel kernel : {AttnKernel::Mma, AttnKernel::Simt}) {
+    if (!window_attention_supported(g, nullptr, kernel)) continue;
     Dev<std::int8_t> dq2(qc), dk2(kc), dv2(vtc), ctx(R * C);
     Dev<float> b(bias_p);
     std::unique_ptr<Dev<float>> m;
     if (!mask.empty()) m = std::make_unique<Dev<float>>(mask);
-    window_attention(dq2.get(), dk2.get(), dv2.get(), ctx.get(), g, b.get(), m ? m->get() : nullptr, sdeq, inv_p, requant, st);
+    window_attention(dq2.get(), dk2.get(), dv2.get(), ctx.get(), g, b.get(), m ? m->get() : nullptr, sdeq, inv_p, requant, st,
+                     kernel);
     SWS_CUDA_CHECK(cudaDeviceSynchronize());
     std::vector<int> want(ctx_ref.size());
     for (std::size_t i = 0; i < want.size(); ++i) want[i] = ctx_ref[i] - c8::kZeroPoint;
-    ck.ints("window_attention (stages 4-6 fused)", ctx.download(), want, 1, ctx.guard_intact());
+    ck.ints("window_attention " + std::string(attn_kernel_name(kernel)) + " (stages 4-6 fused)", ctx.download(), want, 1,
+            ctx.guard_intact());
   }
   // ---- 8 proj_residual_ln2_quant
   {

@@ -316,19 +316,8 @@ int sm_count() {
 }
 
 void check_device(const GemmS8Args& a) {
-#ifndef SWINSCOPE_CUDA_EMU
-  static std::once_flag once;
-  static int major = 0;
-  std::call_once(once, [] {
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
-      major = 0;
-    (void)cudaGetLastError();
-  });
+  const int major = device_cc_major();
   if (major < 8) refuse(a, "needs an sm_80 or newer GPU (mma.sync m16n8k32 s8, cp.async); found compute capability " + std::to_string(major) + ".x");
-#else
-  (void)a;
-#endif
 }
 
 template <typename T, bool AU8, S8Epilogue EP>

@@ -36,7 +36,9 @@ std::string fmt(double v, int prec = 1) {
 
 void print_kind_table(const TraceStats& st, const std::map<std::string, double>& ablation_us) {
   const bool abl = !ablation_us.empty();
-  std::cout << "\n  stage                      kind        mean (us)  median (us)   p90 (us)   share" << (abl ? "   ablation (us)" : "") << "\n";
+  // Medians are the summary (a busy machine's slow runs drag a mean anywhere); p10-p90 is the spread.
+  std::cout << "\n  stage                      kind      median (us)      p10-p90 (us)   share" << (abl ? "   ablation (us)" : "")
+            << "\n";
   for (const auto& k : st.kinds) {
     const bool fused = std::any_of(kAllBlockStages.begin(), kAllBlockStages.end(),
                                    [&](const StageInfo& s) { return s.name == k.kind && s.kind == StageKind::FusedOp; });
@@ -44,14 +46,15 @@ void print_kind_table(const TraceStats& st, const std::map<std::string, double>&
     name.resize(26, ' ');
     std::string kind = is_block_stage(k.kind) ? (fused ? "fused" : "gemm") : "outside";
     kind.resize(8, ' ');
-    std::cout << "  " << name << " " << kind << std::setw(13) << fmt(k.us.mean) << std::setw(13) << fmt(k.us.median)
-              << std::setw(11) << fmt(k.us.p90) << std::setw(7) << fmt(100.0 * k.share) << " %";
+    std::cout << "  " << name << " " << kind << std::setw(13) << fmt(k.us.median) << std::setw(18)
+              << (fmt(k.us.p10) + "-" + fmt(k.us.p90)) << std::setw(7) << fmt(100.0 * k.share) << " %";
     if (abl) {
       auto it = ablation_us.find(k.kind);
       if (it != ablation_us.end()) std::cout << std::setw(16) << fmt(it->second);
     }
     std::cout << "\n";
   }
+  std::cout << "  (medians over the runs; share = median of the stage / median recorded forward)\n";
 }
 
 void print_block_table(const TraceStats& st) {
@@ -67,7 +70,8 @@ void print_block_table(const TraceStats& st) {
 
 nlohmann::json stats_json(const TraceStats& st) {
   auto sj = [](const profiler::Summary& s) {
-    return nlohmann::json{{"n", s.n}, {"mean", s.mean}, {"median", s.median}, {"min", s.min}, {"max", s.max}, {"p90", s.p90}};
+    return nlohmann::json{{"n", s.n},     {"mean", s.mean}, {"median", s.median}, {"min", s.min}, {"max", s.max},
+                          {"p10", s.p10}, {"p25", s.p25},   {"p75", s.p75},       {"p90", s.p90}};
   };
   nlohmann::json j{{"runs", st.runs},
                    {"run_total_us", sj(st.run_total_us)},
@@ -76,6 +80,11 @@ nlohmann::json stats_json(const TraceStats& st) {
                    {"recording_overhead_us", st.recording_overhead_us}};
   for (const auto& k : st.kinds) j["kinds"].push_back({{"kind", k.kind}, {"us", sj(k.us)}, {"share", k.share}, {"spans_per_run", k.spans_per_run}});
   for (const auto& b : st.block_kinds) j["blocks"].push_back({{"block", b.block}, {"kind", b.kind}, {"us", sj(b.us)}, {"share", b.share}});
+  const auto gelu = profiler::gelu_op(st);
+  j["gelu_op"] = gelu ? nlohmann::json{{"kind", gelu->kind}, {"median_us", gelu->us.median}, {"share", gelu->share}} : nlohmann::json();
+  const auto noise = profiler::assess_noise(st);
+  j["noisy"] = noise.noisy;
+  j["noise_reasons"] = noise.reasons;
   return j;
 }
 
@@ -100,7 +109,10 @@ int cmd_profile(const std::vector<std::string>& argv) {
             "blocks, its share of the forward, and (--per-block) each block's stages. End-to-end latency is\n"
             "measured with recording off, interleaved with the recorded runs, and the recording overhead is shown.\n"
             "--ablation measures a stage the paper's second way: latency with the stage skipped, subtracted from\n"
-            "the full latency (such runs compute garbage and are used for timing only).",
+            "the full latency (such runs compute garbage and are used for timing only).\n"
+            "Every figure is a median over the runs, with the p10-p90 range as its spread; a share is the\n"
+            "stage's median over the median recorded forward. A profile whose spread or recording overhead\n"
+            "says the machine was busy is flagged: close other work and run it again.",
             opts, "", "example: swinscope-cli profile --arch swin_tiny --batch 8 --runs 20 --trace swin_t.json --per-block");
   if (!args.parse(argv)) return kOk;
   const int runs = args.get_int("--runs", 20, 1, 100000);
@@ -194,6 +206,14 @@ int cmd_profile(const std::vector<std::string>& argv) {
             << fmt(st.recording_overhead_us, 0) << " us, "
             << fmt(100.0 * st.recording_overhead_us / trace.end_to_end_us_unrecorded, 2) << " %)\n"
             << "stages cover " << fmt(100.0 * st.covered_us.median / st.run_total_us.median, 1) << " % of the recorded forward\n";
+  if (const auto gelu = profiler::gelu_op(st))
+    std::cout << "GELU op (" << gelu->kind << "): median " << fmt(gelu->us.median) << " us per forward, "
+              << fmt(100.0 * gelu->share, 1) << " % of the forward\n";
+  else
+    std::cout << "GELU op: none (this model has no " << profiler::kGeluOpKind << ")\n";
+  const auto noise = profiler::assess_noise(st);
+  for (const auto& r : noise.reasons) std::cerr << "warning: noisy timing: " << r << "\n";
+  if (noise.noisy) std::cerr << "warning: these figures are not reliable; close other work and run the profile again\n";
   print_kind_table(st, ablation_us);
   if (args.flag("--per-block")) print_block_table(st);
   return kOk;

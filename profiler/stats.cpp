@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -27,6 +28,9 @@ Summary summarize(std::vector<double> values) {
   s.median = percentile_sorted(values, 50);
   s.min = values.front();
   s.max = values.back();
+  s.p10 = percentile_sorted(values, 10);
+  s.p25 = percentile_sorted(values, 25);
+  s.p75 = percentile_sorted(values, 75);
   s.p90 = percentile_sorted(values, 90);
   return s;
 }
@@ -81,9 +85,8 @@ TraceStats compute_stats(const Trace& trace, int depth) {
   out.run_total_us = summarize(run_total);
   if (trace.end_to_end_us_unrecorded > 0)
     out.recording_overhead_us = out.run_total_us.median - trace.end_to_end_us_unrecorded;
-  const double all_runs_us = std::accumulate(run_total.begin(), run_total.end(), 0.0);
   auto share = [&](const std::vector<double>& per_run) {
-    return all_runs_us > 0 ? std::accumulate(per_run.begin(), per_run.end(), 0.0) / all_runs_us : 0.0;
+    return out.run_total_us.median > 0 ? summarize(per_run).median / out.run_total_us.median : 0.0;
   };
 
   struct Acc {
@@ -134,6 +137,49 @@ TraceStats compute_stats(const Trace& trace, int depth) {
                      order_key(by_block_kind.at({b.block, b.kind}));
             });
   return out;
+}
+
+std::optional<KindStats> find_kind(const TraceStats& stats, std::string_view kind) {
+  for (const KindStats& k : stats.kinds)
+    if (k.kind == kind) return k;
+  return std::nullopt;
+}
+
+std::optional<KindStats> gelu_op(const TraceStats& stats) { return find_kind(stats, kGeluOpKind); }
+
+NoiseVerdict assess_noise(const TraceStats& stats, const NoiseThresholds& limits) {
+  NoiseVerdict v;
+  const Summary& t = stats.run_total_us;
+  auto us = [](double x) {
+    char b[48];
+    if (std::abs(x) >= 1000) std::snprintf(b, sizeof b, "%.2f ms", x / 1000.0);
+    else std::snprintf(b, sizeof b, "%.1f us", x);
+    return std::string(b);
+  };
+  auto pct = [](double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%+.1f %%", 100.0 * x);
+    return std::string(b);
+  };
+  if (t.n >= 3 && t.median > 0) {
+    if (t.p90 > limits.max_p90_over_median * t.median)
+      v.reasons.push_back("p90 of the forward is " + us(t.p90) + " beside a median of " + us(t.median) +
+                          ": some runs were much slower, so the machine was busy");
+    else if (t.relative_spread() > limits.max_relative_spread)
+      v.reasons.push_back("the forward's p10-p90 range (" + us(t.p10) + " to " + us(t.p90) + ") is wider than " +
+                          pct(limits.max_relative_spread).substr(1) + " of its median " + us(t.median));
+  }
+  if (stats.end_to_end_us_unrecorded > 0) {
+    const double o = stats.recording_overhead_us / stats.end_to_end_us_unrecorded;
+    if (o < limits.min_overhead)
+      v.reasons.push_back("recording overhead of " + pct(o) + ": recorded runs were faster than unrecorded ones, "
+                          "which recording cannot cause; the machine's load changed during the profile");
+    else if (o > limits.max_overhead)
+      v.reasons.push_back("recording overhead of " + pct(o) + " against the unrecorded median " +
+                          us(stats.end_to_end_us_unrecorded) + ": the recorded runs were disturbed");
+  }
+  v.noisy = !v.reasons.empty();
+  return v;
 }
 
 AblationResult ablation(std::string kind, std::vector<double> full_us, std::vector<double> skipped_us) {

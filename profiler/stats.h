@@ -2,10 +2,14 @@
 // Statistics over a Trace: pure functions over plain data.
 //
 // Each statistic is first summed within a run (a kind that occurs once per block adds up
-// over the blocks), then summarized across runs. Shares are ratios of totals over all
-// runs (sum of the kind / sum of the run wall times), i.e. a ratio of means, which is not
-// skewed by one slow run the way a mean of per-run ratios is.
+// over the blocks), then summarized across runs. The median is THE summary everywhere
+// (tables, charts, the CLI, shares): on a shared machine two slow runs out of ten drag a
+// mean far off (qk_gemm: mean 440 µs, median 34 µs), never the median. The spread is the
+// p10–p90 range and the IQR. A share is median(kind per run) / median(run wall time), so it
+// can be checked by dividing the two medians shown beside it.
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "profiler/trace.h"
@@ -14,11 +18,17 @@ namespace swinscope::profiler {
 
 struct Summary {
   int n = 0;
-  double mean = 0;
+  double mean = 0;  // kept for exports; shown nowhere as the summary
   double median = 0;
   double min = 0;
   double max = 0;
+  double p10 = 0;
+  double p25 = 0;
+  double p75 = 0;
   double p90 = 0;
+  double iqr() const { return p75 - p25; }
+  // (p90 − p10) / median: 0 for identical runs; how wide the middle 80 % is against the median.
+  double relative_spread() const { return median > 0 ? (p90 - p10) / median : 0.0; }
 };
 
 // p-th percentile (0..100) of sorted values by linear interpolation between closest ranks
@@ -31,7 +41,7 @@ struct KindStats {
   int stage = -1;
   double spans_per_run = 0;  // e.g. the number of blocks for a per-block stage
   Summary us;                // per-run total of this kind
-  double share = 0;          // of the forward (run wall time)
+  double share = 0;          // median(us per run) / median(run wall time)
 };
 
 struct BlockKindStats {
@@ -63,6 +73,30 @@ TraceStats compute_stats(const Trace& trace, int depth = kLeafSpans);
 
 // Which spans compute_stats(trace, depth) counts, index for index with trace.spans.
 std::vector<bool> select_spans(const Trace& trace, int depth);
+
+// The kind's statistics, or nullopt when the trace has no span of that kind.
+std::optional<KindStats> find_kind(const TraceStats& stats, std::string_view kind);
+
+// The fused op the GELU-less model removes (engine/stages.h names it too; a test keeps the two
+// equal). The one definition of "GELU op share", used by the app's Profile and Compare tabs
+// and by `swinscope-cli profile`: its median µs per forward over the median recorded forward
+// (KindStats::share). nullopt when the model has no such op (GELU-less) or none was recorded.
+inline constexpr std::string_view kGeluOpKind = "fc1_bias_gelu_quant";
+std::optional<KindStats> gelu_op(const TraceStats& stats);
+
+// Whether a profile's timings can be trusted: a run whose spread, or whose recording overhead
+// (recorded median − unrecorded median), says that something else used the machine.
+struct NoiseThresholds {
+  double max_relative_spread = 0.5;  // (p90 − p10) / median of the recorded forward
+  double max_p90_over_median = 1.5;
+  double min_overhead = -0.05;       // recording cannot make a forward faster: −5 % is noise
+  double max_overhead = 0.5;         // +50 %: the recorder, or the machine, is in the way
+};
+struct NoiseVerdict {
+  bool noisy = false;
+  std::vector<std::string> reasons;  // one sentence each, with the figures
+};
+NoiseVerdict assess_noise(const TraceStats& stats, const NoiseThresholds& limits = {});
 
 // The paper's second way to measure a fused op: end-to-end latency with the op, minus
 // end-to-end latency with the op skipped. A skipped op leaves garbage in its output

@@ -48,10 +48,12 @@ bool Args::parse(const std::vector<std::string>& argv) {
       m_values[a] = "1";
     } else if (inline_value) {
       m_values[a] = *inline_value;
+      m_all[a].push_back(*inline_value);
     } else {
       if (i + 1 >= argv.size())
         throw UsageError("swinscope-cli " + m_command + ": option " + a + " needs a value (" + spec->value_name + ")");
       m_values[a] = argv[++i];
+      m_all[a].push_back(m_values[a]);
     }
   }
   return true;
@@ -83,6 +85,11 @@ std::optional<std::string> Args::get(const std::string& name) const {
   auto it = m_values.find(name);
   if (it == m_values.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  auto it = m_all.find(name);
+  return it == m_all.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::get_or(const std::string& name, const std::string& fallback) const {

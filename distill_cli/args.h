@@ -26,7 +26,8 @@ class Args {
   std::string help() const;
 
   bool flag(const std::string& name) const;
-  std::optional<std::string> get(const std::string& name) const;
+  std::optional<std::string> get(const std::string& name) const;  // the last value of a repeated option
+  std::vector<std::string> get_all(const std::string& name) const;  // every value, in order (`--model A --model B`)
   std::string get_or(const std::string& name, const std::string& fallback) const;
   std::string require(const std::string& name) const;
   int get_int(const std::string& name, int fallback, int min_value, int max_value) const;
@@ -39,6 +40,7 @@ class Args {
   std::string m_command, m_summary, m_positional_help, m_epilog;
   std::vector<OptionSpec> m_options;
   std::map<std::string, std::string> m_values;
+  std::map<std::string, std::vector<std::string>> m_all;
   std::vector<std::string> m_positional;
 };
 

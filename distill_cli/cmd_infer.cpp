@@ -12,6 +12,7 @@
 
 #include "distill_cli/commands.h"
 #include "distill_cli/common.h"
+#include "engine/dataset_source.h"
 #include "engine/error.h"
 #include "profiler/export.h"
 
@@ -83,7 +84,9 @@ int cmd_eval(const std::vector<std::string>& argv) {
   Args args("eval", "Top-1 / top-5 accuracy and throughput on a labelled dataset:\n"
                     "  DIR is an ImageFolder (one folder per class; sorted order, or synset folder names matched\n"
                     "  against the model's class names), or a flat folder with --labels FILE of `name label` lines\n"
-                    "  (label: class index or class name). Undecodable images are skipped, counted and listed.",
+                    "  (label: class index or class name), or Fashion-MNIST's IDX files (an images file, or their folder:\n"
+                    "  its test set). Undecodable images are skipped, counted and listed. A model whose class count\n"
+                    "  differs from the dataset's is warned about before the run.",
             with_plan_options({{"--model", "FILE", "model .safetensors", ""},
                                {"--data", "DATA", "ImageFolder, flat folder (with --labels), or an IDX images file (Fashion-MNIST)", ""},
                                {"--labels", "FILE", "labels file for a flat folder", ""},
@@ -97,9 +100,12 @@ int cmd_eval(const std::vector<std::string>& argv) {
   if (auto v = args.get("--labels")) labels = *v;
   const int batch = args.get_int("--batch", 32, 1, 4096);
   const long limit = args.get_long("--limit", 0, 0, std::numeric_limits<long>::max());
+  // The dataset is checked before the model is loaded (the app runs the same check).
+  const DatasetSource source = check_dataset_source(data_dir, labels);
   auto l = load_for_inference(args, batch, false);
-  const Dataset data = open_dataset(data_dir, labels, l.model->classes);
+  const Dataset data = open_dataset_source(source, l.model->classes);
   for (const auto& n : data.notes) std::cerr << "note: " << n << "\n";
+  if (auto w = class_count_mismatch(data, l.model->classes, args.require("--model"))) std::cerr << "warning: " << *w << "\n";
   std::cerr << "dataset: " << data.images.size() << " images, " << data.layout << "\n";
   ProgressBar bar("eval");
   const auto r = evaluate(*l.plan, *l.model, data, batch, limit, [&](const Progress& p) { bar.update(p); });

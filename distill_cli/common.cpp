@@ -2,14 +2,17 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <system_error>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "engine/stages.h"
 
@@ -27,9 +30,23 @@ std::vector<OptionSpec> plan_options() {
       {"--threads", "N", "CPU threads", "one per core"},
       {"--tf32", "", "CUDA fp32: TF32 tensor cores for the GEMMs (about 1e-3 relative error)", "strict FP32"},
       {"--fused-attention", "", "CUDA int8: qk_gemm + softmax + av_gemm as one window_attention kernel (same results)", "off"},
-      {"--own-gemm", "", "CUDA int8: block GEMMs on SwinScope's own int8 tensor-core GEMM, ReLU fused into FC1 (sm_80+)", "cuBLASLt"},
+      {"--gemm", "auto|cublaslt|own|tune",
+       "CUDA int8: where the block GEMMs run. cublaslt: cuBLASLt + the separate ops; own: SwinScope's int8 tensor-core "
+       "GEMM (sm_80+) with ReLU fused into FC1; tune: per shape the fastest of both (and of the own GEMM's tiles), "
+       "timed at plan build; `info --plan` lists each choice with its timings",
+       "auto: tune on a GPU, cublaslt under cuda-emu"},
+      {"--own-gemm", "", "shorthand for --gemm own", ""},
       {"--img-size", "N", "input size for a checkpoint without SwinScope metadata or config.json", "224"},
   };
+}
+
+GemmPolicy gemm_policy(const Args& args) {
+  if (args.flag("--own-gemm")) {
+    if (args.get("--gemm") && *args.get("--gemm") != "own")
+      throw UsageError("swinscope-cli: --own-gemm contradicts --gemm " + *args.get("--gemm"));
+    return GemmPolicy::Own;
+  }
+  return parse_gemm_policy(args.get_or("--gemm", "auto"));
 }
 
 OptionSpec force_option() {
@@ -45,27 +62,24 @@ void check_output_path(const std::string& out, const std::vector<std::string>& i
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) throw Error(out + ": the folder " + dir.string() + " does not exist");
   if (::access(dir.c_str(), W_OK) != 0) throw Error(out + ": the folder " + dir.string() + " is not writable");
-  if (force) return;
-  for (const auto& in : inputs)
-    if (fs::exists(p, ec) && fs::equivalent(p, in, ec) && !ec)
-      throw Error(out + ": --out is the input " + in + " (same file); writing it would replace the input. Choose another "
-                  "--out, or pass --force to replace it");
+  if (!force)
+    for (const auto& in : inputs)
+      if (fs::exists(p, ec) && fs::equivalent(p, in, ec) && !ec)
+        throw Error(out + ": --out is the input " + in + " (same file); writing it would replace the input. Choose another "
+                    "--out, or pass --force to replace it");
+  remove_stale_temporaries_noting(dir, p.filename().string());
 }
 
-Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
-  register_stage_colours();  // traces and NVTX ranges use the engine's stage colours
-  Loaded l;
-  LoadOptions lo;
-  if (auto v = args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
-  if (auto m = args.get("--model")) {
-    l.model = std::make_unique<Model>(load_model(*m, lo));
-  } else if (allow_arch && args.get("--arch")) {
-    SwinConfig cfg = SwinConfig::preset(*args.get("--arch"));
-    if (lo.img_size) cfg.img_size = *lo.img_size;
-    l.model = std::make_unique<Model>(init_random_model(cfg, Activation::GELU, 0));
-  } else {
-    throw UsageError(allow_arch ? "--model FILE or --arch NAME is required (see --help)" : "--model FILE is required (see --help)");
-  }
+void remove_stale_temporaries_noting(const std::filesystem::path& dir, const std::string& only_name) {
+  for (const auto& t : remove_stale_temporaries(dir, only_name))
+    std::cerr << "note: removed " << t.path.string() << ", a temporary file left by process " << t.pid
+              << ", which is gone (killed or crashed while writing)\n";
+}
+
+namespace {
+
+// Backend, variant and plan for a loaded model, from the shared plan options of `args`.
+void build_plan(const Args& args, Loaded& l, int max_batch) {
   const std::string request = args.get_or("--backend", "auto");
   l.backend = choose_backend(request);
   PlanOptions po;
@@ -78,8 +92,40 @@ Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
   po.threads = args.get_int("--threads", 0, 0, 1024);
   po.tf32 = args.flag("--tf32");
   po.fused_attention = args.flag("--fused-attention");
-  po.own_gemm = args.flag("--own-gemm");
+  po.gemm = gemm_policy(args);
   l.plan = make_plan(*l.model, po);
+}
+
+LoadOptions load_options(const Args& args) {
+  LoadOptions lo;
+  if (auto v = args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
+  return lo;
+}
+
+}  // namespace
+
+Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch) {
+  register_stage_colours();  // traces and NVTX ranges use the engine's stage colours
+  Loaded l;
+  const LoadOptions lo = load_options(args);
+  if (auto m = args.get("--model")) {
+    l.model = std::make_unique<Model>(load_model(*m, lo));
+  } else if (allow_arch && args.get("--arch")) {
+    SwinConfig cfg = SwinConfig::preset(*args.get("--arch"));
+    if (lo.img_size) cfg.img_size = *lo.img_size;
+    l.model = std::make_unique<Model>(init_random_model(cfg, Activation::GELU, 0));
+  } else {
+    throw UsageError(allow_arch ? "--model FILE or --arch NAME is required (see --help)" : "--model FILE is required (see --help)");
+  }
+  build_plan(args, l, max_batch);
+  return l;
+}
+
+Loaded load_file_for_inference(const Args& args, const std::string& model_path, int max_batch) {
+  register_stage_colours();
+  Loaded l;
+  l.model = std::make_unique<Model>(load_model(model_path, load_options(args)));
+  build_plan(args, l, max_batch);
   return l;
 }
 
@@ -129,7 +175,7 @@ SwinConfig config_from_arch(const std::string& arch) {
                        (arch.size() > 5 && arch.compare(arch.size() - 5, 5, ".json") == 0);
   if (!is_file) return SwinConfig::preset(arch);
   std::ifstream in(arch);
-  if (!in) throw Error(arch + ": cannot open config file");
+  if (!in) throw Error(arch + ": cannot open config file (" + std::generic_category().message(errno) + ")");
   std::stringstream ss;
   ss << in.rdbuf();
   try {

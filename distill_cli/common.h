@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the subcommands: model + plan set-up with the backend notice, the
 // progress bar, and exit codes.
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -17,10 +18,18 @@ enum ExitCode { kOk = 0, kRuntimeFailure = 1, kBadInput = 2 };
 std::vector<OptionSpec> plan_options();
 // The --force option of the commands that write a model.
 OptionSpec force_option();
+// --gemm (and its shorthand --own-gemm) of the plan options.
+GemmPolicy gemm_policy(const Args& args);
+
 // Checked before any work (issue 14, items 5 and 6): `out` is not empty, not a folder, its folder
 // exists and is writable, and it is not one of `inputs` (same file by device and inode, whatever
 // the spelling) unless `force`. Throws UsageError / Error naming the path.
+// Last, it removes the stale temporaries of `out` (see remove_stale_temporaries_noting).
 void check_output_path(const std::string& out, const std::vector<std::string>& inputs, bool force);
+
+// Removes `*.tmp.<pid>` files in `dir` (with `only_name`: that file's only) whose process is
+// gone (a kill -9 or a crash during a write), saying so on stderr (issue 14, item 7).
+void remove_stale_temporaries_noting(const std::filesystem::path& dir, const std::string& only_name = {});
 
 struct Loaded {
   std::unique_ptr<Model> model;
@@ -30,6 +39,9 @@ struct Loaded {
 // Loads --model (or builds --arch with random weights when allow_arch), picks the backend
 // (printing the CPU-fallback notice to stderr), builds the plan for `max_batch`.
 Loaded load_for_inference(const Args& args, int max_batch, bool allow_arch);
+// The same for one model file of several (`compare --model A --model B`), with the plan
+// options (--backend, --variant, --threads, ...) of `args`.
+Loaded load_file_for_inference(const Args& args, const std::string& model_path, int max_batch);
 
 // A one-line progress bar on stderr: redrawn in place on a terminal, a line every 10%
 // otherwise (so logs stay readable).

@@ -1,4 +1,7 @@
 // swinscope-cli: model inspection, inference, evaluation and benchmarks for integer SWIN.
+#include <signal.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -6,6 +9,7 @@
 #include "distill_cli/args.h"
 #include "distill_cli/commands.h"
 #include "distill_cli/common.h"
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace {
@@ -21,6 +25,7 @@ const Command kCommands[] = {
     {"init", "write a SWIN model with random weights (latency work on the real sizes)", swinscope::cli::cmd_init},
     {"classify", "top-k classes for image files or folders", swinscope::cli::cmd_classify},
     {"eval", "top-1 / top-5 accuracy on an ImageFolder or a flat folder with labels", swinscope::cli::cmd_eval},
+    {"compare", "two models on one dataset: 2x2 right/wrong table, McNemar's exact test, flipped images", swinscope::cli::cmd_compare},
     {"train", "train a SWIN teacher from scratch on a small dataset (libtorch)", swinscope::cli::cmd_train},
     {"distill", "the paper's Algorithm 1: GELU → ReLU block by block with knowledge distillation", swinscope::cli::cmd_distill},
     {"average", "average the weights of FP32 models of one architecture (a model soup)", swinscope::cli::cmd_average},
@@ -39,12 +44,38 @@ void usage(std::ostream& o) {
     n.resize(14, ' ');
     o << "  " << n << c.summary << "\n";
   }
-  o << "\nexit codes: 0 success, 1 runtime failure, 2 bad arguments or bad input files\n";
+  o << "\nexit codes: 0 success, 1 runtime failure, 2 bad arguments or bad input files, 130 / 143 interrupted by\n"
+       "SIGINT / SIGTERM (the temporary files being written are removed; finished checkpoints stay)\n";
+}
+
+// SIGINT / SIGTERM: remove the temporaries being written (a model or a checkpoint half
+// written) and exit 128 + signal, as a shell reports a process killed by it. The checkpoints
+// already renamed into place stay. Only async-signal-safe calls here.
+extern "C" void on_terminate(int sig) {
+  swinscope::remove_live_temporaries();
+  static const char kInt[] = "\nswinscope-cli: interrupted (SIGINT); temporary files removed\n";
+  static const char kTerm[] = "\nswinscope-cli: terminated (SIGTERM); temporary files removed\n";
+  if (sig == SIGINT) (void)!::write(STDERR_FILENO, kInt, sizeof kInt - 1);
+  else (void)!::write(STDERR_FILENO, kTerm, sizeof kTerm - 1);
+  ::_exit(128 + sig);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM}) {
+    // An ignored signal (nohup, a shell's background job) stays ignored.
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    ::sigaction(sig, &sa, nullptr);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_signal_handlers();
   if (argc < 2) {
     usage(std::cerr);
     return swinscope::cli::kBadInput;

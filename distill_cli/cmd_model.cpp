@@ -46,7 +46,8 @@ int cmd_info(const std::vector<std::string>& argv) {
              {"--variant", "NAME", "with --plan: fp32 | fp16 | int8-gelu | int8-relu", "what the file holds"},
              {"--tf32", "", "with --plan: CUDA fp32 GEMMs on TF32 tensor cores", ""},
              {"--fused-attention", "", "with --plan: CUDA int8 stages 4-6 as one window_attention kernel", ""},
-             {"--own-gemm", "", "with --plan: CUDA int8 block GEMMs on the own tensor-core GEMM (ReLU fused into FC1)", ""},
+             {"--gemm", "auto|cublaslt|own|tune", "with --plan: where the CUDA int8 block GEMMs run (tune lists each timed choice)", "auto"},
+             {"--own-gemm", "", "with --plan: shorthand for --gemm own", ""},
              {"--batch", "N", "with --plan: the batch size the plan is built for", "1"}},
             "MODEL.safetensors", "example: swinscope-cli info --plan --backend cuda assets/models/fmnist_swin_relu.int8.safetensors");
   if (!args.parse(argv)) return kOk;
@@ -68,7 +69,7 @@ int cmd_info(const std::vector<std::string>& argv) {
     po.max_batch = args.get_int("--batch", 1, 1, 4096);
     po.tf32 = args.flag("--tf32");
     po.fused_attention = args.flag("--fused-attention");
-    po.own_gemm = args.flag("--own-gemm");
+    po.gemm = gemm_policy(args);
     const auto plan = make_plan(m, po);
     plan_kernels = plan->kernels();
     plan_line = std::string(variant_name(plan->variant())) + " on " + std::string(backend_name(plan->backend())) + " (" +

@@ -26,6 +26,22 @@ std::string_view backend_name(Backend b) {
   return "?";
 }
 
+std::string_view gemm_policy_name(GemmPolicy p) {
+  switch (p) {
+    case GemmPolicy::Auto: return "auto";
+    case GemmPolicy::CuBlasLt: return "cublaslt";
+    case GemmPolicy::Own: return "own";
+    case GemmPolicy::Tune: return "tune";
+  }
+  return "?";
+}
+
+GemmPolicy parse_gemm_policy(const std::string& s) {
+  for (auto p : {GemmPolicy::Auto, GemmPolicy::CuBlasLt, GemmPolicy::Own, GemmPolicy::Tune})
+    if (s == gemm_policy_name(p)) return p;
+  throw Error("unknown GEMM policy '" + s + "' (valid: auto, cublaslt, own, tune)");
+}
+
 std::string_view variant_name(Variant v) {
   switch (v) {
     case Variant::FP32: return "fp32";
@@ -114,12 +130,12 @@ std::unique_ptr<Plan> make_cuda_plan([[maybe_unused]] const Model& model, const 
   if (emu) {
 #ifdef SWINSCOPE_HAVE_CUDA_EMU
     return fp ? cuda_emu::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
-              : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.own_gemm);
+              : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.gemm);
 #endif
   } else {
 #ifdef SWINSCOPE_HAVE_CUDA
     return fp ? cuda::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
-              : cuda::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.own_gemm);
+              : cuda::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.gemm);
 #endif
   }
   (void)fp;

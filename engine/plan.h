@@ -19,7 +19,17 @@ enum class Backend { CPU, CUDA, CUDAEmu };
 // (CUDA, own GEMM): how much of the GELU-less gain survives when GELU is fused too (issue 13).
 enum class Variant { FP32, FP16, Int8Gelu, Int8Relu, Int8GeluFused };
 
+// CUDA int8: where the block GEMMs run (issue 13).
+enum class GemmPolicy {
+  Auto,      // on a GPU: Tune; under device emulation: CuBlasLt (emulated timings say nothing)
+  CuBlasLt,  // cuBLASLt, with the separate ops (the GELU-less FC1's ReLU as its own kernel)
+  Own,       // SwinScope's int8 tensor-core GEMM (gemm_s8) wherever K allows, tile by its rule
+  Tune,      // per shape, the fastest of cuBLASLt (+ op) and gemm_s8's tiles, timed at plan build
+};
+
 std::string_view backend_name(Backend b);
+std::string_view gemm_policy_name(GemmPolicy p);
+GemmPolicy parse_gemm_policy(const std::string& s);  // throws Error listing the valid names
 std::string_view variant_name(Variant v);
 Variant parse_variant(const std::string& s);  // throws Error listing the valid names
 // The variant a model runs as when none is asked for: fp32 for a float model; for an int8
@@ -75,9 +85,9 @@ struct PlanOptions {
   bool tf32 = false;  // CUDA fp32: TF32 tensor cores for the GEMMs (default: strict FP32)
   // CUDA int8: stages 4–6 as one fused window_attention kernel per (window, head) (issue 13).
   bool fused_attention = false;
-  // CUDA int8: the block GEMMs on the own int8 tensor-core GEMM (gemm_s8, sm_80+; issue 13), with
-  // ReLU fused into FC1 of GELU-less blocks; linears whose K is not a multiple of 16 stay on cuBLASLt.
-  bool own_gemm = false;
+  // CUDA int8: cuBLASLt or the own int8 tensor-core GEMM (gemm_s8, sm_80+, ReLU fused into FC1
+  // of GELU-less blocks) per block GEMM; linears whose K is not a multiple of 16 stay on cuBLASLt.
+  GemmPolicy gemm = GemmPolicy::Auto;
 };
 
 std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts);

@@ -89,8 +89,8 @@ class TestBackendOps : public QObject {
     int expected = 0;
     for (const auto& m : m_models) {
       const Model mm = load_model(m);
-      // 3 int8 plans (+2 rows comparing with the first), int8-gelu-fused for GELU models; fp32, tf32, fp16.
-      expected += mm.is_int8() ? 11 + (default_variant(mm) == Variant::Int8Gelu ? 3 : 0) : 9;
+      // 4 int8 plans (+3 rows comparing with the first), int8-gelu-fused for GELU models; fp32, tf32, fp16.
+      expected += mm.is_int8() ? 15 + (default_variant(mm) == Variant::Int8Gelu ? 3 : 0) : 9;
     }
     QCOMPARE(forward, expected);
     for (const auto& r : rows) QVERIFY2(r.pass, (r.stage + " | " + r.shape + " | " + r.detail).c_str());
@@ -175,6 +175,58 @@ class TestBackendOps : public QObject {
     }
     QCOMPARE(wa, m.config.total_blocks());
     QCOMPARE(three, 0);
+  }
+
+  // --gemm tune: every distinct block GEMM shape is timed (own GEMM tiles vs cuBLASLt; FC1 + FC2
+  // together for GELU-less blocks), each choice is listed with its timings, and whatever was
+  // chosen, the logits are the cuBLASLt plan's bit for bit. Auto is cuBLASLt under emulation.
+  void gemmChoicesAreTimedPerShape() {
+    const Model m = load_model(m_models[1]);  // GELU and GELU-less blocks, two stages
+    const auto in = random_images(m.config, 2, 9);
+    const auto n = 2 * static_cast<std::size_t>(m.config.num_classes);
+    auto run = [&](GemmPolicy p, std::vector<StageKernel>* kernels) {
+      PlanOptions o{Variant::Int8Relu, kBackend, 2, 0};
+      o.gemm = p;
+      auto plan = make_plan(m, o);
+      std::vector<float> out(n);
+      plan->run(in.data(), 2, out.data());
+      if (kernels) *kernels = plan->kernels();
+      return out;
+    };
+    std::vector<StageKernel> tk, ak;
+    const auto lt = run(GemmPolicy::CuBlasLt, nullptr);
+    QCOMPARE(run(GemmPolicy::Tune, &tk), lt);
+    QCOMPARE(run(GemmPolicy::Own, nullptr), lt);
+    int choices = 0, pairs = 0;
+    std::string policy;
+    for (const auto& k : tk) {
+      if (k.stage == "gemm policy") policy = k.kernel;
+      if (k.stage != "gemm choice") continue;
+      ++choices;
+      pairs += k.kernel.find("(GELU-less)") != std::string::npos;
+      QVERIFY2(k.kernel.find("cuBLASLt") != std::string::npos && k.kernel.find("gemm_s8 ") != std::string::npos &&
+                   k.kernel.find(" ms") != std::string::npos && k.kernel.find("M=") != std::string::npos,
+               k.kernel.c_str());
+    }
+    QVERIFY2(policy.rfind("tune", 0) == 0, policy.c_str());
+    int gelu_stages = 0, relu_stages = 0;  // distinct (stage, activation) pairs
+    for (int s = 0; s < m.config.num_stages(); ++s) {
+      bool g = false, r = false;
+      int global = 0;
+      for (int t = 0; t < s; ++t) global += m.config.depths[t];
+      for (int b = 0; b < m.config.depths[s]; ++b) (m.activations[static_cast<std::size_t>(global + b)] == Activation::ReLU ? r : g) = true;
+      gelu_stages += g, relu_stages += r;
+    }
+    // Per stage: qkv and proj once; GELU blocks fc1 and fc2; GELU-less blocks one FC1 + FC2 decision.
+    QCOMPARE(pairs, relu_stages);
+    QCOMPARE(choices, 2 * m.config.num_stages() + 2 * gelu_stages + relu_stages);
+    QCOMPARE(run(GemmPolicy::Auto, &ak), lt);
+    const std::string want = kBackend == Backend::CUDA ? "tune" : "cublaslt";  // a GPU tunes; the emulation does not
+    for (const auto& k : ak)
+      if (k.stage == "gemm policy") QVERIFY2(k.kernel.rfind(want, 0) == 0, k.kernel.c_str());
+    QCOMPARE(parse_gemm_policy("tune"), GemmPolicy::Tune);
+    const auto e = error_of([] { parse_gemm_policy("fastest"); });
+    QVERIFY2(e.find("auto, cublaslt, own, tune") != std::string::npos, e.c_str());
   }
 
   void refusesWhatItCannotRun() {

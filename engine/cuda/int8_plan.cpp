@@ -11,7 +11,9 @@
 // per batch size on its first unrecorded run and replayed after. A recorded run (profiling)
 // is enqueued stage by stage, ungraphed, so each span brackets its own kernels.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "engine/cpu/fp32_ops.h"
@@ -33,6 +35,7 @@
 #include "engine/cuda/proj_residual_ln2_quant.cuh"
 #include "engine/cuda/qkv_bias_quant.cuh"
 #include "engine/cuda/softmax.cuh"
+#include "engine/cuda/timing.h"
 #include "engine/cuda/window_attention.cuh"
 #include "engine/error.h"
 #include "engine/quantize.h"
@@ -55,6 +58,8 @@ struct Linear {
   const std::int32_t* rowsum = nullptr;  // device (N): Σ_k W[n][k], for inputs stored shifted
   float* alpha = nullptr;                // device (1) or (N): epilogue multipliers (set by set_alpha)
   std::vector<float> alpha_host;
+  bool own = false;            // on gemm_s8 (else cuBLASLt): the plan's GemmPolicy, per shape
+  S8Tile tile = S8Tile::Auto;  // gemm_s8's tile when own (Auto: its rule; Tune: the fastest)
 
   // s_in · s_w[n] / s_out (dst_scale ≤ 0: s_in · s_w[n], a dequantization).
   void set_alpha(DeviceArena& arena, float s_in, float s_out, const std::string& what) {
@@ -92,9 +97,10 @@ struct BatchGemms {
 
 class CudaInt8Plan final : public CudaPlanBase {
  public:
-  CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm)
+  CudaInt8Plan(const Model& model, Variant variant, int max_batch, bool fused_attention, GemmPolicy policy)
       : CudaPlanBase(checked(model, variant), max_batch), m_variant(variant), m_fused_attention(fused_attention),
-        m_own_gemm(own_gemm || variant == Variant::Int8GeluFused), m_fuse_gelu(variant == Variant::Int8GeluFused) {
+        m_policy(policy == GemmPolicy::Auto ? (kEmulated ? GemmPolicy::CuBlasLt : GemmPolicy::Tune) : policy),
+        m_fuse_gelu(variant == Variant::Int8GeluFused) {
     const auto& c = m_cfg;
     if (m_fused_attention)
       for (int s = 0; s < c.num_stages(); ++s) {
@@ -209,6 +215,7 @@ class CudaInt8Plan final : public CudaPlanBase {
     m_y = m_arena.alloc<std::int8_t>(B * x_e, "fc2 output");
     probe_relu_epilogue();
     gemms(max_batch);
+    choose_gemms();
   }
 
   Variant variant() const override { return m_variant; }
@@ -224,8 +231,10 @@ class CudaInt8Plan final : public CudaPlanBase {
     const long long M0 = static_cast<long long>(m_max_batch) * c.stage_resolution(0) * c.stage_resolution(0);
     // A linear's kernel: the own GEMM when this plan uses it for that shape, else cuBLASLt.
     auto lin = [&](const Linear& l, int id, S8AType at, S8Epilogue ep) {
-      return own(l) ? gemm_s8_describe(own_args(l, M0, nullptr, at, nullptr, ep)) + emu
-                    : lt(id) + (m_own_gemm ? " (K=" + std::to_string(l.K) + " is not a multiple of 16: not on gemm_s8)" : "");
+      if (own(l)) return gemm_s8_describe(own_args(l, M0, nullptr, at, nullptr, ep)) + emu;
+      if (l.K % 16 != 0 && m_policy != GemmPolicy::CuBlasLt)
+        return lt(id) + " (K=" + std::to_string(l.K) + " is not a multiple of 16: not on gemm_s8)";
+      return lt(id);
     };
     const Block& b0 = m_blocks.front();
     k.push_back({"qkv_gemm", lin(b0.qkv, g.qkv[0], S8AType::S8, S8Epilogue::S8)});
@@ -278,6 +287,17 @@ class CudaInt8Plan final : public CudaPlanBase {
       k.push_back({std::string(kMergeGemm), lt(g.merge[1]) + " + dequantize_rows_kernel" + emu});
     }
     k.push_back({std::string(kHead), outer_kernel(g.head, true)});
+    std::string policy(gemm_policy_name(m_policy));
+    if (m_policy == GemmPolicy::Tune) {
+      policy += ": per shape at batch " + std::to_string(m_max_batch) + " (every batch size uses these choices), median of " +
+                std::to_string(kTuneRuns) + " runs after " + std::to_string(kTuneWarmup) + " warm-up";
+      if (kEmulated) policy += "; emulated timings: the choices say nothing about a GPU";
+    } else {
+      policy += m_policy == GemmPolicy::Own ? ": gemm_s8 wherever K allows, tile by its rule" : ": cuBLASLt and the separate ops";
+      if (m_fuse_gelu) policy += " (int8-gelu-fused: FC1 on gemm_s8, whose epilogue the variant needs)";
+    }
+    k.push_back({"gemm policy", policy});
+    for (const auto& note : m_choices) k.push_back({"gemm choice", note});
     k.push_back({"forward", graph_note()});
     return k;
   }
@@ -375,9 +395,7 @@ class CudaInt8Plan final : public CudaPlanBase {
       } else if (!relu && own(bw.fc1) && m_fuse_gelu) {
         // int8-gelu-fused: requantize, bias, GELU and quantize in the epilogue — the same
         // function as FC1 → fc1_bias_gelu_quant, without the op (and its pass over memory).
-        GemmS8Args a = own_args(bw.fc1, rows, m_a, S8AType::S8, m_h2, S8Epilogue::RequantBiasGeluS8);
-        a.bias = bw.fc1_b, a.deq = bw.s_fc1_out, a.inv_scale = 1.f / bw.s_fc2_in;
-        gemm_s8(a, st);
+        gemm_s8(fused_gelu_args(bw, rows), st);
       } else if (!relu && own(bw.fc1)) {
         gemm_s8(own_args(bw.fc1, rows, m_a, S8AType::S8, m_h, S8Epilogue::S8), st);
       } else if (relu) {
@@ -405,13 +423,137 @@ class CudaInt8Plan final : public CudaPlanBase {
 
   // gemm_s8 needs K % 16 == 0 (16-byte cp.async row segments); other linears stay on cuBLASLt,
   // and info --plan says which.
-  bool own(const Linear& l) const { return m_own_gemm && l.K % 16 == 0; }
+  static bool own(const Linear& l) { return l.own; }
   static GemmS8Args own_args(const Linear& l, long long M, const void* A, S8AType at, void* D, S8Epilogue ep) {
     GemmS8Args a;
     a.M = static_cast<int>(M), a.N = l.N, a.K = l.K, a.A = A, a.a_type = at, a.B = l.w, a.D = D, a.epilogue = ep;
+    a.tile = l.tile;
     if (l.per_channel) a.alpha_n = l.alpha;
     else a.alpha = l.alpha_host.at(0);
     return a;
+  }
+
+  GemmS8Args fused_gelu_args(const Block& bw, long long rows) const {
+    GemmS8Args a = own_args(bw.fc1, rows, m_a, S8AType::S8, m_h2, S8Epilogue::RequantBiasGeluS8);
+    a.bias = bw.fc1_b, a.deq = bw.s_fc1_out, a.inv_scale = 1.f / bw.s_fc2_in;
+    return a;
+  }
+
+  // ---- the GEMM policy: which linears run on gemm_s8, with which tile
+  static constexpr int kTuneWarmup = kEmulated ? 1 : 3;
+  static constexpr int kTuneRuns = kEmulated ? 3 : 15;
+
+  void choose_gemms() {
+    const bool own_all = m_policy == GemmPolicy::Own || m_policy == GemmPolicy::Tune;
+    for (auto& b : m_blocks)
+      for (Linear* l : {&b.qkv, &b.proj, &b.fc1, &b.fc2}) {
+        l->own = own_all && l->K % 16 == 0;
+        if (m_fuse_gelu && l == &b.fc1 && b.act == Activation::GELU) l->own = l->K % 16 == 0;  // the epilogue needs it
+      }
+    if (m_policy == GemmPolicy::Tune) tune_gemms();
+  }
+
+  float time_ms(const std::function<void()>& enqueue) { return median_ms(m_stream.get(), enqueue, kTuneWarmup, kTuneRuns); }
+  static std::string fmt_ms(float ms) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g ms", static_cast<double>(ms));
+    return b;
+  }
+
+  // The fastest gemm_s8 tile for `a` (Auto excluded: the rule is what timing replaces); `log`
+  // gets every tile's time.
+  std::pair<S8Tile, float> fastest_tile(GemmS8Args a, std::string& log) {
+    std::pair<S8Tile, float> best{S8Tile::Auto, std::numeric_limits<float>::infinity()};
+    for (const S8Tile t : {S8Tile::T128x256, S8Tile::T128x128, S8Tile::T64x64}) {
+      a.tile = t;
+      const float ms = time_ms([&] { gemm_s8(a, m_stream.get()); });
+      log += std::string(log.empty() ? "" : ", ") + gemm_s8_tile_name(t) + " " + fmt_ms(ms);
+      if (ms < best.second) best = {t, ms};
+    }
+    return best;
+  }
+
+  // Times own vs cuBLASLt for every block GEMM shape at max_batch (identical shapes once) and
+  // sets Linear::own / tile. GELU-less blocks decide FC1 + FC2 together: the own GEMM's ReLU
+  // epilogue writes u8, which only the own FC2 reads (cuBLASLt's path stores u8 − 128).
+  void tune_gemms() {
+    const auto& g = m_gemms.at(m_max_batch);
+    cudaStream_t st = m_stream.get();
+    const auto& c = m_cfg;
+    struct Decision {
+      bool own;
+      S8Tile tile;
+    };
+    std::map<std::string, std::vector<Decision>> seen;  // shape key → the decisions for its linears
+    for (auto& b : m_blocks) {
+      const auto i = static_cast<std::size_t>(b.global);
+      const long long M = static_cast<long long>(m_max_batch) * c.stage_resolution(b.stage) * c.stage_resolution(b.stage);
+      const int hidden = c.mlp_hidden(b.stage);
+      const bool relu = b.act == Activation::ReLU;
+      auto key_of = [&](const char* what, const Linear& l) {
+        return std::string(what) + " stage " + std::to_string(b.stage) + " M=" + std::to_string(M) + " N=" + std::to_string(l.N) +
+               " K=" + std::to_string(l.K) + (l.per_channel ? " per-channel" : " per-tensor");
+      };
+      auto reuse = [&](const std::string& key, std::initializer_list<Linear*> ls) {
+        auto it = seen.find(key);
+        if (it == seen.end()) return false;
+        std::size_t j = 0;
+        for (Linear* l : ls) l->own = it->second[j].own, l->tile = it->second[j].tile, ++j;
+        return true;
+      };
+      // One linear whose alternatives compute the same output (qkv, proj; FC1/FC2 of GELU blocks).
+      auto single = [&](const char* what, Linear& l, int id, const void* A, void* D, bool lt_allowed, GemmS8Args a) {
+        const std::string key = key_of(what, l);
+        if (!l.own || reuse(key, {&l})) return;
+        std::string log;
+        const auto [tile, own_ms] = fastest_tile(a, log);
+        const float lt_ms = lt_allowed ? time_ms([&] { m_runner.run(id, l.w, A, D, st, l.per_channel ? l.alpha : nullptr); })
+                                       : std::numeric_limits<float>::infinity();
+        l.own = own_ms <= lt_ms;
+        l.tile = tile;
+        seen[key] = {{l.own, l.tile}};
+        m_choices.push_back(key + ": " + (l.own ? std::string("gemm_s8 ") + gemm_s8_tile_name(tile) : std::string("cuBLASLt")) +
+                         " (gemm_s8 " + log + (lt_allowed ? "; cuBLASLt " + fmt_ms(lt_ms) : "; the fused epilogue needs gemm_s8") + ")");
+      };
+      single("qkv_gemm", b.qkv, g.qkv[i], m_a, m_qkv, true, own_args(b.qkv, M, m_a, S8AType::S8, m_qkv, S8Epilogue::S8));
+      single("proj_gemm", b.proj, g.proj[i], m_ctx, m_proj, true, own_args(b.proj, M, m_ctx, S8AType::S8, m_proj, S8Epilogue::S8));
+      if (!relu) {
+        if (m_fuse_gelu) single("fc1_gemm (bias + GELU epilogue)", b.fc1, -1, m_a, m_h2, false, fused_gelu_args(b, M));
+        else single("fc1_gemm", b.fc1, g.fc1[i], m_a, m_h, true, own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::S8));
+        single("fc2_gemm", b.fc2, g.fc2[i], m_h2, m_y, true, own_args(b.fc2, M, m_h2, S8AType::S8, m_y, S8Epilogue::S8));
+        continue;
+      }
+      // GELU-less: stages 9, 11 and 12 as each path runs them.
+      const std::string key = key_of("fc1_gemm + fc2_gemm (GELU-less)", b.fc1);
+      if (!(b.fc1.own && b.fc2.own)) {
+        b.fc1.own = b.fc2.own = false;
+        continue;
+      }
+      if (reuse(key, {&b.fc1, &b.fc2})) continue;
+      std::string log1, log2;
+      b.fc1.tile = fastest_tile(own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::ReluU8), log1).first;
+      b.fc2.tile = fastest_tile(own_args(b.fc2, M, m_h, S8AType::U8, m_y, S8Epilogue::S8), log2).first;
+      const float own_ms = time_ms([&] {
+        gemm_s8(own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::ReluU8), st);
+        gemm_s8(own_args(b.fc2, M, m_h, S8AType::U8, m_y, S8Epilogue::S8), st);
+        fc2_bias_residual(m_y, m_x, M, c.stage_dim(b.stage), b.fc2_b, b.s_fc2_out, st);
+      });
+      const float lt_ms = time_ms([&] {
+        m_runner.run(g.fc1[i], b.fc1.w, m_a, m_hacc, st);
+        fc1_relu_quant(m_hacc, m_h, M, hidden, b.fc1.alpha, b.fc1.per_channel, st);
+        m_runner.run(g.fc2[i], b.fc2.w, m_h, m_hacc, st);
+        fc2_bias_residual_from_acc(m_hacc, b.fc2.rowsum, b.fc2.alpha, b.fc2.per_channel, m_x, M, c.stage_dim(b.stage), b.fc2_b,
+                                   b.s_fc2_out, st);
+      });
+      b.fc1.own = b.fc2.own = own_ms <= lt_ms;
+      seen[key] = {{b.fc1.own, b.fc1.tile}, {b.fc2.own, b.fc2.tile}};
+      m_choices.push_back(key + ": " +
+                       (b.fc1.own ? std::string("gemm_s8 with ReLU in FC1's epilogue, FC1 ") + gemm_s8_tile_name(b.fc1.tile) +
+                                        ", FC2 " + gemm_s8_tile_name(b.fc2.tile)
+                                  : std::string("cuBLASLt + fc1_relu_quant")) +
+                       " (stages 9-12: gemm_s8 " + fmt_ms(own_ms) + ", cuBLASLt + ops " + fmt_ms(lt_ms) + "; FC1 tiles " + log1 +
+                       "; FC2 tiles " + log2 + ")");
+    }
   }
 
   // Y (M×N) = X (M×K) · Wᵀ, W (N×K) row-major: the TN GEMM (gemm.h). S8 output carries the
@@ -498,7 +640,8 @@ class CudaInt8Plan final : public CudaPlanBase {
 
   Variant m_variant = Variant::Int8Gelu;
   bool m_fused_attention = false;
-  bool m_own_gemm = false;   // the block GEMMs on gemm_s8 (issue 13) where K allows
+  GemmPolicy m_policy = GemmPolicy::CuBlasLt;  // resolved (never Auto)
+  std::vector<std::string> m_choices;  // Tune: per distinct shape, in plan order, the choice and its timings
   bool m_fuse_gelu = false;  // int8-gelu-fused: stage 10 inside the FC1 GEMM's epilogue
   std::string m_relu_epilogue_note;
   std::vector<StageW> m_stages;
@@ -523,10 +666,10 @@ class CudaInt8Plan final : public CudaPlanBase {
 
 }  // namespace
 
-std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention, bool own_gemm) {
+std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention, GemmPolicy gemm) {
   if (variant != Variant::Int8Gelu && variant != Variant::Int8Relu && variant != Variant::Int8GeluFused)
     throw Error("CUDA int8 plan: variant " + std::string(variant_name(variant)) + " is not an int8 variant");
-  return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention, own_gemm);
+  return std::make_unique<CudaInt8Plan>(model, variant, max_batch, fused_attention, gemm);
 }
 
 }  // namespace swinscope::SWS_CUDA_NS

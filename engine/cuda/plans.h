@@ -9,7 +9,7 @@
 
 namespace swinscope::cuda {
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention = false,
-                                     bool own_gemm = false);
+                                     GemmPolicy gemm = GemmPolicy::Auto);
 // fp32 (tf32: TF32 tensor cores for the GEMMs) or fp16.
 std::unique_ptr<Plan> make_float_plan(const Model& model, Variant variant, bool tf32, int max_batch);
 // A CudaEventRecorder on `stream` (the plan's native_stream()).
@@ -17,7 +17,7 @@ std::unique_ptr<profiler::TraceRecorder> make_event_recorder(void* stream);
 }
 namespace swinscope::cuda_emu {
 std::unique_ptr<Plan> make_int8_plan(const Model& model, Variant variant, int max_batch, bool fused_attention = false,
-                                     bool own_gemm = false);
+                                     GemmPolicy gemm = GemmPolicy::Auto);
 std::unique_ptr<Plan> make_float_plan(const Model& model, Variant variant, bool tf32, int max_batch);
 std::unique_ptr<profiler::TraceRecorder> make_event_recorder(void* stream);
 }

@@ -203,10 +203,60 @@ nlohmann::json read_side_config(const std::filesystem::path& model_path) {
   }
 }
 
+// "layers.<stage>.…" → stage, and for "layers.<stage>.blocks.<block>.…" the block too
+// (else -1). False for any other name.
+bool parse_layer_name(std::string_view n, int& stage, int& block) {
+  auto number = [&n](std::size_t& i, int& out) {
+    const std::size_t start = i;
+    long v = 0;
+    while (i < n.size() && n[i] >= '0' && n[i] <= '9' && v < 1'000'000) v = v * 10 + (n[i++] - '0');
+    out = static_cast<int>(v);
+    return i > start && i < n.size() && n[i] == '.';
+  };
+  constexpr std::string_view kLayers = "layers.", kBlocks = "blocks.";
+  if (n.substr(0, kLayers.size()) != kLayers) return false;
+  std::size_t i = kLayers.size();
+  if (!number(i, stage)) return false;
+  block = -1;
+  ++i;
+  if (n.substr(i, kBlocks.size()) != kBlocks) return true;
+  i += kBlocks.size();
+  int b = 0;
+  if (number(i, b)) block = b;
+  return true;
+}
+
+// Blocks of stage s: one more than the highest block index any tensor names, so a block
+// missing one tensor still counts (and validation names the missing tensor) instead of
+// ending the stage early and leaving the rest of its tensors unused.
 int count_blocks(const std::map<std::string, FloatTensor>& t, int s) {
   int n = 0;
-  while (t.count(block_prefix(s, n) + "norm1.weight")) ++n;
+  for (const auto& [name, tensor] : t) {
+    int stage = 0, block = 0;
+    if (parse_layer_name(name, stage, block) && stage == s && block >= 0) n = std::max(n, block + 1);
+  }
   return n;
+}
+
+// Tensors under layers.<s> for a stage the config does not have, or under a block beyond
+// its stage's depth, would be silently unused: refuse the file naming them.
+void check_no_leftover_tensors(const Model& m) {
+  const auto& c = m.config;
+  std::vector<std::string> left;
+  auto visit = [&](const std::string& name) {
+    int s = 0, b = 0;
+    if (!parse_layer_name(name, s, b)) return;
+    if (s >= c.num_stages() || b >= c.depths[static_cast<std::size_t>(s)]) left.push_back(name);
+  };
+  for (const auto& [name, t] : m.tensors) visit(name);
+  for (const auto& [name, t] : m.int8_tensors) visit(name);
+  if (left.empty()) return;
+  std::string depths, names;
+  for (std::size_t i = 0; i < c.depths.size(); ++i) depths += (i ? ", " : "") + std::to_string(c.depths[i]);
+  for (std::size_t i = 0; i < left.size() && i < 8; ++i) names += (i ? ", " : "") + left[i];
+  if (left.size() > 8) names += ", …";
+  throw Error(m.path.string() + ": " + std::to_string(left.size()) + " tensor(s) belong to no block of the model (depths [" +
+              depths + "]): " + names);
 }
 
 void infer_config(Model& m, const LoadOptions& opts, const nlohmann::json& side) {
@@ -350,6 +400,7 @@ std::string Model::activation_summary() const {
 
 void validate_model_tensors(const Model& m) {
   const auto& c = m.config;
+  check_no_leftover_tensors(m);
   const std::int64_t E = c.embed_dim, p = c.patch_size;
   check_shape(m, "patch_embed.proj.weight", {E, c.in_chans, p, p});
   check_shape(m, "patch_embed.proj.bias", {E});
@@ -364,9 +415,6 @@ void validate_model_tensors(const Model& m) {
       check_shape(m, d + "norm.bias", {4 * Cp});
       check_shape(m, d + "reduction.weight", {2 * Cp, 4 * Cp});
     }
-    if (count_blocks(m.tensors, s) != c.depths[s])
-      throw Error(m.path.string() + ": stage " + std::to_string(s) + " has " + std::to_string(count_blocks(m.tensors, s)) +
-                  " blocks but the config says " + std::to_string(c.depths[s]));
     for (int b = 0; b < c.depths[s]; ++b) {
       const std::string pre = block_prefix(s, b);
       for (const char* ln : {"norm1", "norm2"}) {

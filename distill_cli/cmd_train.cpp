@@ -156,6 +156,28 @@ std::array<float, 3> parse_triplet(const std::string& s, const char* opt, int ch
   return v;
 }
 
+// A number as recorded in a checkpoint's fingerprint: enough digits that two different
+// values never read the same.
+std::string number(double v) {
+  std::ostringstream o;
+  o << std::setprecision(10) << v;
+  return o.str();
+}
+
+std::string triplet(const std::array<float, 3>& v) { return number(v[0]) + "," + number(v[1]) + "," + number(v[2]); }
+
+// The fingerprint entries of the data options both commands share.
+train::Fingerprint data_fingerprint(const Args& a, const Dataset& data, const Augment& g, std::uint64_t seed) {
+  train::Fingerprint f;
+  f["--data"] = fs::absolute(data.root).string() + " (" + std::to_string(data.images.size()) + " images)";
+  f["--labels"] = a.get("--labels") ? fs::absolute(*a.get("--labels")).string() : std::string("(none)");
+  f["--seed"] = std::to_string(seed);
+  f["--no-augment"] = g.enabled ? "no" : "yes";
+  f["--no-flip"] = g.hflip ? "no" : "yes";
+  f["--pad"] = std::to_string(g.pad);
+  return f;
+}
+
 void write_epoch(const train::EpochLog& l, int epochs) {
   std::cerr << "epoch " << l.epoch << "/" << epochs << std::fixed << std::setprecision(4) << "  loss " << l.loss
             << "  train " << percent(l.train_acc) << "  val " << (l.val_top1 >= 0 ? percent(l.val_top1) : "-")
@@ -269,12 +291,22 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (init) model->load_from(*init);
   else
     for (int b = 0; b < model->num_blocks(); ++b) model->block(b).set_activation(act);
-  {
-    std::ostringstream fp;
-    fp << (init ? "init " + fs::absolute(*init_path).string() + " " : std::string()) << "arch " << cfg.to_json() << " data " << fs::absolute(data.root).string() << " epochs " << o.epochs << " batch "
-       << o.batch << " lr " << o.lr << " seed " << o.seed << " images " << data.images.size();
-    o.fingerprint = fp.str();
-  }
+  // Everything that changes the weights; a --resume with any of them changed is refused.
+  o.fingerprint = data_fingerprint(args, data, o.augment, o.seed);
+  if (init) o.fingerprint["--init"] = fs::absolute(*init_path).string() + " (" + std::to_string(init->file_size) + " bytes)";
+  else o.fingerprint["--arch"] = cfg.to_json();
+  o.fingerprint["--epochs"] = std::to_string(o.epochs);
+  o.fingerprint["--batch"] = std::to_string(o.batch);
+  o.fingerprint["--lr"] = number(o.lr);
+  o.fingerprint["--min-lr"] = number(o.min_lr);
+  o.fingerprint["--weight-decay"] = number(o.weight_decay);
+  o.fingerprint["--warmup"] = number(o.warmup_epochs);
+  o.fingerprint["--label-smoothing"] = number(o.label_smoothing);
+  o.fingerprint["--activation"] = init ? std::string("(from --init)") : act_name;
+  o.fingerprint["--resize"] = std::to_string(meta.preprocess.resize);
+  o.fingerprint["--mean"] = triplet(meta.preprocess.mean);
+  o.fingerprint["--std"] = triplet(meta.preprocess.std);
+  if (!o.checkpoint_dir.empty()) remove_stale_temporaries_noting(o.checkpoint_dir);
   std::cerr << "train: " << cfg.parameter_count() << " parameters, " << data.images.size() << " images (" << data.layout
             << "), " << cfg.num_classes << " classes, " << o.epochs << " epochs of " << (data.images.size() + o.batch - 1) / o.batch
             << " steps on " << (o.device.is_cuda() ? "cuda" : "cpu") << " (" << torch::get_num_threads() << " threads)\n"
@@ -354,14 +386,18 @@ int cmd_distill(const std::vector<std::string>& argv) {
   o.resume = args.flag("--resume");
   o.stop_after_block = args.get_int("--stop-after-block", -1, -1, 1 << 20);
   set_threads(args);
-  {
-    std::ostringstream fp;
-    fp << "teacher " << fs::absolute(teacher_path).string() << " (" << fs::file_size(teacher_path) << " bytes) data "
-       << fs::absolute(data.root).string() << " fraction " << o.fraction << " epochs/block " << o.epochs_per_block << " lr "
-       << o.lr << (o.cosine ? " cosine" : "") << " momentum " << o.momentum << " batch " << o.batch << " T " << o.temperature
-       << " kd " << o.kd << " seed " << o.seed;
-    o.fingerprint = fp.str();
-  }
+  // Everything that changes the weights; a --resume with any of them changed is refused.
+  o.fingerprint = data_fingerprint(args, data, o.augment, o.seed);
+  o.fingerprint["--teacher"] = fs::absolute(teacher_path).string() + " (" + std::to_string(teacher.file_size) + " bytes)";
+  o.fingerprint["--fraction"] = number(o.fraction);
+  o.fingerprint["--epochs-per-block"] = std::to_string(o.epochs_per_block);
+  o.fingerprint["--lr"] = number(o.lr);
+  o.fingerprint["--lr-schedule"] = schedule;
+  o.fingerprint["--momentum"] = number(o.momentum);
+  o.fingerprint["--batch"] = std::to_string(o.batch);
+  o.fingerprint["--temperature"] = number(o.temperature);
+  o.fingerprint["--no-kd"] = o.kd ? "no" : "yes";
+  if (!o.checkpoint_dir.empty()) remove_stale_temporaries_noting(o.checkpoint_dir);
   const int L = teacher.config.total_blocks();
   std::cerr << "distill: " << L << " blocks, " << (o.kd ? "KD on " + std::to_string(static_cast<long>(std::lround(o.fraction * data.images.size()))) +
                                                              " images per block" : std::string("no KD (ablation)"))

@@ -18,6 +18,7 @@
 #include <tuple>
 #include <utility>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace swinscope {
@@ -345,12 +346,6 @@ class Fd {
     if (m_fd >= 0) ::close(m_fd);
   }
   int get() const { return m_fd; }
-  // close() reports deferred write errors (NFS, quota), so the writer checks it.
-  int close() {
-    const int rc = ::close(m_fd);
-    m_fd = -1;
-    return rc;
-  }
 
  private:
   int m_fd = -1;
@@ -446,42 +441,6 @@ const TensorView* SafetensorsFile::find(std::string_view name) const {
 
 // ---- writing ----------------------------------------------------------------
 
-namespace {
-
-// Removes the temporary file unless the write got as far as renaming it into place.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : m_path(std::move(path)) {}
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (!m_committed) ::unlink(m_path.c_str());
-  }
-  const std::string& path() const { return m_path; }
-  void commit() { m_committed = true; }
-
- private:
-  std::string m_path;
-  bool m_committed = false;
-};
-
-void write_all(int fd, const std::byte* p, std::size_t n, const std::string& label, const std::string& tmp) {
-  while (n > 0) {
-    // Linux writes at most 0x7ffff000 bytes per call; larger tensors go in pieces.
-    const std::size_t chunk = std::min<std::size_t>(n, std::size_t{1} << 30);
-    const ssize_t w = ::write(fd, p, chunk);
-    if (w < 0) {
-      const int err = errno;
-      if (err == EINTR) continue;
-      throw Error(label + ": cannot write " + tmp + ": " + errno_text(err), Error::Kind::Runtime);
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-}  // namespace
-
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   const std::string label = path.string();
@@ -549,32 +508,12 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
   std::byte prefix[8];
   for (int i = 0; i < 8; ++i) prefix[i] = static_cast<std::byte>((text.size() >> (8 * i)) & 0xFF);
 
-  TempFile tmp(label + ".tmp." + std::to_string(::getpid()));
-  auto io_fail = [&](const std::string& what) {
-    const int err = errno;
-    throw Error(label + ": " + what + " " + tmp.path() + ": " + errno_text(err), Error::Kind::Runtime);
-  };
-  Fd fd(::open(tmp.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) io_fail("cannot create temporary file");
-  write_all(fd.get(), prefix, sizeof prefix, label, tmp.path());
-  write_all(fd.get(), reinterpret_cast<const std::byte*>(text.data()), text.size(), label, tmp.path());
-  for (const auto& [t, nbytes] : order) write_all(fd.get(), t->data.data(), t->data.size(), label, tmp.path());
-  // Data must be on disk before the rename makes it visible under the final name, or a
-  // crash could leave a complete-looking file with missing contents.
-  if (::fsync(fd.get()) != 0) io_fail("cannot fsync");
-  if (fd.close() != 0) io_fail("cannot close");
-  if (::rename(tmp.path().c_str(), label.c_str()) != 0) {
-    const int err = errno;
-    throw Error(label + ": cannot rename " + tmp.path() + " into place: " + errno_text(err), Error::Kind::Runtime);
-  }
-  tmp.commit();
-
-  // Persist the directory entry too. The file is already complete under its final
-  // name, so a failure here is not worth failing the write for.
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) (void)::fsync(dfd.get());
+  std::vector<std::span<const std::byte>> pieces;
+  pieces.reserve(order.size() + 2);
+  pieces.emplace_back(prefix, sizeof prefix);
+  pieces.emplace_back(reinterpret_cast<const std::byte*>(text.data()), text.size());
+  for (const auto& [t, nbytes] : order) pieces.push_back(t->data);
+  write_file_atomically(path, pieces);
 }
 
 }  // namespace swinscope

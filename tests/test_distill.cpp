@@ -2,7 +2,10 @@
 // hundred synthetic IDX images: training lowers the loss, a KD epoch lowers the KD loss,
 // after distill every block is ReLU without FC1 bias, --no-kd changes only activations
 // and biases, an interrupted run resumed ends with the same weights as an uninterrupted
-// one, and bad input is refused with exit code 2 and the file named.
+// one, and bad input is refused with exit code 2 and the file named. Issue 14: a NaN loss
+// stops the run keeping the last checkpoint, a full disk during a checkpoint fails cleanly,
+// SIGTERM removes the temporary being written and later runs remove stale ones, --resume
+// refuses changed options and hand-edited states, and a block missing a tensor is named.
 // libtorch first: Qt's `slots` macro would break its headers.
 #include "distill_cli/torch/train.h"
 
@@ -11,6 +14,10 @@
 #include <QDir>
 #include <QTemporaryDir>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +25,7 @@
 #include "cli_runner.h"
 #include "engine/dataset.h"
 #include "engine/model.h"
+#include "engine/safetensors.h"
 #include "idx_writer.h"
 
 using namespace swinscope;
@@ -42,6 +50,59 @@ bool same_weights(const Model& a, const Model& b, QString* why) {
   }
   return true;
 }
+
+std::string read_text(const QString& file) {
+  std::ifstream in(file.toStdString(), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Files under `dir` whose name contains ".tmp".
+QStringList temporaries(const QString& dir) {
+  QStringList out;
+  for (const auto& f : QDir(dir).entryList(QDir::Files | QDir::System | QDir::Hidden))
+    if (f.contains(".tmp")) out << f;
+  return out;
+}
+
+// A pid that no process has: one of a child that has exited (and was reaped).
+qint64 dead_pid() {
+  QProcess p;
+  p.start("true", {});
+  p.waitForStarted();
+  const qint64 pid = p.processId();
+  p.waitForFinished();
+  return pid;
+}
+
+// Writes the model's float tensors as a plain safetensors file, with `metadata`.
+void write_plain(const Model& m, const QString& file, const std::map<std::string, std::string>& metadata = {}) {
+  std::vector<TensorToWrite> t;
+  for (const auto& [name, f] : m.tensors)
+    t.push_back({name, DType::F32, f.shape, std::as_bytes(std::span<const float>(f.data))});
+  write_safetensors(file.toStdString(), t, metadata);
+}
+
+// A small tmpfs mounted for the life of the object (needs root; `ok` says whether it worked).
+struct Tmpfs {
+  QString dir, why;
+  bool ok = false;
+  Tmpfs(const QString& d, long kib) : dir(d) {
+    QDir().mkpath(dir);
+    QProcess p;
+    p.start("mount", {"-t", "tmpfs", "-o", QString("size=%1k").arg(kib), "tmpfs", dir});
+    ok = p.waitForFinished() && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+    why = QString::fromUtf8(p.readAllStandardError()).trimmed();
+    if (why.isEmpty()) why = p.errorString();
+  }
+  bool resize(long kib) {
+    QProcess p;
+    p.start("mount", {"-o", QString("remount,size=%1k").arg(kib), dir});
+    return p.waitForFinished() && p.exitCode() == 0;
+  }
+  ~Tmpfs() {
+    if (ok) QProcess::execute("umount", {"-l", dir});
+  }
+};
 
 }  // namespace
 
@@ -270,6 +331,240 @@ class TestDistill : public QObject {
                             "--threads", "1", "--checkpoint-dir", path("ck_kill"), "--resume", "--out", path("killed.safetensors")});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QCOMPARE(load_model(path("killed.safetensors").toStdString()).activation_summary(), std::string("relu"));
+  }
+
+  // Issue 14, item 1: a loss that turns NaN stops the run naming the epoch and step, exit 1,
+  // and the last good checkpoint is kept (not overwritten with NaN weights).
+  void nanLossStopsAndKeepsTheCheckpoint() {
+    const QString ck = path("ck_nan");
+    const QStringList common{"train", "--arch", m_config, "--data", m_train, "--limit", "64", "--epochs", "2", "--batch", "32",
+                             "--seed", "1", "--checkpoint-dir", ck, "--out", path("nan.safetensors")};
+    // One good epoch (the test hook: --epochs 1 has another fingerprint, so epoch 1 of 2 is made
+    // by editing the finished checkpoint back to its first epoch).
+    auto r = run_cli(common);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    // The weights of epoch 2 become so large that the next forward pass overflows.
+    nlohmann::json st = nlohmann::json::parse(read_text(ck + "/state.json"));
+    QCOMPARE(st.at("next_epoch").get<int>(), 2);
+    Model w = load_model((ck + "/teacher-epoch-2.safetensors").toStdString());
+    for (auto& v : w.tensors.at("head.fc.weight").data) v = 3e38f;
+    save_model(w, (ck + "/teacher-epoch-1.safetensors").toStdString());
+    QFile::copy(ck + "/optimizer-epoch-2.pt", ck + "/optimizer-epoch-1.pt");
+    st["next_epoch"] = 1;
+    st["weights"] = "teacher-epoch-1.safetensors";
+    st["optimizer"] = "optimizer-epoch-1.pt";
+    st["log"].erase(1);
+    std::ofstream(ck.toStdString() + "/state.json") << st.dump(2);
+    QFile::remove(ck + "/teacher-epoch-2.safetensors");
+    QFile::remove(ck + "/optimizer-epoch-2.pt");
+    QFile::remove(path("nan.safetensors"));
+    const std::string before = read_text(ck + "/state.json");
+    r = run_cli(common + QStringList{"--resume"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("epoch 2/2, step 1/2") && r.err.contains("nan"), qPrintable(r.err));
+    QVERIFY2(r.err.contains("checkpoint of epoch 1"), qPrintable(r.err));
+    QCOMPARE(read_text(ck + "/state.json"), before);
+    QVERIFY(QFileInfo::exists(ck + "/teacher-epoch-1.safetensors"));
+    QVERIFY(!QFileInfo::exists(ck + "/teacher-epoch-2.safetensors"));
+    QVERIFY(!QFileInfo::exists(path("nan.safetensors")));
+    // distill: an absurd rate sends the weights to Inf and the KD loss to NaN within a few steps.
+    r = run_cli({"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "0.25", "--batch", "16", "--lr", "1e30",
+                 "--checkpoint-dir", path("ck_nan_distill"), "--out", path("nan_student.safetensors")});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("KD loss is") && r.err.contains("block 1/4") && r.err.contains("step "), qPrintable(r.err));
+    QVERIFY(!QFileInfo::exists(path("ck_nan_distill/state.json")));
+    QVERIFY(!QFileInfo::exists(path("nan_student.safetensors")));
+  }
+
+  // Issue 14, item 3: a full disk while a checkpoint is written fails with the reason and the
+  // file, exit 1; the previous checkpoint stays and no temporary is left. --resume then continues.
+  void fullDiskDuringACheckpoint() {
+    qint64 bytes = 0;  // one checkpoint of the tiny model: weights, optimizer state, state.json
+    for (const auto& f : QDir(path("train_ckpt")).entryInfoList(QDir::Files)) bytes += f.size();
+    QVERIFY(bytes > 0);
+    // Room for one checkpoint and a half: epoch 1 fits, epoch 2's cannot until epoch 1's is removed.
+    Tmpfs disk(path("full_disk"), (bytes * 3 / 2) / 1024 + 8);
+    if (!disk.ok) QSKIP(qPrintable("cannot mount a small tmpfs (needs root): " + disk.why));
+    const QStringList common{"train", "--arch", m_config, "--data", m_train, "--limit", "64", "--epochs", "2", "--batch", "32",
+                             "--seed", "1", "--checkpoint-dir", disk.dir, "--out", path("full.safetensors")};
+    auto r = run_cli(common);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("No space left on device") && r.err.contains("epoch-2"), qPrintable(r.err));
+    QVERIFY2(r.err.contains("checkpoint of epoch 1"), qPrintable(r.err));
+    QVERIFY2(temporaries(disk.dir).isEmpty(), qPrintable(temporaries(disk.dir).join(", ")));
+    QVERIFY(!QFileInfo::exists(disk.dir + "/teacher-epoch-2.safetensors") && !QFileInfo::exists(disk.dir + "/optimizer-epoch-2.pt"));
+    const auto st = nlohmann::json::parse(read_text(disk.dir + "/state.json"));
+    QCOMPARE(st.at("next_epoch").get<int>(), 1);
+    QCOMPARE(load_model((disk.dir + "/teacher-epoch-1.safetensors").toStdString()).config.num_classes, 4);
+    // Nothing lost: with room again the run continues from epoch 1.
+    QVERIFY(disk.resize(bytes * 4 / 1024 + 64));
+    r = run_cli(common + QStringList{"--resume"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY(r.err.contains("epoch 2/2") && !r.err.contains("epoch 1/2"));
+  }
+
+  // Issue 14, item 7: SIGTERM while a file is being written removes its temporary (exit 143);
+  // SIGINT exits 130; a later run removes temporaries whose process is gone, and says so.
+  void signalsAndStaleTemporaries() {
+    const QString out = path("sig.safetensors");
+    QProcess p;
+    p.start(QStringLiteral(SWINSCOPE_CLI_PATH), {"distill", "--teacher", m_teacher, "--data", m_train, "--no-kd", "--out", out});
+    QVERIFY(p.waitForStarted());
+    // The temporary is a FIFO: opening it for writing blocks until someone reads, which holds
+    // the writer in the middle of its write for as long as the test needs.
+    const QString tmp = out + ".tmp." + QString::number(p.processId());
+    QCOMPARE(::mkfifo(tmp.toLocal8Bit().constData(), 0644), 0);
+    const QString wchan = QString("/proc/%1/wchan").arg(p.processId());
+    bool blocked = false;
+    for (int i = 0; i < 1200 && !blocked && p.state() == QProcess::Running; ++i) {
+      QFile f(wchan);
+      const QByteArray where = f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+      blocked = where.contains("wait_for_partner") || where.contains("fifo");  // in open() of the FIFO
+      if (!blocked) QTest::qWait(50);
+    }
+    if (!blocked) {
+      p.kill();
+      p.waitForFinished();
+      QFile::remove(tmp);
+      QSKIP("cannot see the writer blocked on its temporary (/proc/PID/wchan)");
+    }
+    p.terminate();  // SIGTERM
+    QVERIFY(p.waitForFinished());
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 143);
+    QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("SIGTERM"));
+    QVERIFY(!QFileInfo::exists(tmp));
+    QVERIFY(!QFileInfo::exists(out));
+    // SIGINT during training: exit 130.
+    QProcess q;
+    q.start(QStringLiteral(SWINSCOPE_CLI_PATH), {"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "1", "--batch",
+                                                 "8", "--epochs-per-block", "5", "--out", out});
+    QVERIFY(q.waitForStarted());
+    for (int i = 0; i < 600 && !q.readAllStandardError().contains("distill: "); ++i) q.waitForReadyRead(100);
+    ::kill(static_cast<pid_t>(q.processId()), SIGINT);
+    QVERIFY(q.waitForFinished());
+    QCOMPARE(q.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(q.exitCode(), 130);
+    // Stale temporaries (their process is gone) beside --out and in the checkpoint folder are
+    // removed, saying so; one of a live process (this test) and another file's are kept.
+    const QString ck = path("ck_stale");
+    QDir().mkpath(ck);
+    const QString dead = QString::number(dead_pid()), live = QString::number(QCoreApplication::applicationPid());
+    const QStringList stale{out + ".tmp." + dead, ck + "/student-block-0.safetensors.tmp." + dead, ck + "/state.json.tmp." + dead};
+    const QStringList kept{out + ".tmp." + live, path("other.safetensors.tmp." + dead)};
+    for (const auto& f : stale + kept) std::ofstream(f.toStdString()) << "half written";
+    const auto r = run_cli({"distill", "--teacher", m_teacher, "--data", m_train, "--no-kd", "--checkpoint-dir", ck, "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    for (const auto& f : stale) {
+      QVERIFY2(!QFileInfo::exists(f), qPrintable(f));
+      QVERIFY2(r.err.contains("removed " + f), qPrintable(r.err));
+    }
+    for (const auto& f : kept) QVERIFY2(QFileInfo::exists(f), qPrintable(f));
+    QVERIFY(QFileInfo::exists(out));
+  }
+
+  // Issue 14, item 8: --resume refuses any changed option that changes the result, naming it
+  // with both values, and a checkpoint whose fields do not fit the model, naming the file.
+  void resumeRefusesChangedOptions_data() {
+    QTest::addColumn<QStringList>("change");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("weight decay") << QStringList{"--weight-decay", "0.1"} << "--weight-decay was 0.05, now 0.1";
+    QTest::newRow("label smoothing") << QStringList{"--label-smoothing", "0.2"} << "--label-smoothing was 0.1, now 0.2";
+    QTest::newRow("pad") << QStringList{"--pad", "2"} << "--pad was 0, now 2";
+    QTest::newRow("min lr") << QStringList{"--min-lr", "1e-4"} << "--min-lr was 1e-05, now 0.0001";
+    QTest::newRow("activation") << QStringList{"--activation", "relu"} << "--activation was gelu, now relu";
+    QTest::newRow("no flip") << QStringList{"--no-flip"} << "--no-flip was no, now yes";
+  }
+  void resumeRefusesChangedOptions() {
+    QFETCH(QStringList, change);
+    QFETCH(QString, message);
+    // The options of initTestCase's run, resumed with one of them changed.
+    const auto r = run_cli(QStringList{"train", "--arch", m_config, "--data", m_train, "--val", m_val, "--epochs", "12", "--batch",
+                                       "32", "--lr", "5e-3", "--warmup", "1", "--seed", "3", "--checkpoint-dir", path("train_ckpt"),
+                                       "--resume", "--out", path("changed.safetensors")} +
+                           change);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains(message) && r.err.contains("state.json"), qPrintable(r.err));
+    QVERIFY(!QFileInfo::exists(path("changed.safetensors")));
+  }
+
+  void resumeChecksTheCheckpoint() {
+    const QString ck = path("ck_edit");
+    const QStringList common{"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "0.25", "--batch", "16",
+                             "--seed", "4", "--checkpoint-dir", ck, "--out", path("edit.safetensors")};
+    auto r = run_cli(common + QStringList{"--stop-after-block", "0"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    // distill: a changed --pad is refused.
+    r = run_cli(common + QStringList{"--resume", "--pad", "2"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--pad was 0, now 2"), qPrintable(r.err));
+    const std::string good = read_text(ck + "/state.json");
+    auto edited = [&](const std::function<void(nlohmann::json&)>& f) {
+      auto st = nlohmann::json::parse(good);
+      f(st);
+      std::ofstream(ck.toStdString() + "/state.json") << st.dump(2);
+      return run_cli(common + QStringList{"--resume"});
+    };
+    r = edited([](nlohmann::json& st) { st["next_block"] = 99; });
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("state.json: next_block is 99, outside 1..4"), qPrintable(r.err));
+    r = edited([](nlohmann::json& st) {  // says 3 blocks are done, the weights have 1 converted
+      st["next_block"] = 3;
+      for (int b = 1; b < 3; ++b) st["log"].push_back(st["log"][0]), st["log"][b]["block"] = b;
+    });
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("state.json") && r.err.contains("block 2 of") && r.err.contains("not converted"), qPrintable(r.err));
+    r = edited([](nlohmann::json& st) { st["next_block"] = "two"; });
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("state.json: field 'next_block'"), qPrintable(r.err));
+    r = edited([](nlohmann::json& st) { st["weights"] = "../teacher.safetensors"; });
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("not a file name inside"), qPrintable(r.err));
+    QVERIFY(!QFileInfo::exists(path("edit.safetensors")));
+    // The untouched state resumes.
+    std::ofstream(ck.toStdString() + "/state.json") << good;
+    r = run_cli(common + QStringList{"--resume"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QCOMPARE(load_model(path("edit.safetensors").toStdString()).activation_summary(), std::string("relu"));
+  }
+
+  // Issue 14, item 9: a block missing one tensor is named, with and without metadata, instead
+  // of shortening the stage; tensors that belong to no block are named too.
+  void missingBlockTensorIsNamed() {
+    const Model t = load_model(m_teacher.toStdString());
+    Model m = t;
+    m.tensors.erase("layers.0.blocks.1.norm1.weight");
+    const QString plain = path("missing_plain.safetensors"), meta = path("missing_meta.safetensors");
+    write_plain(m, plain);
+    write_plain(m, meta, t.metadata);
+    for (const QString& f : {plain, meta}) {
+      try {
+        load_model(f.toStdString());
+        QFAIL("loaded a model with a block tensor missing");
+      } catch (const std::exception& e) {
+        QVERIFY2(QString(e.what()).contains(f + ": missing tensor 'layers.0.blocks.1.norm1.weight'"), e.what());
+      }
+    }
+    // A block beyond the config's depth, and a stage beyond its stages.
+    Model extra = t;
+    extra.tensors["layers.0.blocks.2.norm1.weight"] = t.tensors.at("layers.0.blocks.1.norm1.weight");
+    extra.tensors["layers.5.downsample.norm.weight"] = t.tensors.at("layers.1.downsample.norm.weight");
+    const QString left = path("leftover.safetensors");
+    write_plain(extra, left, t.metadata);
+    const auto r = run_cli({"info", left});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("2 tensor(s) belong to no block of the model (depths [2, 2])") &&
+                 r.err.contains("layers.0.blocks.2.norm1.weight") && r.err.contains("layers.5.downsample.norm.weight"),
+             qPrintable(r.err));
+    // Without metadata the inference counts 3 blocks in stage 0 and names the first gap.
+    extra.tensors.erase("layers.5.downsample.norm.weight");
+    write_plain(extra, left);
+    try {
+      load_model(left.toStdString());
+      QFAIL("loaded a model with a partial block");
+    } catch (const std::exception& e) {
+      QVERIFY2(QString(e.what()).contains("missing tensor 'layers.0.blocks.2."), e.what());
+    }
   }
 
   void badInputIsRefused_data() {

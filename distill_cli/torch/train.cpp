@@ -7,8 +7,8 @@
 #include <fstream>
 #include <numeric>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
-#include "profiler/export.h"
 
 namespace swinscope::train {
 
@@ -61,13 +61,66 @@ nlohmann::json read_state(const fs::path& dir) {
   }
 }
 
-void write_state(const fs::path& dir, const nlohmann::json& state) {
-  profiler::write_file_atomically(dir / "state.json", state.dump(2) + "\n");
+void write_state(const fs::path& dir, const nlohmann::json& state) { write_file_atomically(dir / "state.json", state.dump(2) + "\n"); }
+
+nlohmann::json to_json(const Fingerprint& f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : f) j[k] = v;
+  return j;
+}
+
+// Refuses a resume whose options differ from the run's, naming every option that changed.
+void check_fingerprint(const nlohmann::json& stored, const Fingerprint& now, const fs::path& file) {
+  if (!stored.is_object())
+    throw Error(file.string() + ": written by an earlier swinscope-cli that did not record every option, so a resume "
+                "cannot be checked; start the run again in another --checkpoint-dir");
+  auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::string diffs;
+  for (const auto& [k, v] : now) {
+    const auto it = stored.find(k);
+    const std::string was = it == stored.end() ? std::string("(not recorded)") : text(*it);
+    if (was != v) diffs += (diffs.empty() ? "" : "; ") + k + " was " + was + ", now " + v;
+  }
+  for (auto it = stored.begin(); it != stored.end(); ++it)
+    if (!now.count(it.key())) diffs += (diffs.empty() ? "" : "; ") + it.key() + " was " + text(*it) + ", now not used";
+  if (!diffs.empty())
+    throw Error(file.string() + ": the run was made with other options: " + diffs +
+                ". Resume with the same options as the first run, or start a new run in another --checkpoint-dir");
+}
+
+// A field of state.json, or an error naming the file and the field.
+template <class T>
+T state_field(const nlohmann::json& st, const char* key, const fs::path& file) {
+  try {
+    return st.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(file.string() + ": field '" + key + "' is missing or of the wrong type");
+  }
+}
+
+// An integer field of state.json in [lo, hi].
+int state_int(const nlohmann::json& st, const char* key, int lo, int hi, const fs::path& file, const std::string& why) {
+  const auto v = state_field<long long>(st, key, file);
+  if (v < lo || v > hi)
+    throw Error(file.string() + ": " + key + " is " + std::to_string(v) + ", outside " + std::to_string(lo) + ".." +
+                std::to_string(hi) + " (" + why + ")");
+  return static_cast<int>(v);
+}
+
+// A file named by state.json: a plain name inside the checkpoint folder that exists.
+fs::path state_file(const nlohmann::json& st, const char* key, const fs::path& dir, const fs::path& file) {
+  const auto name = state_field<std::string>(st, key, file);
+  if (name.empty() || fs::path(name).filename().string() != name)
+    throw Error(file.string() + ": " + key + " '" + name + "' is not a file name inside " + dir.string());
+  const fs::path p = dir / name;
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) throw Error(file.string() + ": " + key + " names " + p.string() + ", which does not exist");
+  return p;
 }
 
 // With --resume: the saved state (after checking it was made with the same options);
 // without: refuses a folder that holds one, so no run is overwritten by accident.
-std::optional<nlohmann::json> open_checkpoints(const fs::path& dir, bool resume, const std::string& fingerprint,
+std::optional<nlohmann::json> open_checkpoints(const fs::path& dir, bool resume, const Fingerprint& fingerprint,
                                                const char* what) {
   if (dir.empty()) {
     if (resume) throw Error(std::string("--resume needs --checkpoint-dir (where the ") + what + " run saved its state)");
@@ -84,11 +137,12 @@ std::optional<nlohmann::json> open_checkpoints(const fs::path& dir, bool resume,
   }
   if (!exists) return std::nullopt;  // nothing to resume: start from the beginning
   auto st = read_state(dir);
+  const fs::path file = dir / "state.json";
+  if (!st.is_object()) throw Error(file.string() + ": not a checkpoint state (a JSON object)");
   if (st.value("kind", "") != what)
-    throw Error((dir / "state.json").string() + ": a '" + st.value("kind", "?") + "' checkpoint, not a " + what + " one");
-  if (st.value("fingerprint", "") != fingerprint)
-    throw Error((dir / "state.json").string() + ": made with other options (" + st.value("fingerprint", "") +
-                "); resume with the same options as the first run");
+    throw Error(file.string() + ": a '" + st.value("kind", "?") + "' checkpoint, not a " + what + " one");
+  check_fingerprint(st.contains("fingerprint") ? st["fingerprint"] : nlohmann::json(), fingerprint, file);
+  if (!st.contains("log") || !st["log"].is_array()) throw Error(file.string() + ": field 'log' is missing or not a list");
   return st;
 }
 
@@ -111,20 +165,67 @@ double lr_at(const TrainOptions& o, long step, long steps_per_epoch) {
 nlohmann::json to_json(const EpochLog& l) {
   return {{"epoch", l.epoch}, {"loss", l.loss}, {"train_acc", l.train_acc}, {"val_top1", l.val_top1}, {"seconds", l.seconds}, {"lr", l.lr}};
 }
-EpochLog epoch_from_json(const nlohmann::json& j) {
-  return {j.at("epoch").get<int>(), j.at("loss").get<double>(), j.at("train_acc").get<double>(), j.at("val_top1").get<double>(),
-          j.at("seconds").get<double>(), j.at("lr").get<double>()};
+EpochLog epoch_from_json(const nlohmann::json& j, const fs::path& file) {
+  try {
+    return {j.at("epoch").get<int>(), j.at("loss").get<double>(), j.at("train_acc").get<double>(), j.at("val_top1").get<double>(),
+            j.at("seconds").get<double>(), j.at("lr").get<double>()};
+  } catch (const nlohmann::json::exception&) {
+    throw Error(file.string() + ": an entry of 'log' is not an epoch record: " + j.dump());
+  }
 }
 nlohmann::json to_json(const BlockLog& l) {
   return {{"block", l.block},           {"kd_loss_first", l.kd_loss_first}, {"kd_loss_last", l.kd_loss_last},
           {"kd_loss_mean", l.kd_loss_mean}, {"val_top1", l.val_top1},       {"seconds", l.seconds}};
 }
-BlockLog block_from_json(const nlohmann::json& j) {
-  return {j.at("block").get<int>(),        j.at("kd_loss_first").get<double>(), j.at("kd_loss_last").get<double>(),
-          j.at("kd_loss_mean").get<double>(), j.at("val_top1").get<double>(),  j.at("seconds").get<double>()};
+BlockLog block_from_json(const nlohmann::json& j, const fs::path& file) {
+  try {
+    return {j.at("block").get<int>(),        j.at("kd_loss_first").get<double>(), j.at("kd_loss_last").get<double>(),
+            j.at("kd_loss_mean").get<double>(), j.at("val_top1").get<double>(),  j.at("seconds").get<double>()};
+  } catch (const nlohmann::json::exception&) {
+    throw Error(file.string() + ": an entry of 'log' is not a block record: " + j.dump());
+  }
 }
 
 void save_weights(const SwinImpl& model, const Model& meta, const fs::path& path) { save_model(model.to_model(meta), path); }
+
+// The optimizer state, serialized in memory and written by the atomic writer: libtorch's
+// own file writer throws from a destructor when the disk is full (std::terminate, exit 134)
+// and leaves its temporary behind.
+void save_optimizer(torch::optim::Optimizer& optimizer, const fs::path& path) {
+  std::string bytes;
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  archive.save_to([&bytes](const void* p, std::size_t n) {
+    bytes.append(static_cast<const char*>(p), n);
+    return n;
+  });
+  write_file_atomically(path, bytes);
+}
+
+void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& path) {
+  try {
+    torch::load(optimizer, path.string());
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw Error(path.string() + ": not an optimizer state for this model (" + what.substr(0, what.find('\n')) + ")");
+  }
+}
+
+// What is left after a failure in unit `done + 1` (an epoch or a block, 1-based).
+std::string kept_checkpoint(const fs::path& dir, const std::string& unit, int done) {
+  if (dir.empty()) return "nothing was saved (no --checkpoint-dir)";
+  if (done == 0) return "no checkpoint was saved yet";
+  return "the checkpoint of " + unit + " " + std::to_string(done) + " in " + dir.string() + " is intact (--resume continues it)";
+}
+
+// Non-finite weights are never checkpointed or written: the last good checkpoint stays.
+void check_finite_parameters(SwinImpl& model, const std::string& where, const std::string& kept) {
+  torch::NoGradGuard ng;
+  for (const auto& p : model.named_parameters())
+    if (!torch::isfinite(p.value()).all().item<bool>())
+      throw Error(where + ": parameter '" + p.key() + "' holds NaN or Inf; stopped without saving it; " + kept,
+                  Error::Kind::Runtime);
+}
 
 }  // namespace
 
@@ -136,13 +237,29 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
   model.to(opt.device);
   torch::optim::AdamW optimizer(model.trainable_parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   if (auto st = open_checkpoints(opt.checkpoint_dir, opt.resume, opt.fingerprint, "train")) {
-    const Model saved = load_model(opt.checkpoint_dir / st->at("weights").get<std::string>());
+    // Every field is checked against this run before it is used (issue 14, item 8).
+    const fs::path file = opt.checkpoint_dir / "state.json";
+    start_epoch = state_int(*st, "next_epoch", 1, opt.epochs, file, "the run has " + std::to_string(opt.epochs) + " epochs");
+    if (static_cast<int>((*st)["log"].size()) != start_epoch)
+      throw Error(file.string() + ": 'log' has " + std::to_string((*st)["log"].size()) + " epochs but next_epoch is " +
+                  std::to_string(start_epoch));
+    for (const auto& j : (*st)["log"]) {
+      logs.push_back(epoch_from_json(j, file));
+      if (logs.back().epoch != static_cast<int>(logs.size()))
+        throw Error(file.string() + ": 'log' entry " + std::to_string(logs.size()) + " is for epoch " + std::to_string(logs.back().epoch));
+    }
+    const fs::path weights = state_file(*st, "weights", opt.checkpoint_dir, file);
+    const fs::path optim = state_file(*st, "optimizer", opt.checkpoint_dir, file);
+    const Model saved = load_model(weights);
+    if (saved.config.to_json() != meta.config.to_json())
+      throw Error(weights.string() + ": its architecture differs from this run's");
+    for (int b = 0; b < model.num_blocks(); ++b)
+      if (saved.activations[static_cast<std::size_t>(b)] != model.block(b).activation)
+        throw Error(weights.string() + ": block " + std::to_string(b + 1) + " has another activation than this run's");
     model.to(torch::kCPU);
     model.load_from(saved);
     model.to(opt.device);
-    torch::load(optimizer, (opt.checkpoint_dir / st->at("optimizer").get<std::string>()).string());
-    start_epoch = st->at("next_epoch").get<int>();
-    for (const auto& j : st->at("log")) logs.push_back(epoch_from_json(j));
+    load_optimizer(optimizer, optim);
   }
   const long steps_per_epoch = static_cast<long>((train.images.size() + static_cast<std::size_t>(opt.batch) - 1) /
                                                  static_cast<std::size_t>(opt.batch));
@@ -163,11 +280,18 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
       auto logits = model.forward(x);
       auto loss = torch::nn::functional::cross_entropy(
           logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opt.label_smoothing));
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        throw Error("train: the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) + "/" +
+                        std::to_string(opt.epochs) + ", step " + std::to_string(s + 1) + "/" + std::to_string(loader.batches()) +
+                        "; stopped before updating the weights (a lower --lr may help); " +
+                        kept_checkpoint(opt.checkpoint_dir, "epoch", epoch),
+                    Error::Kind::Runtime);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
       const long n = y.size(0);
-      loss_sum += loss.item<double>() * static_cast<double>(n);
+      loss_sum += loss_value * static_cast<double>(n);
       correct += logits.argmax(1).eq(y).sum().item<long>();
       seen += n;
       ++s;
@@ -188,18 +312,28 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
     if (val) l.val_top1 = evaluate_top1(model, *val, pp, std::max(opt.batch, 64), opt.device, opt.val_limit, opt.workers);
     l.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     logs.push_back(l);
+    check_finite_parameters(model, "train: after epoch " + std::to_string(l.epoch) + "/" + std::to_string(opt.epochs),
+                            kept_checkpoint(opt.checkpoint_dir, "epoch", epoch));
     if (!opt.checkpoint_dir.empty()) {
       const std::string w = "teacher-epoch-" + std::to_string(l.epoch) + ".safetensors";
       const std::string o = "optimizer-epoch-" + std::to_string(l.epoch) + ".pt";
-      model.to(torch::kCPU);
-      save_weights(model, meta, opt.checkpoint_dir / w);
-      model.to(opt.device);
-      torch::save(optimizer, (opt.checkpoint_dir / (o + ".tmp")).string());
-      fs::rename(opt.checkpoint_dir / (o + ".tmp"), opt.checkpoint_dir / o);
-      nlohmann::json st{{"kind", "train"}, {"fingerprint", opt.fingerprint}, {"next_epoch", l.epoch}, {"weights", w}, {"optimizer", o}};
-      st["log"] = nlohmann::json::array();
-      for (const auto& e : logs) st["log"].push_back(to_json(e));
-      write_state(opt.checkpoint_dir, st);
+      try {
+        model.to(torch::kCPU);
+        save_weights(model, meta, opt.checkpoint_dir / w);
+        model.to(opt.device);
+        save_optimizer(optimizer, opt.checkpoint_dir / o);
+        nlohmann::json st{{"kind", "train"}, {"fingerprint", to_json(opt.fingerprint)}, {"next_epoch", l.epoch}, {"weights", w}, {"optimizer", o}};
+        st["log"] = nlohmann::json::array();
+        for (const auto& e : logs) st["log"].push_back(to_json(e));
+        write_state(opt.checkpoint_dir, st);
+      } catch (const Error& e) {
+        // state.json still names the previous epoch's files; this epoch's are of no use.
+        remove_quietly(opt.checkpoint_dir / w);
+        remove_quietly(opt.checkpoint_dir / o);
+        throw Error("train: the checkpoint of epoch " + std::to_string(l.epoch) + " was not saved: " + e.what() + "; " +
+                        kept_checkpoint(opt.checkpoint_dir, "epoch", l.epoch - 1),
+                    Error::Kind::Runtime);
+      }
       if (l.epoch > 1) {
         remove_quietly(opt.checkpoint_dir / ("teacher-epoch-" + std::to_string(l.epoch - 1) + ".safetensors"));
         remove_quietly(opt.checkpoint_dir / ("optimizer-epoch-" + std::to_string(l.epoch - 1) + ".pt"));
@@ -232,14 +366,39 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
   teacher_net->eval();
   for (auto& p : teacher_net->parameters()) p.set_requires_grad(false);
   int start = 0;
+  const int L = r.student->num_blocks();
   if (auto st = open_checkpoints(opt.checkpoint_dir, opt.resume, opt.fingerprint, "distill")) {
-    r.student->load_from(load_model(opt.checkpoint_dir / st->at("weights").get<std::string>()));
-    start = st->at("next_block").get<int>();
-    for (const auto& j : st->at("log")) r.blocks.push_back(block_from_json(j));
+    // Every field is checked against the teacher before it is used (issue 14, item 8).
+    const fs::path file = opt.checkpoint_dir / "state.json";
+    start = state_int(*st, "next_block", 1, L, file, "the teacher has " + std::to_string(L) + " blocks");
+    if (static_cast<int>((*st)["log"].size()) != start)
+      throw Error(file.string() + ": 'log' has " + std::to_string((*st)["log"].size()) + " blocks but next_block is " +
+                  std::to_string(start));
+    for (const auto& j : (*st)["log"]) {
+      r.blocks.push_back(block_from_json(j, file));
+      if (r.blocks.back().block != static_cast<int>(r.blocks.size()) - 1)
+        throw Error(file.string() + ": 'log' entry " + std::to_string(r.blocks.size()) + " is for block " +
+                    std::to_string(r.blocks.back().block + 1));
+    }
+    const fs::path weights = state_file(*st, "weights", opt.checkpoint_dir, file);
+    const Model saved = load_model(weights);
+    if (saved.config.to_json() != teacher.config.to_json())
+      throw Error(weights.string() + ": its architecture differs from the teacher's");
+    // Blocks before next_block are converted (ReLU, no FC1 bias), the others are the teacher's.
+    for (int g = 0; g < L; ++g) {
+      const bool done = g < start;
+      const auto i = static_cast<std::size_t>(g);
+      const bool ok = done ? saved.activations[i] == Activation::ReLU && !saved.has_fc1_bias(g)
+                           : saved.activations[i] == teacher.activations[i] && saved.has_fc1_bias(g) == teacher.has_fc1_bias(g);
+      if (!ok)
+        throw Error(file.string() + ": next_block " + std::to_string(start) + " says blocks 1.." + std::to_string(start) +
+                    " are converted and the others are the teacher's, but block " + std::to_string(g + 1) + " of " +
+                    weights.string() + (done ? " is not converted (ReLU without FC1 bias)" : " is not the teacher's"));
+    }
+    r.student->load_from(saved);
   }
   r.student->to(opt.device);
   teacher_net->to(opt.device);
-  const int L = r.student->num_blocks();
   for (int k = start; k < L; ++k) {
     const auto t0 = Clock::now();
     auto& blk = r.student->block(k);
@@ -270,10 +429,18 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
           t = teacher_net->forward(x);
         }
         auto loss = kd_loss(r.student->forward(x), t, opt.temperature);
+        const double loss_value = loss.item<double>();
+        if (!std::isfinite(loss_value))
+          throw Error("distill: the KD loss is " + std::to_string(loss_value) + " at block " + std::to_string(k + 1) + "/" +
+                          std::to_string(L) + ", epoch " + std::to_string(e + 1) + "/" + std::to_string(opt.epochs_per_block) +
+                          ", step " + std::to_string(s + 1) + "/" + std::to_string(loader.batches()) +
+                          "; stopped before updating the weights (a lower --lr may help); " +
+                          kept_checkpoint(opt.checkpoint_dir, "block", k),
+                      Error::Kind::Runtime);
         sgd.zero_grad();
         loss.backward();
         sgd.step();
-        losses.push_back(loss.item<double>());
+        losses.push_back(loss_value);
         sum += losses.back();
         seen += x.size(0);
         ++s;
@@ -294,15 +461,24 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
     if (val) bl.val_top1 = evaluate_top1(*r.student, *val, pp, 128, opt.device, opt.val_limit, opt.workers);
     bl.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.blocks.push_back(bl);
+    check_finite_parameters(*r.student, "distill: after block " + std::to_string(k + 1) + "/" + std::to_string(L),
+                            kept_checkpoint(opt.checkpoint_dir, "block", k));
     if (!opt.checkpoint_dir.empty()) {
       const std::string w = "student-block-" + std::to_string(k) + ".safetensors";
-      r.student->to(torch::kCPU);
-      save_weights(*r.student, teacher, opt.checkpoint_dir / w);
-      r.student->to(opt.device);
-      nlohmann::json st{{"kind", "distill"}, {"fingerprint", opt.fingerprint}, {"next_block", k + 1}, {"weights", w}};
-      st["log"] = nlohmann::json::array();
-      for (const auto& b : r.blocks) st["log"].push_back(to_json(b));
-      write_state(opt.checkpoint_dir, st);
+      try {
+        r.student->to(torch::kCPU);
+        save_weights(*r.student, teacher, opt.checkpoint_dir / w);
+        r.student->to(opt.device);
+        nlohmann::json st{{"kind", "distill"}, {"fingerprint", to_json(opt.fingerprint)}, {"next_block", k + 1}, {"weights", w}};
+        st["log"] = nlohmann::json::array();
+        for (const auto& b : r.blocks) st["log"].push_back(to_json(b));
+        write_state(opt.checkpoint_dir, st);
+      } catch (const Error& e) {
+        remove_quietly(opt.checkpoint_dir / w);  // state.json still names the previous block's weights
+        throw Error("distill: the checkpoint of block " + std::to_string(k + 1) + " was not saved: " + e.what() + "; " +
+                        kept_checkpoint(opt.checkpoint_dir, "block", k),
+                    Error::Kind::Runtime);
+      }
       if (k > 0) remove_quietly(opt.checkpoint_dir / ("student-block-" + std::to_string(k - 1) + ".safetensors"));
     }
     if (log) log(bl);

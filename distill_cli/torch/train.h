@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ using StepFn = std::function<void(const StepProgress&)>;
 double evaluate_top1(SwinImpl& model, const Dataset& data, const PreprocessConfig& pp, int batch, torch::Device device,
                      long limit, int workers);
 
+// Every option that changes the result of a run, by its command-line name ("--lr") with its
+// value as text: stored in the checkpoint, and a --resume whose options differ is refused
+// naming each option with both values.
+using Fingerprint = std::map<std::string, std::string>;
+
 struct TrainOptions {
   int epochs = 30;
   int batch = 128;
@@ -52,7 +58,7 @@ struct TrainOptions {
   torch::Device device = torch::kCPU;
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
   bool resume = false;
-  std::string fingerprint;  // the options that must match on --resume
+  Fingerprint fingerprint;  // the options that must match on --resume
 };
 
 struct EpochLog {
@@ -82,7 +88,7 @@ struct DistillOptions {
   std::filesystem::path checkpoint_dir;
   bool resume = false;
   int stop_after_block = -1;  // test hook: return after this block as if killed
-  std::string fingerprint;
+  Fingerprint fingerprint;
 };
 
 struct BlockLog {

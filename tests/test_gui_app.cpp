@@ -12,6 +12,9 @@
 #include <QTemporaryDir>
 #include <QUrl>
 #include <QClipboard>
+#include <QComboBox>
+#include <QMenuBar>
+#include <QStandardItemModel>
 #include <QToolTip>
 #include <QtTest>
 
@@ -38,6 +41,7 @@
 #include "gui/widgets/timeline_view.h"
 #include "profiler/cpu_clock_recorder.h"
 #include "profiler/export.h"
+#include "tests/idx_writer.h"
 
 using namespace swinscope;
 using namespace swinscope::gui;
@@ -118,6 +122,15 @@ class TestGuiApp : public QObject {
   void loadingTraceJsonDrawsItsSpans();
   void corruptTraceIsReported();
   void settingsAndRecentFilesPersist();
+  // Issue 15.
+  void evaluateAcceptsEveryDatasetForm();
+  void failedEvaluationClearsComparisonRows();
+  void errorBannerClearsWhenItsActionSucceeds();
+  void classCountMismatchIsWarned();
+  void profileReportsMediansNoiseAndOneCsv();
+  void lastModelsRestoredWithFallback();
+  void cudaEntryDisabledWithoutDevice();
+  void placeholderAndAboutNameWhatExists();
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
@@ -435,7 +448,8 @@ void TestGuiApp::profileDrawsTimelinesAndTable() {
   QCOMPARE(back.size(), std::size_t(2));
   QCOMPARE(back[0].spans.size(), tab->traces()[0].spans.size());
   QVERIFY(tab->exportCsv(m_tmp.filePath(QStringLiteral("profile.csv"))));
-  QVERIFY(QFileInfo::exists(m_tmp.filePath(QStringLiteral("profile.B.csv"))));
+  // One file for A and B (a model column), never a second file chosen silently (issue 15 item 6).
+  QVERIFY(!QFileInfo::exists(m_tmp.filePath(QStringLiteral("profile.B.csv"))));
 }
 
 void TestGuiApp::loadingTraceJsonDrawsItsSpans() {
@@ -564,6 +578,201 @@ void TestGuiApp::settingsAndRecentFilesPersist() {
   QCOMPARE(again.profileTab()->runs(), 7);
   QCOMPARE(again.tabs()->currentIndex(), 2);
   QVERIFY(again.recentFiles().contains(golden("models/tiny3.safetensors")));
+}
+
+// ---- issue 15 ----
+
+void TestGuiApp::evaluateAcceptsEveryDatasetForm() {
+  auto w = makeWindow();
+  EvaluateTab* tab = w->evaluateTab();
+  const QString dir = m_tmp.filePath(QStringLiteral("idx-forms"));
+  writeIdx(dir, 12);
+  tab->setBatch(4);
+  // The IDX images file itself (typed or chosen with "IDX file…"), as the CLI accepts it.
+  const auto images = QDir(dir).entryList({QStringLiteral("*-images-*")}, QDir::Files);
+  QCOMPARE(images.size(), 1);
+  tab->setDataset(QDir(dir).filePath(images.front()));
+  QVERIFY2(tab->run(), qPrintable(w->log()));
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(tab->summary()->result(0).has_value(), qPrintable(w->log()));
+  QCOMPARE(tab->summary()->result(0)->result.evaluated, 12L);
+  QVERIFY(tab->lastOutcome()->dataset.contains(QStringLiteral("(IDX)")));
+  // What is no dataset is refused before any job, with the CLI's message naming it.
+  const QString junk = m_tmp.filePath(QStringLiteral("notes.txt"));
+  QFile f(junk);
+  QVERIFY(f.open(QIODevice::WriteOnly));
+  f.write("x");
+  f.close();
+  tab->setDataset(junk);
+  QVERIFY(!tab->run());
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Error);
+  QVERIFY2(w->messageBar()->text().contains(junk) && w->messageBar()->text().contains(QStringLiteral("IDX images file")),
+           qPrintable(w->messageBar()->text()));
+  tab->setDataset(m_tmp.filePath(QStringLiteral("no-such-folder")));
+  QVERIFY(!tab->run());
+  QVERIFY2(w->messageBar()->text().contains(QStringLiteral("no such file or folder")), qPrintable(w->messageBar()->text()));
+}
+
+void TestGuiApp::failedEvaluationClearsComparisonRows() {
+  auto w = makeWindow();
+  EvaluateTab* tab = w->evaluateTab();
+  const CompareModel* cmp = w->compareTab()->model();
+  const QString dir = m_tmp.filePath(QStringLiteral("idx-provenance"));
+  writeIdx(dir, 10);
+  tab->setDataset(dir);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  // Every accuracy row comes with where and when it was measured, and McNemar's p.
+  QVERIFY(cmp->index(CompareModel::Top1Row, CompareModel::AColumn).data(CompareModel::ValueRole).isValid());
+  const QString source = cmp->index(CompareModel::AccuracySourceRow, CompareModel::CompareColumn).data().toString();
+  QVERIFY2(source.contains(QStringLiteral("(IDX)")) && source.contains(QStringLiteral("10 images")) &&
+               source.contains(QDate::currentDate().toString(QStringLiteral("yyyy-MM-dd"))),
+           qPrintable(source));
+  const double p = cmp->index(CompareModel::McNemarRow, CompareModel::CompareColumn).data(CompareModel::ValueRole).toDouble();
+  QVERIFY(p > 0 && p <= 1);
+  // A failed evaluation (a dataset that is not there) clears the accuracy it would replace;
+  // Run ▸ Evaluate and profile stops before profiling.
+  tab->setDataset(m_tmp.filePath(QStringLiteral("gone")));
+  QSignalSpy profiled(w->profileTab(), &ProfileTab::runningChanged);
+  QVERIFY(!tab->run());
+  QVERIFY(!cmp->index(CompareModel::Top1Row, CompareModel::AColumn).data(CompareModel::ValueRole).isValid());
+  QCOMPARE(cmp->index(CompareModel::AccuracySourceRow, CompareModel::CompareColumn).data().toString(), QStringLiteral("not evaluated"));
+  emit w->compareTab()->runAllRequested();
+  QVERIFY(!w->profileTab()->isRunning());
+  QCOMPARE(profiled.count(), 0);
+}
+
+void TestGuiApp::errorBannerClearsWhenItsActionSucceeds() {
+  auto w = makeWindow();
+  EvaluateTab* tab = w->evaluateTab();
+  tab->setDataset(m_tmp.filePath(QStringLiteral("missing-dataset")));
+  QVERIFY(!tab->run());
+  QCOMPARE(w->messageBar()->level(), MessageBar::Level::Error);
+  QCOMPARE(w->messageBar()->action(), QStringLiteral("evaluate"));
+  QVERIFY(!w->messageBar()->isHidden());
+  // Another action's success does not take the evaluation's error down...
+  w->context()->clearReports(QStringLiteral("profile"));
+  QVERIFY(!w->messageBar()->isHidden());
+  // ... the evaluation's own success does.
+  const QString dir = m_tmp.filePath(QStringLiteral("idx-banner"));
+  writeIdx(dir, 10);
+  tab->setDataset(dir);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY(tab->summary()->result(0).has_value());
+  QVERIFY2(w->messageBar()->isHidden() || w->messageBar()->level() != MessageBar::Level::Error,
+           qPrintable(w->messageBar()->text()));
+}
+
+void TestGuiApp::classCountMismatchIsWarned() {
+  auto w = makeWindow();
+  EvaluateTab* tab = w->evaluateTab();
+  // Labels 0..3 only: four classes against the models' ten.
+  const QString dir = m_tmp.filePath(QStringLiteral("idx-four"));
+  QDir().mkpath(dir);
+  write_idx_set(dir.toStdString(), "t10k", 8, 28, 4, 1);
+  tab->setDataset(dir);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QVERIFY2(w->log().contains(QStringLiteral("10 classes but the dataset has 4")), qPrintable(w->log()));
+  QVERIFY(tab->lastOutcome()->notes.join(QLatin1Char(' ')).contains(QStringLiteral("dataset has 4")));
+}
+
+void TestGuiApp::profileReportsMediansNoiseAndOneCsv() {
+  auto w = makeWindow();
+  ProfileTab* tab = w->profileTab();
+  tab->setSettings(1, 6, 1);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QCOMPARE(tab->traces().size(), std::size_t{2});
+  const QString summary = tab->summaryText();
+  QVERIFY2(summary.contains(QStringLiteral("median")) && summary.contains(QStringLiteral("p10–p90")), qPrintable(summary));
+  // "X is N× faster" with N ≥ 1, and the bootstrap interval of the paired runs.
+  QVERIFY2(summary.contains(QStringLiteral("× faster")) && summary.contains(QStringLiteral("% CI")), qPrintable(summary));
+  QVERIFY(!summary.contains(QStringLiteral("as fast as")));
+  const CompareModel* cmp = w->compareTab()->model();
+  QVERIFY(cmp->index(CompareModel::SpeedupRow, CompareModel::CompareColumn).data().toString().contains(QStringLiteral("× faster")));
+  QVERIFY(cmp->index(CompareModel::LatencySourceRow, CompareModel::CompareColumn).data().toString().contains(QStringLiteral("6 paired runs")));
+  // One CSV, a model column, both slots' spans.
+  const QString csv = m_tmp.filePath(QStringLiteral("both.csv"));
+  QVERIFY(tab->exportCsv(csv));
+  QVERIFY(!QFileInfo::exists(m_tmp.filePath(QStringLiteral("both.B.csv"))));
+  QFile f(csv);
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  const QStringList lines = QString::fromUtf8(f.readAll()).trimmed().split(QLatin1Char('\n'));
+  QVERIFY(lines.front().startsWith(QStringLiteral("model,model_file,variant,run,")));
+  int a = 0, b = 0;
+  for (int i = 1; i < lines.size(); ++i) {
+    if (lines[i].startsWith(QStringLiteral("A,"))) ++a;
+    else if (lines[i].startsWith(QStringLiteral("B,"))) ++b;
+    else QFAIL(qPrintable(lines[i]));
+  }
+  QCOMPARE(static_cast<std::size_t>(a), tab->traces()[0].spans.size());
+  QCOMPARE(static_cast<std::size_t>(b), tab->traces()[1].spans.size());
+  // The stage table's headers say median, never mean.
+  for (int c = 0; c < tab->stats()->columnCount(); ++c)
+    QVERIFY(!tab->stats()->headerData(c, Qt::Horizontal).toString().contains(QStringLiteral("mean")));
+}
+
+void TestGuiApp::lastModelsRestoredWithFallback() {
+  const QString settingsFile = m_tmp.filePath(QStringLiteral("restore.ini"));
+  {
+    QSettings s(settingsFile, QSettings::IniFormat);
+    s.setValue(QStringLiteral("models/A"), golden("models/tiny3.safetensors"));
+    s.setValue(QStringLiteral("models/B"), m_tmp.filePath(QStringLiteral("deleted.safetensors")));
+  }
+  MainWindowOptions o;
+  o.settingsFile = settingsFile;
+  o.assetsDir = kSource + QStringLiteral("/assets");
+  MainWindow w(o);
+  QVERIFY(QTest::qWaitFor([&] { return w.context()->canRun(0) && w.context()->canRun(1); }, kTimeout));
+  QCOMPARE(w.context()->slot(0).source, golden("models/tiny3.safetensors"));
+  QVERIFY2(w.context()->slot(1).source.endsWith(QStringLiteral("fmnist_swin_relu.int8.safetensors")), qPrintable(w.context()->slot(1).source));
+  QVERIFY2(w.log().contains(QStringLiteral("deleted.safetensors, is gone")), qPrintable(w.log()));
+  w.close();
+  // What was in the slots at close is what the next start restores.
+  QSettings s(settingsFile, QSettings::IniFormat);
+  QCOMPARE(s.value(QStringLiteral("models/B")).toString(), w.context()->slot(1).source);
+  QVERIFY(s.contains(QStringLiteral("splitters/mainSplitter")));
+}
+
+void TestGuiApp::cudaEntryDisabledWithoutDevice() {
+  auto w = makeWindow(false);
+  QVERIFY(QTest::qWaitFor([&] { return !w->context()->backend().device.empty(); }, kTimeout));
+  if (w->context()->backend().backend == Backend::CUDA) QSKIP("a CUDA device is usable here: the entry is enabled");
+  QComboBox* box = nullptr;
+  for (auto* c : w->slotPanel(0)->findChildren<QComboBox*>())
+    if (c->findData(QStringLiteral("cuda")) >= 0) box = c;
+  QVERIFY(box);
+  auto* model = qobject_cast<QStandardItemModel*>(box->model());
+  QVERIFY(model);
+  QStandardItem* cuda = model->item(box->findData(QStringLiteral("cuda")));
+  QVERIFY(!cuda->isEnabled());
+  QVERIFY2(!cuda->toolTip().isEmpty(), "the reason is the tooltip");
+  QCOMPARE(cuda->toolTip(), QString::fromStdString(w->context()->backend().notice));
+}
+
+void TestGuiApp::placeholderAndAboutNameWhatExists() {
+  auto w = makeWindow(false);
+  // Every "Menu ▸ Item" the timeline's placeholder names is in the menu bar.
+  const QString text = TimelineView::placeholderText();
+  QVERIFY(!text.contains(QStringLiteral("Profile ▸ Run")));
+  const QRegularExpression path(QStringLiteral("(\\w+) ▸ ([^,()]+?)(?=[,()]|$| or )"));
+  int named = 0;
+  for (auto it = path.globalMatch(text); it.hasNext();) {
+    const auto m = it.next();
+    bool found = false;
+    for (QAction* menu : w->menuBar()->actions()) {
+      if (menu->text().remove(QLatin1Char('&')) != m.captured(1) || !menu->menu()) continue;
+      for (QAction* a : menu->menu()->actions())
+        if (a->text().remove(QLatin1Char('&')) == m.captured(2).trimmed()) found = true;
+    }
+    QVERIFY2(found, qPrintable(m.captured(0)));
+    ++named;
+  }
+  QVERIFY(named >= 2);
+  QVERIFY(MainWindow::aboutText().contains(QStringLiteral("SwinScope " SWINSCOPE_VERSION)));
+  QVERIFY(!QStringLiteral(SWINSCOPE_VERSION).isEmpty());
 }
 
 QTEST_MAIN(TestGuiApp)

@@ -516,7 +516,11 @@ void TestGuiModels::stageStatsModel() {
   QVERIFY(m.index(last, 0).data(StageStatsModel::TotalRowRole).toBool());
   QCOMPARE(m.index(last, StageStatsModel::MedianAColumn).data(StageStatsModel::ValueRole).toDouble(), 100.0);
   QCOMPARE(m.index(last, StageStatsModel::RatioColumn).data(StageStatsModel::ValueRole).toDouble(), 0.8);
-  QCOMPARE(m.index(last, StageStatsModel::MeanAColumn).data().toString(), QStringLiteral("–"));
+  QCOMPARE(m.index(last, StageStatsModel::P10AColumn).data().toString(), QStringLiteral("–"));
+  // Medians, not means: the header says so, and p10/p90 are the spread.
+  QCOMPARE(m.headerData(StageStatsModel::MedianAColumn, Qt::Horizontal).toString(), QStringLiteral("A median"));
+  QVERIFY(m.headerData(StageStatsModel::ShareAColumn, Qt::Horizontal, Qt::ToolTipRole).toString().contains("median"));
+  for (int c = 0; c < m.columnCount(); ++c) QVERIFY(!m.headerData(c, Qt::Horizontal).toString().contains("mean"));
   // Shares are fractions of the forward.
   const double share = m.index(geluRow, StageStatsModel::ShareAColumn).data(StageStatsModel::ValueRole).toDouble();
   QVERIFY(share > 0.1 && share < 0.25);
@@ -559,6 +563,36 @@ void TestGuiModels::compareModel() {
   QVERIFY(lines[1].endsWith(QStringLiteral("\"samples, with comma\"")));
   QVERIFY(lines[1 + CompareModel::SpeedupRow].endsWith(QStringLiteral(",1,1.25,1.25")));
   QVERIFY(lines[1 + CompareModel::Top1Row].contains(QStringLiteral(",91,90.5,")));
+  // Speed-ups read "X is N× faster" with N ≥ 1 (never "B is 0.053× as fast as A"), with the
+  // bootstrap interval, flagged as noise when it holds 1.
+  QCOMPARE(m.speedupText(), QStringLiteral("B is 1.25× faster"));
+  in.slot[1].latencyUs = 2000.0 * 18.8;
+  m.setInputs(in);
+  QCOMPARE(m.speedupText(), QStringLiteral("A is 18.8× faster"));
+  profiler::RatioInterval ci;
+  ci.estimate = 1.0 / 18.8;
+  ci.lo = 1.0 / 19.5;
+  ci.hi = 1.0 / 18.0;
+  ci.resamples = 2000;
+  in.speedupInterval = ci;
+  m.setInputs(in);
+  QCOMPARE(m.speedupText(), QStringLiteral("A is 18.8× faster (95 % CI 18.0–19.5×)"));
+  QCOMPARE(speedupSentence(1.05, profiler::RatioInterval{1.05, 0.9, 1.6, 0.95, 2000, 10}), QStringLiteral("B is 1.05× faster (95 % CI 0.90–1.60×): within noise"));
+  // McNemar's row: p of the 2×2 table (b = 10, c = 2: 0.0386), with the counts.
+  in.mcnemar = profiler::McNemarTable{80, 10, 2, 8};
+  m.setInputs(in);
+  QCOMPARE(m.index(CompareModel::McNemarRow, CompareModel::CompareColumn).data(CompareModel::ValueRole).toDouble(), 0.03857421875);
+  QVERIFY(m.index(CompareModel::McNemarRow, CompareModel::CompareColumn).data().toString().contains(QStringLiteral("A only right: 10")));
+  // Provenance: rows say where they come from, or that they were not measured.
+  QCOMPARE(m.index(CompareModel::AccuracySourceRow, CompareModel::CompareColumn).data().toString(), QStringLiteral("not evaluated"));
+  in.evaluatedAt = QDateTime(QDate(2026, 12, 2), QTime(21, 0));
+  in.profiledAt = QDateTime(QDate(2026, 12, 2), QTime(21, 5));
+  in.runs = 10;
+  m.setInputs(in);
+  QCOMPARE(m.index(CompareModel::AccuracySourceRow, CompareModel::CompareColumn).data().toString(),
+           QStringLiteral("samples, with comma, at 2026-12-02 21:00:00"));
+  QVERIFY(m.index(CompareModel::LatencySourceRow, CompareModel::CompareColumn).data().toString().contains(QStringLiteral("batch 4, 10 paired runs")));
+  QVERIFY(m.toCsv().contains(QStringLiteral("Accuracy measured on,,,\"samples, with comma, at 2026-12-02 21:00:00\"")));
   // Nothing measured yet: dashes, empty CSV cells, no speed-up.
   m.setInputs({});
   QCOMPARE(m.index(CompareModel::Top1Row, CompareModel::AColumn).data().toString(), QStringLiteral("–"));

@@ -135,8 +135,9 @@ void AppContext::onLoaded(quint64 job, const LoadedSlot& loaded) {
   s.loadSeconds = loaded.seconds;
   ++s.generation;
   const QString name = slotName(loaded.slot);
+  clearReports(slotAction(loaded.slot));
   if (!loaded.planError.isEmpty())
-    report(MessageBar::Level::Warning, tr("%1: %2 is loaded but cannot run: %3").arg(name, loaded.label, loaded.planError));
+    report(MessageBar::Level::Warning, tr("%1: %2 is loaded but cannot run: %3").arg(name, loaded.label, loaded.planError), slotAction(loaded.slot));
   else
     report(MessageBar::Level::Info, tr("%1: %2 ready (%3 on %4, %5 s)")
                                         .arg(name, loaded.label, slotRun(loaded.slot).variant, QString::fromStdString(loaded.backend.device))
@@ -153,11 +154,13 @@ void AppContext::onFinished(quint64 job, const QString&, bool, const QString& er
     s.loadJob = 0;
     const QString what = s.loadingWhat;
     s.loadingWhat.clear();
-    if (!error.isEmpty()) report(MessageBar::Level::Error, tr("%1: %2 failed: %3").arg(slotName(i), what, error));
+    if (!error.isEmpty()) report(MessageBar::Level::Error, tr("%1: %2 failed: %3").arg(slotName(i), what, error), slotAction(i));
     emit slotChanged(i);
   }
 }
 
-void AppContext::report(MessageBar::Level level, const QString& text) { emit message(level, text); }
+void AppContext::report(MessageBar::Level level, const QString& text, const QString& action) { emit message(level, text, action); }
+void AppContext::clearReports(const QString& action) { emit reportsCleared(action); }
+QString AppContext::slotAction(int slot) { return QStringLiteral("slot ") + slotName(slot); }
 
 }  // namespace swinscope::gui

@@ -53,12 +53,16 @@ class AppContext : public QObject {
   void reconfigure(int slot, const QString& backendRequest, std::optional<Variant> variant);
   void unload(int slot);
 
-  void report(MessageBar::Level level, const QString& text);
+  // `action` owns the message (see MessageBar::showMessage); clearReports(action) when it succeeds.
+  void report(MessageBar::Level level, const QString& text, const QString& action = {});
+  void clearReports(const QString& action);
+  static QString slotAction(int slot);  // "slot A": loading into a slot
 
  signals:
   void slotChanged(int slot);  // model arrived / reconfigured / removed / load finished
   void modelFileLoaded(const QString& path);  // for recent files
-  void message(swinscope::gui::MessageBar::Level level, const QString& text);
+  void message(swinscope::gui::MessageBar::Level level, const QString& text, const QString& action);
+  void reportsCleared(const QString& action);
   void backendKnown();
 
  private:

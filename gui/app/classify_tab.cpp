@@ -1,5 +1,7 @@
 #include "gui/app/classify_tab.h"
 
+#include <algorithm>
+
 #include <QApplication>
 #include <QClipboard>
 #include <QFileDialog>
@@ -328,10 +330,18 @@ void ClassifyTab::showSelected() {
     m_agreement->setStyleSheet(QString());
   }
   QStringList lat;
+  int batch = 0;
   for (int s = 0; s < kSlotCount; ++s)
-    if (e.latencyMs[s] >= 0)
-      lat << tr("%1: %2 ms per image (forward in a batch of %3)").arg(slotName(s)).arg(e.latencyMs[s], 0, 'f', 2).arg(e.batch[s]);
-  m_latency->setText(lat.join(QStringLiteral("   ·   ")));
+    if (e.latencyMs[s] >= 0) {
+      lat << tr("%1 %2 ms").arg(slotName(s)).arg(e.latencyMs[s], 0, 'f', 2);
+      batch = std::max(batch, e.batch[s]);
+    }
+  // What the number is: one warm forward of this image's batch, not a median (Profile has those).
+  m_latency->setText(lat.isEmpty() ? QString()
+                                   : tr("Per image: %1 (one timed forward of a batch of %2 after a warm-up pass, divided by %2; "
+                                        "the Profile tab gives medians over many runs)")
+                                         .arg(lat.join(QStringLiteral(" · ")))
+                                         .arg(batch));
 }
 
 }  // namespace swinscope::gui

@@ -1,5 +1,6 @@
 #include "gui/app/compare_tab.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
@@ -84,11 +85,24 @@ void CompareTab::onSlotChanged(int slot) {
 
 void CompareTab::setEvaluation(const EvalOutcome& outcome) {
   m_eval = outcome;
+  m_evaluatedAt = QDateTime::currentDateTime();
   refresh();
 }
 
 void CompareTab::setLatency(const LatencySummary& latency) {
   m_latency = latency;
+  if (!m_latency.when.isValid()) m_latency.when = QDateTime::currentDateTime();
+  refresh();
+}
+
+void CompareTab::clearEvaluation() {
+  m_eval.reset();
+  m_evaluatedAt = {};
+  refresh();
+}
+
+void CompareTab::clearLatency() {
+  m_latency = {};
   refresh();
 }
 
@@ -113,15 +127,28 @@ void CompareTab::refresh() {
   }
   if (m_eval) {
     in.dataset = m_eval->dataset;
-    if (m_eval->result[0] && m_eval->result[1]) in.agreement = predictionAgreement(*m_eval->result[0], *m_eval->result[1]);
+    in.evaluatedAt = m_evaluatedAt;
+    if (m_eval->result[0] && m_eval->result[1]) {
+      in.agreement = predictionAgreement(*m_eval->result[0], *m_eval->result[1]);
+      in.mcnemar = mcnemarTable(*m_eval->result[0], *m_eval->result[1]);
+    }
+  }
+  if (m_latency.latencyUs[0] || m_latency.latencyUs[1]) {
+    in.profiledAt = m_latency.when;
+    in.runs = m_latency.runs;
+    in.speedupInterval = m_latency.speedup;
   }
   in.device = QString::fromStdString(m_ctx->backend().device);
   m_model->setInputs(in);
   QStringList notes;
   if (!m_eval) notes << tr("Accuracy: run the Evaluate tab (or the button above).");
   if (!m_latency.latencyUs[0] && !m_latency.latencyUs[1]) notes << tr("Latency: run the Profile tab (or the button above).");
+  for (int s = 0; s < kSlotCount; ++s)
+    if (!m_latency.noise[s].isEmpty())
+      notes << tr("<b>%1's timing is noisy</b> (%2): close other work and profile again.").arg(slotName(s), m_latency.noise[s].join(QStringLiteral("; ")));
   notes << tr("Latency is the median forward pass on random input with recording off, A and B alternating run by run; "
-              "accuracy and agreement come from the same dataset for both models.");
+              "the speed-up's interval is a paired bootstrap over those runs. Accuracy, agreement and McNemar's test "
+              "come from the same dataset for both models.");
   if (!m_ctx->backend().notice.empty()) notes << QString::fromStdString(m_ctx->backend().notice);
   m_note->setText(notes.join(QLatin1Char(' ')));
 }

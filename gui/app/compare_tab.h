@@ -24,6 +24,10 @@ class CompareTab : public QWidget {
   CompareModel* model() const { return m_model; }
   void setEvaluation(const EvalOutcome& outcome);
   void setLatency(const swinscope::gui::LatencySummary& latency);
+  // A failed evaluation / profile clears the rows it would have replaced, so Table 2 never
+  // shows accuracy of one run beside latency of another without saying so.
+  void clearEvaluation();
+  void clearLatency();
   bool exportCsv(const QString& path);
   bool exportPng(const QString& path);
   QWidget* card() const { return m_card; }
@@ -41,6 +45,7 @@ class CompareTab : public QWidget {
   QTableView* m_table = nullptr;
   QLabel* m_note = nullptr;
   std::optional<EvalOutcome> m_eval;
+  QDateTime m_evaluatedAt;
   LatencySummary m_latency;
   quint64 m_generation[2] = {0, 0};
   QString m_lastDir;

@@ -1,6 +1,7 @@
 #include "gui/app/evaluate_tab.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -18,6 +19,10 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include "engine/dataset_source.h"
 
 #include "gui/models/eval_models.h"
 #include "gui/models/stage_style.h"
@@ -26,6 +31,9 @@
 namespace swinscope::gui {
 
 namespace {
+
+// Messages of this tab's action: they stay until the next evaluation succeeds (issue 15 item 7).
+const QString kAction = QStringLiteral("evaluate");
 
 QString formatEta(double s) {
   if (!std::isfinite(s) || s < 0) return QStringLiteral("?");
@@ -57,13 +65,18 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   auto* dataBox = new QGroupBox(tr("Dataset"), this);
   auto* form = new QFormLayout(dataBox);
   m_dir = new QLineEdit(dataBox);
-  m_dir->setPlaceholderText(tr("ImageFolder (one folder per class), a flat folder of images, or a folder of IDX files (Fashion-MNIST)"));
+  m_dir->setPlaceholderText(tr("ImageFolder (one folder per class), a flat folder of images with a labels file, "
+                                "an IDX images file or a folder of IDX files (Fashion-MNIST)"));
   m_dir->setClearButtonEnabled(true);
-  auto* browse = new QPushButton(tr("Browse…"), dataBox);
+  auto* browse = new QPushButton(tr("Folder…"), dataBox);
+  browse->setToolTip(tr("Choose a dataset folder: an ImageFolder, a flat folder, or a folder of IDX files"));
+  auto* browseFile = new QPushButton(tr("IDX file…"), dataBox);
+  browseFile->setToolTip(tr("Choose an IDX images file, e.g. t10k-images-idx3-ubyte.gz (its labels file must lie beside it)"));
   auto* dirRow = new QHBoxLayout;
   dirRow->addWidget(m_dir, 1);
   dirRow->addWidget(browse);
-  form->addRow(tr("Folder"), dirRow);
+  dirRow->addWidget(browseFile);
+  form->addRow(tr("Dataset"), dirRow);
   m_labels = new QLineEdit(dataBox);
   m_labels->setPlaceholderText(tr("optional: a file of `name label` lines for a flat folder (label: index or class name)"));
   m_labels->setClearButtonEnabled(true);
@@ -169,6 +182,7 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   lay->addWidget(m_details, 1);
 
   connect(browse, &QPushButton::clicked, this, &EvaluateTab::browseDataset);
+  connect(browseFile, &QPushButton::clicked, this, &EvaluateTab::browseDatasetFile);
   connect(browseLabels, &QPushButton::clicked, this, &EvaluateTab::browseLabels);
   connect(m_run, &QPushButton::clicked, this, &EvaluateTab::run);
   connect(m_cancel, &QPushButton::clicked, this, &EvaluateTab::cancel);
@@ -196,6 +210,13 @@ void EvaluateTab::browseDataset() {
   if (!dir.isEmpty()) m_dir->setText(dir);
 }
 
+void EvaluateTab::browseDatasetFile() {
+  const QString start = datasetDir().isEmpty() ? QDir::homePath() : QFileInfo(datasetDir()).absolutePath();
+  const QString f = QFileDialog::getOpenFileName(this, tr("IDX images file"), start,
+                                                 tr("IDX images (*-images-idx3-ubyte *-images-idx3-ubyte.gz *-images.idx3-ubyte);;All files (*)"));
+  if (!f.isEmpty()) m_dir->setText(f);
+}
+
 void EvaluateTab::browseLabels() {
   const QString start = labelsFile().isEmpty() ? datasetDir() : labelsFile();
   const QString f = QFileDialog::getOpenFileName(this, tr("Labels file"), start, tr("Text files (*.txt *.csv *.tsv);;All files (*)"));
@@ -206,15 +227,18 @@ bool EvaluateTab::run() {
   if (m_job) return false;
   const QString dir = datasetDir();
   if (dir.isEmpty()) {
-    m_ctx->report(MessageBar::Level::Warning, tr("Choose a dataset folder first"));
+    m_ctx->report(MessageBar::Level::Warning, tr("Choose a dataset first"), kAction);
+    emit failed();
     return false;
   }
-  if (!QFileInfo(dir).isDir()) {
-    m_ctx->report(MessageBar::Level::Error, tr("%1: no such folder").arg(dir));
-    return false;
-  }
-  if (!labelsFile().isEmpty() && !QFileInfo(labelsFile()).isFile()) {
-    m_ctx->report(MessageBar::Level::Error, tr("%1: no such labels file").arg(labelsFile()));
+  // The CLI's check (engine/dataset_source.h): the same forms accepted, the same messages.
+  try {
+    std::optional<std::filesystem::path> labels;
+    if (!labelsFile().isEmpty()) labels = QFile::encodeName(labelsFile()).toStdString();
+    check_dataset_source(QFile::encodeName(dir).toStdString(), labels);
+  } catch (const std::exception& e) {
+    m_ctx->report(MessageBar::Level::Error, QString::fromUtf8(e.what()), kAction);
+    emit failed();
     return false;
   }
   EvalRequest req;
@@ -224,7 +248,8 @@ bool EvaluateTab::run() {
   req.limit = limit();
   req.models = m_ctx->runnableSlots();
   if (req.models.empty()) {
-    m_ctx->report(MessageBar::Level::Warning, tr("No model can run: load a model into A or B first"));
+    m_ctx->report(MessageBar::Level::Warning, tr("No model can run: load a model into A or B first"), kAction);
+    emit failed();
     return false;
   }
   JobResults* results = &m_ctx->results();
@@ -246,7 +271,7 @@ void EvaluateTab::cancel() {
   m_job = 0;
   setRunning(false);
   m_status->setText(tr("Cancelled after %n image(s)", nullptr, static_cast<int>(m_lastDone)));
-  m_ctx->report(MessageBar::Level::Info, tr("Evaluation cancelled"));
+  m_ctx->report(MessageBar::Level::Info, tr("Evaluation cancelled"), kAction);
 }
 
 void EvaluateTab::setRunning(bool running) {
@@ -259,6 +284,7 @@ void EvaluateTab::setRunning(bool running) {
 
 void EvaluateTab::onProgress(quint64 job, const EvalProgressInfo& p) {
   if (job != m_job) return;
+  if (!p.warning.isEmpty()) m_ctx->report(MessageBar::Level::Warning, p.warning, kAction);
   if (!p.phase.isEmpty()) {
     m_status->setText(p.phase);
     m_progress->setValue(p.total > 0 ? static_cast<int>(1000.0 * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0);
@@ -287,13 +313,26 @@ void EvaluateTab::onFinished(quint64 job, const EvalOutcome& outcome) {
     if (outcome.result[s])
       parts << tr("%1 top-1 %2 %").arg(slotName(s)).arg(100.0 * outcome.result[s]->result.top1(), 0, 'f', 2);
   m_status->setText(tr("Done: %1").arg(parts.join(QStringLiteral(", "))));
-  for (int s = 0; s < kSlotCount; ++s)
-    if (!outcome.error[s].isEmpty()) m_ctx->report(MessageBar::Level::Error, tr("Evaluation of %1: %2").arg(slotName(s), outcome.error[s]));
+  // This action's earlier errors are over; what this run reports replaces them.
+  m_ctx->clearReports(kAction);
+  bool anyResult = false;
+  for (int s = 0; s < kSlotCount; ++s) {
+    anyResult = anyResult || outcome.result[s].has_value();
+    if (!outcome.error[s].isEmpty())
+      m_ctx->report(MessageBar::Level::Error, tr("Evaluation of %1: %2").arg(slotName(s), outcome.error[s]), kAction);
+  }
+  for (const auto& n : outcome.notes)
+    if (n.contains(QLatin1String(" classes but the dataset has "))) m_ctx->report(MessageBar::Level::Warning, n, kAction);
   for (int s = 0; s < kSlotCount; ++s)
     if (outcome.result[s] && !outcome.result[s]->result.skipped.empty())
       m_ctx->report(MessageBar::Level::Warning, tr("%1 skipped %n file(s) it could not decode (see Skipped files)", nullptr,
                                                    static_cast<int>(outcome.result[s]->result.skipped.size()))
-                                                    .arg(slotName(s)));
+                                                    .arg(slotName(s)),
+                    kAction);
+  if (!anyResult) {
+    emit failed();
+    return;
+  }
   emit evaluated(outcome);
 }
 
@@ -307,7 +346,8 @@ void EvaluateTab::onJobEnded(quint64 job, bool cancelled, const QString& error) 
     return;
   }
   m_status->setText(tr("Failed"));
-  m_ctx->report(MessageBar::Level::Error, tr("Evaluation failed: %1").arg(error.isEmpty() ? tr("no result") : error));
+  m_ctx->report(MessageBar::Level::Error, tr("Evaluation failed: %1").arg(error.isEmpty() ? tr("no result") : error), kAction);
+  emit failed();
 }
 
 void EvaluateTab::show(const EvalOutcome& o) {

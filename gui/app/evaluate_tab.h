@@ -1,5 +1,6 @@
 #pragma once
-// Evaluate: a dataset (ImageFolder, or a flat folder with a labels file), batch size and
+// Evaluate: a dataset (every form the CLI accepts: ImageFolder, flat folder with a labels file,
+// an IDX images file or a folder of IDX files; engine/dataset_source.h), batch size and
 // limit; progress with images/s, ETA and Cancel; for A and B top-1, top-5, images/s and
 // the skipped files with reasons; per-class accuracy; confusion heat maps (≤ 20 classes).
 #include <QWidget>
@@ -53,10 +54,13 @@ class EvaluateTab : public QWidget {
 
  signals:
   void evaluated(const swinscope::gui::EvalOutcome& outcome);
+  // The evaluation could not start, failed, or no slot produced a result.
+  void failed();
   void runningChanged(bool running);
 
  private:
   void browseDataset();
+  void browseDatasetFile();
   void browseLabels();
   void onProgress(quint64 job, const EvalProgressInfo& p);
   void onFinished(quint64 job, const EvalOutcome& outcome);

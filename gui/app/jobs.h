@@ -105,7 +105,7 @@ struct ClassifyChunk {
 };
 
 struct EvalRequest {
-  QString dataDir;     // ImageFolder, flat folder (with labelsFile), or a folder of IDX files
+  QString dataDir;     // any form engine/dataset_source.h accepts: ImageFolder, flat folder (with labelsFile), IDX file or folder
   QString labelsFile;
   int batch = 8;
   long limit = 0;  // 0: all
@@ -114,6 +114,7 @@ struct EvalRequest {
 
 struct EvalProgressInfo {
   QString phase;  // non-empty while preparing (reading the dataset): what is happening
+  QString warning;  // said before the run: e.g. the model's classes do not match the dataset's
   int slot = 0;
   long done = 0;
   long total = 0;
@@ -146,6 +147,7 @@ struct ProfileProgressInfo {
 
 struct ProfileOutcome {
   std::optional<profiler::Trace> trace[2];
+  std::vector<double> unrecordedUs[2];  // per run, recording off; A's run i and B's run i ran back to back
   std::map<std::string, std::string> kernels[2];
   QString error[2];
 };

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QCoreApplication::setOrganizationName(QStringLiteral("SwinScope"));
   QCoreApplication::setApplicationName(QStringLiteral("swinscope"));
-  QCoreApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(SWINSCOPE_VERSION));
   QGuiApplication::setDesktopFileName(QStringLiteral("swinscope"));
 
   QCommandLineParser parser;

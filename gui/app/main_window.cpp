@@ -132,6 +132,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
   buildStatusBar();
 
   connect(m_ctx, &AppContext::message, this, &MainWindow::onMessage);
+  connect(m_ctx, &AppContext::reportsCleared, m_messageBar, &MessageBar::clearAction);
   connect(m_ctx, &AppContext::slotChanged, this, &MainWindow::updateSlot);
   connect(m_ctx, &AppContext::modelFileLoaded, this, &MainWindow::addRecent);
   connect(m_ctx, &AppContext::backendKnown, this, [this] {
@@ -145,6 +146,9 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
   });
   connect(m_evaluate, &EvaluateTab::evaluated, m_compare, &CompareTab::setEvaluation);
   connect(m_profile, &ProfileTab::profiled, m_compare, &CompareTab::setLatency);
+  // A failed step clears the rows it would have replaced (issue 15 item 2).
+  connect(m_evaluate, &EvaluateTab::failed, m_compare, &CompareTab::clearEvaluation);
+  connect(m_profile, &ProfileTab::failed, m_compare, &CompareTab::clearLatency);
   connect(m_compare, &CompareTab::runAllRequested, this, &MainWindow::runAll);
 
   loadSettings();
@@ -229,14 +233,19 @@ void MainWindow::buildMenus() {
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About SwinScope"), this, [this] {
-    QMessageBox::about(this, tr("About SwinScope"),
-                       tr("<p><b>SwinScope</b> — int8 SWIN transformers with and without GELU, side by side.</p>"
-                          "<p>After <i>Faster Inference of Integer SWIN Transformer by Removing the GELU Activation</i> "
-                          "(Tayaranian et al., arXiv 2402.01169).</p>"
-                          "<p>Shortcuts: Ctrl+O / Ctrl+Shift+O open a model into A / B, Ctrl+I open images, "
-                          "Ctrl+Shift+V paste an image, Ctrl+E evaluate, Ctrl+P profile, Ctrl+T open a trace, "
-                          "Esc cancel, Ctrl+1…4 switch tabs, Ctrl+L messages.</p>"));
+    QMessageBox::about(this, tr("About SwinScope"), aboutText());
   });
+}
+
+QString MainWindow::aboutText() {
+  return tr("<p><b>SwinScope %1</b> — int8 SWIN transformers with and without GELU, side by side.</p>"
+            "<p>After <i>Faster Inference of Integer SWIN Transformer by Removing the GELU Activation</i> "
+            "(Tayaranian et al., arXiv 2402.01169).</p>"
+            "<p>Shortcuts: Ctrl+O / Ctrl+Shift+O open a model into A / B, Ctrl+I open images, "
+            "Ctrl+Shift+V paste an image, Ctrl+E evaluate, Ctrl+P profile, Ctrl+T open a trace, "
+            "Esc cancel, Ctrl+1…4 switch tabs, Ctrl+L messages.</p>"
+            "<p>Qt %2</p>")
+      .arg(QStringLiteral(SWINSCOPE_VERSION), QString::fromLatin1(qVersion()));
 }
 
 void MainWindow::buildStatusBar() {
@@ -306,10 +315,10 @@ void MainWindow::updateSlot(int slot) {
   updateStatus();
 }
 
-void MainWindow::onMessage(MessageBar::Level level, const QString& text) {
+void MainWindow::onMessage(MessageBar::Level level, const QString& text, const QString& action) {
   const char* tag = level == MessageBar::Level::Error ? "error" : level == MessageBar::Level::Warning ? "warning" : "info";
   m_log->appendPlainText(QStringLiteral("%1  %2  %3").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")), QLatin1String(tag), text));
-  m_messageBar->showMessage(level, text);
+  m_messageBar->showMessage(level, text, action);
   statusBar()->showMessage(text, 8000);
 }
 
@@ -371,6 +380,8 @@ void MainWindow::saveSettings() {
     if (!sp->objectName().isEmpty()) s->setValue(QStringLiteral("splitters/") + sp->objectName(), sp->saveState());
   s->setValue(QStringLiteral("recent/models"), m_recent);
   s->setValue(QStringLiteral("recent/modelDir"), m_lastModelDir);
+  // The models in A and B, restored at the next start.
+  for (int slot = 0; slot < kSlotCount; ++slot) s->setValue(QStringLiteral("models/") + slotName(slot), m_ctx->slot(slot).source);
   s->setValue(QStringLiteral("evaluate/dir"), m_evaluate->datasetDir());
   s->setValue(QStringLiteral("evaluate/labels"), m_evaluate->labelsFile());
   s->setValue(QStringLiteral("evaluate/batch"), m_evaluate->batch());
@@ -389,9 +400,26 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::preload() {
   const QString assets = m_options.assetsDir.isEmpty() ? findAssetsDir() : m_options.assetsDir;
   QString sources[2] = {m_options.modelA, m_options.modelB};
-  if (m_options.preloadDefaults && !assets.isEmpty()) {
-    if (sources[0].isEmpty()) sources[0] = bundledModel(assets, true);
-    if (sources[1].isEmpty()) sources[1] = bundledModel(assets, false);
+  if (m_options.preloadDefaults) {
+    // The models of the last session come back (issue 15 item 9); a file that is gone falls
+    // back to the bundled model, saying so. The command line wins over both.
+    auto s = settings();
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+      if (!sources[slot].isEmpty()) continue;
+      const QString last = s->value(QStringLiteral("models/") + slotName(slot)).toString();
+      const QString bundled = assets.isEmpty() ? QString() : bundledModel(assets, slot == 0);
+      if (!last.isEmpty() && (last.startsWith(QLatin1String("random:")) || QFileInfo::exists(last))) {
+        sources[slot] = last;
+        continue;
+      }
+      sources[slot] = bundled;
+      if (!last.isEmpty())
+        m_ctx->report(MessageBar::Level::Warning,
+                      bundled.isEmpty() ? tr("%1: the last model, %2, is gone").arg(slotName(slot), last)
+                                        : tr("%1: the last model, %2, is gone; the bundled %3 is loaded instead")
+                                              .arg(slotName(slot), last, QFileInfo(bundled).fileName()),
+                      AppContext::slotAction(slot));
+    }
   }
   for (int s = 0; s < kSlotCount; ++s)
     if (!sources[s].isEmpty()) m_ctx->load(s, sources[s]);
@@ -406,7 +434,9 @@ void MainWindow::preload() {
 void MainWindow::runAll() {
   m_tabs->setCurrentWidget(m_compare);
   // Both go to the serial worker: evaluation first, then profiling, never at the same time.
-  if (!m_evaluate->isRunning()) m_evaluate->run();
+  // An evaluation that cannot start (a bad dataset) stops the pair: Table 2 would otherwise
+  // show new latencies beside no accuracy, or beside an earlier dataset's.
+  if (!m_evaluate->isRunning() && !m_evaluate->run()) return;
   if (!m_profile->isRunning()) m_profile->run();
 }
 

@@ -49,6 +49,8 @@ class MainWindow : public QMainWindow {
   EvaluateTab* evaluateTab() const { return m_evaluate; }
   ProfileTab* profileTab() const { return m_profile; }
   CompareTab* compareTab() const { return m_compare; }
+  // Help ▸ About: what the app is, its version, the shortcuts.
+  static QString aboutText();
   MessageBar* messageBar() const { return m_messageBar; }
   SlotPanel* slotPanel(int slot) const { return m_panels[slot]; }
   QTabWidget* tabs() const { return m_tabs; }
@@ -71,7 +73,7 @@ class MainWindow : public QMainWindow {
   void saveSettings();
   void addRecent(const QString& path);
   void openModelDialog(int slot);
-  void onMessage(MessageBar::Level level, const QString& text);
+  void onMessage(MessageBar::Level level, const QString& text, const QString& action);
   void updateStatus();
   void updateSlot(int slot);
   void preload();

@@ -1,6 +1,7 @@
 #include "gui/app/profile_tab.h"
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -26,6 +27,9 @@
 namespace swinscope::gui {
 
 namespace {
+
+// Messages of this tab's action: they stay until the next profile succeeds (issue 15 item 7).
+const QString kAction = QStringLiteral("profile");
 
 QSpinBox* spin(int lo, int hi, int value, const QString& tip, QWidget* parent) {
   auto* s = new QSpinBox(parent);
@@ -90,7 +94,11 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
 
   m_summary = new QLabel(this);
   m_summary->setWordWrap(true);
-  m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
+  // A noisy profile offers to run again (a link in the summary).
+  connect(m_summary, &QLabel::linkActivated, this, [this](const QString& link) {
+    if (link == QLatin1String("rerun")) run();
+  });
   lay->addWidget(m_summary);
 
   auto* split = new QSplitter(Qt::Vertical, this);
@@ -168,7 +176,8 @@ bool ProfileTab::run() {
   req.warmup = warmup();
   req.models = m_ctx->runnableSlots();
   if (req.models.empty()) {
-    m_ctx->report(MessageBar::Level::Warning, tr("No model can run: load a model into A or B first (a random SWIN will do for timing)"));
+    m_ctx->report(MessageBar::Level::Warning, tr("No model can run: load a model into A or B first (a random SWIN will do for timing)"), kAction);
+    emit failed();
     return false;
   }
   JobResults* results = &m_ctx->results();
@@ -218,17 +227,34 @@ void ProfileTab::onFinished(quint64 job, const ProfileOutcome& outcome) {
   std::vector<std::map<std::string, std::string>> kernels;
   LatencySummary latency;
   latency.batch = batch();
+  latency.runs = runs();
+  latency.when = QDateTime::currentDateTime();
+  m_ctx->clearReports(kAction);
   for (int s = 0; s < kSlotCount; ++s) {
-    if (!outcome.error[s].isEmpty()) m_ctx->report(MessageBar::Level::Error, tr("Profiling %1: %2").arg(slotName(s), outcome.error[s]));
+    if (!outcome.error[s].isEmpty()) m_ctx->report(MessageBar::Level::Error, tr("Profiling %1: %2").arg(slotName(s), outcome.error[s]), kAction);
     if (!outcome.trace[s]) continue;
     traces.push_back(*outcome.trace[s]);
     labels << slotName(s);
     kernels.push_back(outcome.kernels[s]);
     latency.latencyUs[s] = outcome.trace[s]->end_to_end_us_unrecorded;
-    for (const auto& k : profiler::compute_stats(*outcome.trace[s]).kinds)
-      if (isGeluOnlyStage(k.kind)) latency.geluOpUs[s] = k.us.median;
+    const auto st = profiler::compute_stats(*outcome.trace[s]);
+    if (const auto g = profiler::gelu_op(st)) latency.geluOpUs[s] = g->us.median;
+    for (const auto& r : profiler::assess_noise(st).reasons) latency.noise[s] << QString::fromStdString(r);
+  }
+  m_speedup.reset();
+  if (!outcome.unrecordedUs[0].empty() && outcome.unrecordedUs[0].size() == outcome.unrecordedUs[1].size())
+    m_speedup = profiler::bootstrap_speedup(outcome.unrecordedUs[0], outcome.unrecordedUs[1]);
+  latency.speedup = m_speedup;
+  if (traces.empty()) {
+    m_status->setText(tr("Failed"));
+    emit failed();
+    return;
   }
   setTraces(std::move(traces), labels, kernels, tr("this run"));
+  for (int s = 0; s < kSlotCount; ++s)
+    if (!latency.noise[s].isEmpty())
+      m_ctx->report(MessageBar::Level::Warning,
+                    tr("%1's timing is noisy (%2): close other work and profile again").arg(slotName(s), latency.noise[s].first()), kAction);
   m_status->setText(tr("Done"));
   emit profiled(latency);
 }
@@ -244,13 +270,15 @@ void ProfileTab::onJobEnded(quint64 job, bool cancelled, const QString& error) {
     return;
   }
   m_status->setText(tr("Failed"));
-  m_ctx->report(MessageBar::Level::Error, tr("Profiling failed: %1").arg(error.isEmpty() ? tr("no result") : error));
+  m_ctx->report(MessageBar::Level::Error, tr("Profiling failed: %1").arg(error.isEmpty() ? tr("no result") : error), kAction);
+  emit failed();
 }
 
 void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labels,
                            std::vector<std::map<std::string, std::string>> kernels, const QString& source) {
   m_traces = std::move(traces);
   m_labels = labels;
+  m_source = source;
   m_spans->setTraces(m_traces, labels);
   for (std::size_t i = 0; i < kernels.size(); ++i) m_spans->setKernels(static_cast<int>(i), kernels[i]);
   std::optional<profiler::TraceStats> st[2];
@@ -260,7 +288,13 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
   m_exportJson->setEnabled(!m_traces.empty());
   m_exportCsv->setEnabled(!m_traces.empty());
 
+  m_summary->setText(summaryText());
+}
+
+QString ProfileTab::summaryText() const {
   // The headline: each trace's end-to-end latency, the recording overhead, the removed op.
+  const QStringList& labels = m_labels;
+  const QString source = m_source;
   QStringList lines;
   for (std::size_t i = 0; i < m_traces.size(); ++i) {
     const auto& t = m_traces[i];
@@ -272,14 +306,20 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
                        .arg(s.runs)
                        .arg(QString::fromStdString(t.context.device).toHtmlEscaped());
     if (t.end_to_end_us_unrecorded > 0)
-      line += tr("<b>%1</b> per forward (recording off), recorded %2 (overhead %3 %)")
+      line += tr("median <b>%1</b> per forward (recording off), recorded %2 (overhead %3 %)")
                   .arg(formatDuration(t.end_to_end_us_unrecorded), formatDuration(s.run_total_us.median))
                   .arg(100.0 * s.recording_overhead_us / t.end_to_end_us_unrecorded, 0, 'f', 1);
     else
-      line += tr("<b>%1</b> per recorded forward").arg(formatDuration(s.run_total_us.median));
-    for (const auto& k : s.kinds)
-      if (isGeluOnlyStage(k.kind))
-        line += tr("; GELU op %1 (%2 %)").arg(formatDuration(k.us.median)).arg(100.0 * k.share, 0, 'f', 1);
+      line += tr("median <b>%1</b> per recorded forward").arg(formatDuration(s.run_total_us.median));
+    line += tr(", p10–p90 %1–%2").arg(formatDuration(s.run_total_us.p10), formatDuration(s.run_total_us.p90));
+    if (const auto g = profiler::gelu_op(s))
+      line += tr("; GELU op median %1 (%2 % of the median forward)").arg(formatDuration(g->us.median)).arg(100.0 * g->share, 0, 'f', 1);
+    const auto noise = profiler::assess_noise(s);
+    if (noise.noisy) {
+      QStringList why;
+      for (const auto& r : noise.reasons) why << QString::fromStdString(r).toHtmlEscaped();
+      line += tr("<br><span style=\"color:#c0392b\">⚠ noisy: %1. <a href=\"rerun\">Profile again</a></span>").arg(why.join(QStringLiteral("; ")));
+    }
     lines << line;
   }
   if (m_traces.size() >= 2) {
@@ -289,12 +329,12 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
     };
     const double a = e2e(0), b = e2e(1);
     if (a > 0 && b > 0)
-      lines << tr("<b>%1 is %2× as fast as %3</b> (%4 per forward)")
-                   .arg(labels.value(1), QString::number(a / b, 'f', 3), labels.value(0))
+      lines << tr("<b>%1</b> (medians; %2 − %3: %4 per forward)")
+                   .arg(speedupSentence(a / b, m_speedup, labels.value(0), labels.value(1)), labels.value(1), labels.value(0))
                    .arg((b - a > 0 ? QStringLiteral("+") : QString()) + formatDuration(b - a));
   }
   if (!source.isEmpty()) lines << tr("<i>Source: %1</i>").arg(source.toHtmlEscaped());
-  m_summary->setText(lines.join(QStringLiteral("<br>")));
+  return lines.join(QStringLiteral("<br>"));
 }
 
 void ProfileTab::updateRunChoices() {
@@ -328,6 +368,7 @@ bool ProfileTab::openTrace(const QString& path) {
     if (labels.contains(label)) label += QStringLiteral(" (%1)").arg(i + 1);
     labels << label;
   }
+  m_speedup.reset();  // a saved trace keeps only the median of its unrecorded runs
   setTraces(std::move(traces), labels, {}, path);
   m_lastDir = QFileInfo(path).absolutePath();
   m_status->setText(tr("Opened %1").arg(QFileInfo(path).fileName()));
@@ -346,21 +387,37 @@ bool ProfileTab::exportJson(const QString& path) {
 }
 
 bool ProfileTab::exportCsv(const QString& path) {
-  const QFileInfo fi(path);
-  QStringList written;
-  try {
-    for (std::size_t i = 0; i < m_traces.size(); ++i) {
-      const QString p = i == 0 ? path
-                               : fi.absoluteDir().filePath(QStringLiteral("%1.%2.%3").arg(fi.completeBaseName(), m_labels.value(static_cast<int>(i)),
-                                                                                           fi.suffix().isEmpty() ? QStringLiteral("csv") : fi.suffix()));
-      profiler::export_csv(m_traces[i], p.toStdString());
-      written << p;
+  // One file: profiler::to_csv's rows of every trace behind a `model` column, so A and B sort,
+  // filter and pivot together in a spreadsheet or pandas.
+  std::string out;
+  for (std::size_t i = 0; i < m_traces.size(); ++i) {
+    const std::string csv = profiler::to_csv(m_traces[i]);
+    const std::size_t header_end = csv.find('\n');
+    if (i == 0) out += "model,model_file,variant," + csv.substr(0, header_end + 1);
+    QString label = m_labels.value(static_cast<int>(i));
+    auto field = [](QString s) {
+      if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
+        s = QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+      return s.toStdString();
+    };
+    const std::string prefix = field(label) + ',' + field(QString::fromStdString(m_traces[i].context.model)) + ',' +
+                               field(QString::fromStdString(m_traces[i].context.variant)) + ',';
+    for (std::size_t at = header_end + 1; at < csv.size();) {
+      const std::size_t end = csv.find('\n', at);
+      out += prefix + csv.substr(at, end - at + 1);
+      at = end + 1;
     }
+  }
+  try {
+    profiler::write_file_atomically(path.toStdString(), out);
   } catch (const std::exception& e) {
-    m_ctx->report(MessageBar::Level::Error, tr("Cannot export CSV: %1").arg(QString::fromUtf8(e.what())));
+    m_ctx->report(MessageBar::Level::Error, tr("Cannot export CSV: %1").arg(QString::fromUtf8(e.what())), QStringLiteral("export"));
     return false;
   }
-  m_ctx->report(MessageBar::Level::Info, tr("CSV written: %1").arg(written.join(QStringLiteral(", "))));
+  m_ctx->clearReports(QStringLiteral("export"));
+  m_ctx->report(MessageBar::Level::Info, tr("CSV of %n trace(s), one row per span with a model column, written to %1", nullptr,
+                                            static_cast<int>(m_traces.size()))
+                                             .arg(path));
   return true;
 }
 

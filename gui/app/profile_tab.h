@@ -1,6 +1,6 @@
 #pragma once
 // Profile: batch, runs, warm-up; runs A and B interleaved and draws their timelines on one
-// time axis; the per-stage table (mean / median / p90 / share for A and B, delta) and the
+// time axis; the per-stage table (median, p10, p90, share for A and B, delta) and the
 // bar chart; export the trace as Chrome JSON (Perfetto) or CSV; open a saved trace.
 #include <QWidget>
 
@@ -10,6 +10,7 @@
 
 #include "gui/app/app_context.h"
 #include "gui/models/compare_model.h"
+#include "profiler/significance.h"
 #include "profiler/trace.h"
 
 class QComboBox;
@@ -44,8 +45,10 @@ class ProfileTab : public QWidget {
   // Loads a trace file written by this app or `swinscope-cli profile --trace`.
   bool openTrace(const QString& path);
   bool exportJson(const QString& path);
-  // One CSV per trace: `path` for the first, `<stem>.<label>.csv` beside it for the others.
+  // One CSV of every span of every trace, its first column the model (A, B or the trace's label).
   bool exportCsv(const QString& path);
+  // The headline above the timeline: latencies, GELU op share, the speed-up, noise flags.
+  QString summaryText() const;
   void openTraceDialog();
   void exportJsonDialog();
   void exportCsvDialog();
@@ -60,6 +63,8 @@ class ProfileTab : public QWidget {
   // After a profile run (not after opening a file): per slot the unrecorded median (µs).
   void profiled(const swinscope::gui::LatencySummary& latency);
   void runningChanged(bool running);
+  // The profile could not start or failed: Table 2's latency rows are no longer this session's.
+  void failed();
 
  private:
   void onProgress(quint64 job, const ProfileProgressInfo& p);
@@ -89,7 +94,9 @@ class ProfileTab : public QWidget {
   StageChart* m_chart = nullptr;
   QTableView* m_table = nullptr;
   std::vector<profiler::Trace> m_traces;
+  std::optional<profiler::RatioInterval> m_speedup;  // B over A, from this session's paired runs
   QStringList m_labels;
+  QString m_source;
   QString m_lastDir;
   quint64 m_job = 0;
 };

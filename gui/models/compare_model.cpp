@@ -33,6 +33,27 @@ std::optional<double> CompareModel::speedup() const {
   return *a / *b;
 }
 
+QString speedupSentence(double speedupOfB, const std::optional<profiler::RatioInterval>& interval, const QString& labelA,
+                        const QString& labelB) {
+  if (!(speedupOfB > 0)) return {};
+  const bool bFaster = speedupOfB >= 1;
+  const double n = bFaster ? speedupOfB : 1.0 / speedupOfB;
+  auto fmt = [](double x) { return QString::number(x, 'f', x < 10 ? 2 : 1); };
+  QString t = QObject::tr("%1 is %2× faster").arg(bFaster ? labelB : labelA, fmt(n));
+  if (interval && interval->resamples > 0 && interval->lo > 0) {
+    const double lo = bFaster ? interval->lo : 1.0 / interval->hi;
+    const double hi = bFaster ? interval->hi : 1.0 / interval->lo;
+    t += QObject::tr(" (%1 % CI %2–%3×)").arg(qRound(100 * interval->level)).arg(fmt(lo), fmt(hi));
+    if (interval->contains(1.0)) t += QObject::tr(": within noise");
+  }
+  return t;
+}
+
+QString CompareModel::speedupText() const {
+  const auto v = speedup();
+  return v ? speedupSentence(*v, m_in.speedupInterval) : QString();
+}
+
 int CompareModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : RowCount; }
 int CompareModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
@@ -43,11 +64,14 @@ QString CompareModel::metricName(int row) const {
     case ImagesRow: return tr("Images evaluated");
     case Top1Row: return tr("Top-1 accuracy (%)");
     case Top5Row: return tr("Top-5 accuracy (%)");
-    case LatencyRow: return tr("Latency (ms per forward, recording off)");
-    case GeluOpRow: return tr("GELU fused op (ms per forward)");
+    case LatencyRow: return tr("Latency (median ms per forward, recording off)");
+    case GeluOpRow: return tr("GELU fused op (median ms per forward)");
     case ThroughputRow: return tr("Throughput (images/s)");
-    case SpeedupRow: return tr("Speed-up of B over A (×)");
+    case SpeedupRow: return tr("Speed-up of B over A (×, medians)");
     case AgreementRow: return tr("Prediction agreement (%)");
+    case McNemarRow: return tr("Accuracy differs? (McNemar exact p)");
+    case AccuracySourceRow: return tr("Accuracy measured on");
+    case LatencySourceRow: return tr("Latency measured");
     default: return {};
   }
 }
@@ -72,6 +96,7 @@ std::optional<double> CompareModel::number(int row, int column) const {
   }
   if (column == CompareColumn) {
     if (row == AgreementRow) return m_in.agreement && m_in.agreement->compared ? std::optional<double>(100.0 * m_in.agreement->rate()) : std::nullopt;
+    if (row == McNemarRow) return m_in.mcnemar && m_in.mcnemar->total() ? std::optional<double>(profiler::mcnemar_exact_p(*m_in.mcnemar)) : std::nullopt;
     if (row == SpeedupRow) return speedup();
     if (row == Top1Row || row == Top5Row || row == LatencyRow || row == ThroughputRow || row == GeluOpRow) {
       const auto a = number(row, AColumn);
@@ -93,6 +118,17 @@ QString CompareModel::text(int row, int column) const {
   if (column == CompareColumn) {
     if (row == ModelRow) return m_in.dataset.isEmpty() ? QString() : tr("dataset: %1").arg(m_in.dataset);
     if (row == VariantRow) return m_in.device;
+    if (row == AccuracySourceRow) {
+      if (!m_in.evaluatedAt.isValid()) return tr("not evaluated");
+      return tr("%1, at %2").arg(m_in.dataset, m_in.evaluatedAt.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    }
+    if (row == LatencySourceRow) {
+      if (!m_in.profiledAt.isValid()) return tr("not profiled");
+      return tr("random input, batch %1, %2 paired runs, at %3")
+          .arg(m_in.slot[0].batch ? m_in.slot[0].batch : m_in.slot[1].batch)
+          .arg(m_in.runs)
+          .arg(m_in.profiledAt.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")));
+    }
     if (!v) return QString();
     switch (row) {
       case Top1Row:
@@ -104,7 +140,16 @@ QString CompareModel::text(int row, int column) const {
         return tr("B − A: %1%2 ms").arg(*v > 0 ? QStringLiteral("+") : QString()).arg(*v, 0, 'f', 3);
       }
       case ThroughputRow: return tr("B − A: %1%2").arg(*v > 0 ? QStringLiteral("+") : QString()).arg(*v, 0, 'f', 1);
-      case SpeedupRow: return tr("B is %1× as fast as A").arg(*v, 0, 'f', 3);
+      case SpeedupRow: return speedupText();
+      case McNemarRow: {
+        const auto& t = *m_in.mcnemar;
+        return tr("p = %1 on %2 images (A only right: %3, B only right: %4)%5")
+            .arg(*v, 0, 'g', 3)
+            .arg(t.total())
+            .arg(t.a_only)
+            .arg(t.b_only)
+            .arg(*v < 0.05 ? tr(": the accuracies differ") : tr(": cannot tell them apart"));
+      }
       case AgreementRow:
         return tr("%1 % (%2 of %3 images)").arg(*v, 0, 'f', 2).arg(m_in.agreement->agreed).arg(m_in.agreement->compared);
       default: return QString();
@@ -146,6 +191,10 @@ QVariant CompareModel::data(const QModelIndex& index, int role) const {
       if (row == LatencyRow) return tr("Median wall time of a forward pass on random input with recording off (Profile tab)");
       if (row == AgreementRow) return tr("Share of the evaluated images where A and B predict the same top-1 class");
       if (row == GeluOpRow) return tr("fc1_bias_gelu_quant (dequantize, bias, GELU, quantize after FC1), summed over the blocks: the op the GELU-less model removes");
+      if (row == SpeedupRow)
+        return tr("Median latency of A over median latency of B; the interval is a paired bootstrap over the profile's runs (A and B ran back to back)");
+      if (row == McNemarRow)
+        return tr("McNemar's exact test on the images exactly one model gets right: p < 0.05 says A and B differ in accuracy on this test set");
       if (row == Top1Row || row == Top5Row) return tr("From the Evaluate tab on %1").arg(m_in.dataset);
       return {};
     default: return {};
@@ -180,6 +229,10 @@ QString CompareModel::toCsv() const {
       }
       if (r == VariantRow && c == CompareColumn) {
         f << csvField(m_in.device);
+        continue;
+      }
+      if ((r == AccuracySourceRow || r == LatencySourceRow) && c == CompareColumn) {
+        f << csvField(text(r, c));
         continue;
       }
       const auto v = number(r, c);

@@ -3,9 +3,11 @@
 // end-to-end latency with recording off, the speed-up of B over A, and how often the two
 // predict the same class.
 #include <QAbstractTableModel>
+#include <QDateTime>
 #include <optional>
 
 #include "gui/models/eval_models.h"
+#include "profiler/significance.h"
 
 namespace swinscope::gui {
 
@@ -26,19 +28,36 @@ struct LatencySummary {
   std::optional<double> latencyUs[2];
   std::optional<double> geluOpUs[2];
   int batch = 0;
+  int runs = 0;
+  // B over A from the paired unrecorded runs (profiler::bootstrap_speedup), when both ran.
+  std::optional<profiler::RatioInterval> speedup;
+  QStringList noise[2];  // why a slot's timing is not to be trusted (profiler::assess_noise)
+  QDateTime when;        // provenance: when the profile finished
 };
+
+// "A is 18.8× faster" / "B is 1.25× faster (95 % CI 1.10–1.41×)" for a speed-up of B over A
+// (latency A / latency B), ": within noise" when the interval contains 1. Never "0.053× as fast".
+QString speedupSentence(double speedupOfB, const std::optional<profiler::RatioInterval>& interval,
+                        const QString& labelA = QStringLiteral("A"), const QString& labelB = QStringLiteral("B"));
 
 struct CompareInputs {
   CompareSlot slot[2];
   QString dataset;
   QString device;
   std::optional<PredictionAgreement> agreement;
+  std::optional<profiler::McNemarTable> mcnemar;
+  std::optional<profiler::RatioInterval> speedupInterval;
+  // Provenance of each half: a row is only shown with where it came from.
+  QDateTime evaluatedAt;  // with `dataset` and the slots' image counts
+  QDateTime profiledAt;
+  int runs = 0;           // of the profile
 };
 
 class CompareModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Row { ModelRow, VariantRow, ImagesRow, Top1Row, Top5Row, LatencyRow, GeluOpRow, ThroughputRow, SpeedupRow, AgreementRow, RowCount };
+  enum Row { ModelRow, VariantRow, ImagesRow, Top1Row, Top5Row, LatencyRow, GeluOpRow, ThroughputRow, SpeedupRow, AgreementRow, McNemarRow,
+             AccuracySourceRow, LatencySourceRow, RowCount };
   enum Column { MetricColumn, AColumn, BColumn, CompareColumn, ColumnCount };
   enum Role { ValueRole = Qt::UserRole + 1 };
 
@@ -47,6 +66,9 @@ class CompareModel : public QAbstractTableModel {
   const CompareInputs& inputs() const { return m_in; }
   // B's speed-up over A (latency A / latency B) when both were measured.
   std::optional<double> speedup() const;
+  // "A is 18.8× faster" / "B is 1.25× faster", with the bootstrap interval when there is one,
+  // and "within noise" when that interval contains 1.
+  QString speedupText() const;
   // RFC 4180 CSV with plain numbers (accuracy in %, latency in ms), one line per row.
   QString toCsv() const;
 

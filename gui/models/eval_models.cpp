@@ -22,28 +22,50 @@ std::string predictedName(const EvalSlotResult& r, std::size_t i) {
 
 }  // namespace
 
-PredictionAgreement predictionAgreement(const EvalSlotResult& a, const EvalSlotResult& b) {
-  PredictionAgreement out;
+namespace {
+
+// Calls f(i, j) for every image i of `a` that is image j of `b`: by index when both list the
+// dataset in the same order, by path otherwise.
+template <class F>
+void forEachPair(const EvalSlotResult& a, const EvalSlotResult& b, F&& f) {
   const std::size_t na = std::min(a.images.size(), a.result.predicted.size());
   const std::size_t nb = std::min(b.images.size(), b.result.predicted.size());
-  auto count = [&](std::size_t i, std::size_t j) {
+  bool sameOrder = na == nb;
+  for (std::size_t i = 0; sameOrder && i < na; ++i) sameOrder = a.images[i] == b.images[i];
+  if (sameOrder) {
+    for (std::size_t i = 0; i < na; ++i) f(i, i);
+    return;
+  }
+  std::unordered_map<std::string, std::size_t> where;
+  for (std::size_t j = 0; j < nb; ++j) where.emplace(b.images[j].string(), j);
+  for (std::size_t i = 0; i < na; ++i)
+    if (auto it = where.find(a.images[i].string()); it != where.end()) f(i, it->second);
+}
+
+bool isRight(const EvalSlotResult& r, std::size_t i) { return i < r.labels.size() && r.result.predicted[i] == r.labels[i]; }
+
+}  // namespace
+
+PredictionAgreement predictionAgreement(const EvalSlotResult& a, const EvalSlotResult& b) {
+  PredictionAgreement out;
+  forEachPair(a, b, [&](std::size_t i, std::size_t j) {
     const auto pa = predictedName(a, i);
     const auto pb = predictedName(b, j);
     if (pa.empty() || pb.empty()) return;
     ++out.compared;
     if (pa == pb) ++out.agreed;
-  };
-  bool sameOrder = na == nb;
-  for (std::size_t i = 0; sameOrder && i < na; ++i) sameOrder = a.images[i] == b.images[i];
-  if (sameOrder) {
-    for (std::size_t i = 0; i < na; ++i) count(i, i);
-    return out;
-  }
-  std::unordered_map<std::string, std::size_t> where;
-  for (std::size_t j = 0; j < nb; ++j) where.emplace(b.images[j].string(), j);
-  for (std::size_t i = 0; i < na; ++i)
-    if (auto it = where.find(a.images[i].string()); it != where.end()) count(i, it->second);
+  });
   return out;
+}
+
+profiler::McNemarTable mcnemarTable(const EvalSlotResult& a, const EvalSlotResult& b) {
+  std::vector<bool> ra, rb;
+  forEachPair(a, b, [&](std::size_t i, std::size_t j) {
+    if (a.result.predicted[i] < 0 || b.result.predicted[j] < 0) return;
+    ra.push_back(isRight(a, i));
+    rb.push_back(isRight(b, j));
+  });
+  return profiler::mcnemar_table(ra, rb);
 }
 
 // ---- EvalSummaryModel ----

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/evaluate.h"
+#include "profiler/significance.h"
 
 namespace swinscope::gui {
 
@@ -31,6 +32,9 @@ struct PredictionAgreement {
 // Matches images by path (the two slots may list a dataset in different orders when their
 // class lists differ) and classes by name.
 PredictionAgreement predictionAgreement(const EvalSlotResult& a, const EvalSlotResult& b);
+// The 2×2 right/wrong table of A and B over the images both classified (matched the same
+// way), for McNemar's exact test (profiler/significance.h).
+profiler::McNemarTable mcnemarTable(const EvalSlotResult& a, const EvalSlotResult& b);
 
 class EvalSummaryModel : public QAbstractTableModel {
   Q_OBJECT

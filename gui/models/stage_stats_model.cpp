@@ -62,7 +62,7 @@ std::optional<double> StageStatsModel::value(int slot, int row, int stat) const 
     switch (static_cast<Total>(row - kindCount())) {
       case Total::Covered:
         s = &st.covered_us;
-        share = st.run_total_us.mean > 0 ? st.covered_us.mean / st.run_total_us.mean : 0;
+        share = st.run_total_us.median > 0 ? st.covered_us.median / st.run_total_us.median : 0;
         break;
       case Total::Recorded:
         s = &st.run_total_us;
@@ -72,13 +72,13 @@ std::optional<double> StageStatsModel::value(int slot, int row, int stat) const 
         // Only the median is measured (the CLI and the app keep the median of the
         // unrecorded runs); the other statistics are not shown for this row.
         if (st.end_to_end_us_unrecorded <= 0) return std::nullopt;
-        if (stat != 1) return std::nullopt;
+        if (stat != 0) return std::nullopt;
         return st.end_to_end_us_unrecorded;
     }
   }
   switch (stat) {
-    case 0: return s->mean;
-    case 1: return s->median;
+    case 0: return s->median;
+    case 1: return s->p10;
     case 2: return s->p90;
     default: return share;
   }
@@ -110,12 +110,12 @@ QVariant StageStatsModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::TextAlignmentRole) return col <= ClassColumn ? int(Qt::AlignLeft | Qt::AlignVCenter) : int(Qt::AlignRight | Qt::AlignVCenter);
 
   std::optional<double> v;
-  if (col >= MeanAColumn && col <= ShareBColumn) {
-    const int slot = col >= MeanBColumn ? 1 : 0;
-    v = value(slot, row, (col - MeanAColumn) % 4);
+  if (col >= MedianAColumn && col <= ShareBColumn) {
+    const int slot = col >= MedianBColumn ? 1 : 0;
+    v = value(slot, row, (col - MedianAColumn) % 4);
   } else if (col == DeltaColumn || col == RatioColumn) {
-    const auto a = value(0, row, 1);
-    const auto b = value(1, row, 1);
+    const auto a = value(0, row, 0);
+    const auto b = value(1, row, 0);
     if (col == DeltaColumn) {
       // An op missing from one side counts as 0 there: that is the paper's saving.
       if ((a || b) && m_stats[0] && m_stats[1]) v = b.value_or(0) - a.value_or(0);
@@ -148,8 +148,8 @@ QVariant StageStatsModel::data(const QModelIndex& index, int role) const {
   }
   if (col == ClassColumn) return total ? QString() : stageClass(kind);
   if (!v) {
-    const int slot = col >= MeanBColumn && col <= ShareBColumn ? 1 : 0;
-    if (col >= MeanAColumn && col <= ShareBColumn && gelu && m_stats[slot]) return tr("removed");
+    const int slot = col >= MedianBColumn && col <= ShareBColumn ? 1 : 0;
+    if (col >= MedianAColumn && col <= ShareBColumn && gelu && m_stats[slot]) return tr("removed");
     return QStringLiteral("–");
   }
   const bool share = col == ShareAColumn || col == ShareBColumn;
@@ -162,12 +162,16 @@ QVariant StageStatsModel::data(const QModelIndex& index, int role) const {
 QVariant StageStatsModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal) return QAbstractTableModel::headerData(section, orientation, role);
   if (role == Qt::ForegroundRole) {
-    if (section >= MeanAColumn && section <= ShareAColumn) return slotColour(0);
-    if (section >= MeanBColumn && section <= ShareBColumn) return slotColour(1);
+    if (section >= MedianAColumn && section <= ShareAColumn) return slotColour(0);
+    if (section >= MedianBColumn && section <= ShareBColumn) return slotColour(1);
     return {};
   }
   if (role == Qt::ToolTipRole) {
-    if (section >= MeanAColumn && section <= ShareBColumn) return m_labels[section >= MeanBColumn ? 1 : 0] + tr(": µs per forward, summed over the blocks");
+    if (section == ShareAColumn || section == ShareBColumn)
+      return m_labels[section >= MedianBColumn ? 1 : 0] + tr(": median of the stage over the median recorded forward");
+    if (section >= MedianAColumn && section <= ShareBColumn)
+      return m_labels[section >= MedianBColumn ? 1 : 0] +
+             tr(": µs per forward, summed over the blocks; median over the runs, p10 and p90 its spread");
     if (section == DeltaColumn) return tr("median B − median A (µs); negative: B is faster");
     if (section == RatioColumn) return tr("median B / median A");
     return {};
@@ -176,12 +180,12 @@ QVariant StageStatsModel::headerData(int section, Qt::Orientation orientation, i
   switch (section) {
     case StageColumn: return tr("Stage");
     case ClassColumn: return tr("Type");
-    case MeanAColumn: return tr("A mean");
     case MedianAColumn: return tr("A median");
+    case P10AColumn: return tr("A p10");
     case P90AColumn: return tr("A p90");
     case ShareAColumn: return tr("A share");
-    case MeanBColumn: return tr("B mean");
     case MedianBColumn: return tr("B median");
+    case P10BColumn: return tr("B p10");
     case P90BColumn: return tr("B p90");
     case ShareBColumn: return tr("B share");
     case DeltaColumn: return tr("Δ median (µs)");

@@ -1,6 +1,7 @@
 #pragma once
 // The paper's Table 1 for A and B side by side: per stage kind, summed over the blocks of
-// one forward, the mean / median / p90 over runs and the share of the forward, then the
+// one forward, the median over runs with its spread (p10, p90) and the share of the forward
+// (median stage / median forward: profiler/stats.h), then the
 // delta B − A and the ratio. Three total rows follow: the stages covered, the recorded
 // forward, and the end-to-end latency with recording off (the reference for speed-ups).
 #include <QAbstractTableModel>
@@ -17,8 +18,8 @@ class StageStatsModel : public QAbstractTableModel {
  public:
   enum Column {
     StageColumn, ClassColumn,
-    MeanAColumn, MedianAColumn, P90AColumn, ShareAColumn,
-    MeanBColumn, MedianBColumn, P90BColumn, ShareBColumn,
+    MedianAColumn, P10AColumn, P90AColumn, ShareAColumn,
+    MedianBColumn, P10BColumn, P90BColumn, ShareBColumn,
     DeltaColumn, RatioColumn, ColumnCount
   };
   enum Role {
@@ -47,7 +48,7 @@ class StageStatsModel : public QAbstractTableModel {
 
  private:
   const profiler::KindStats* find(int slot, const std::string& kind) const;
-  std::optional<double> value(int slot, int row, int stat) const;  // stat 0 mean, 1 median, 2 p90, 3 share
+  std::optional<double> value(int slot, int row, int stat) const;  // stat 0 median, 1 p10, 2 p90, 3 share
 
   std::optional<profiler::TraceStats> m_stats[2];
   QString m_labels[2] = {QStringLiteral("A"), QStringLiteral("B")};

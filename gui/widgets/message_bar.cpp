@@ -39,8 +39,8 @@ MessageBar::MessageBar(QWidget* parent) : QFrame(parent) {
   hide();
 }
 
-void MessageBar::showMessage(Level level, const QString& text) {
-  // An error stays visible until dismissed: a later info message does not hide it.
+void MessageBar::showMessage(Level level, const QString& text, const QString& action) {
+  // An error stays visible until dismissed or its action succeeds: a later info message does not hide it.
   if (!isHidden() && m_level == Level::Error && level != Level::Error) {
     ++m_count;
     m_more->setText(tr("+%1 more").arg(m_count - 1));
@@ -49,6 +49,7 @@ void MessageBar::showMessage(Level level, const QString& text) {
   }
   m_level = level;
   m_text = text;
+  m_action = action;
   ++m_count;
   m_label->setText(text);
   m_more->setText(tr("+%1 more").arg(m_count - 1));
@@ -59,10 +60,15 @@ void MessageBar::showMessage(Level level, const QString& text) {
   else m_fade->stop();
 }
 
+void MessageBar::clearAction(const QString& action) {
+  if (!action.isEmpty() && !isHidden() && m_action == action) dismiss();
+}
+
 void MessageBar::dismiss() {
   m_fade->stop();
   m_count = 0;
   m_text.clear();
+  m_action.clear();
   hide();
 }
 

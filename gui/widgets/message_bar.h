@@ -18,7 +18,11 @@ class MessageBar : public QFrame {
   Q_ENUM(Level)
   explicit MessageBar(QWidget* parent = nullptr);
 
-  void showMessage(Level level, const QString& text);
+  // `action`: what caused the message ("evaluate", "profile", "slot A", ...); clearAction(action)
+  // takes it down when that action later succeeds (issue 15 item 7). Empty: no owner.
+  void showMessage(Level level, const QString& text, const QString& action = {});
+  void clearAction(const QString& action);
+  QString action() const { return m_action; }
   void dismiss();
   QString text() const { return m_text; }
   Level level() const { return m_level; }
@@ -37,6 +41,7 @@ class MessageBar : public QFrame {
   QToolButton* m_close = nullptr;
   QTimer* m_fade = nullptr;
   QString m_text;
+  QString m_action;
   Level m_level = Level::Info;
   int m_count = 0;
 };

@@ -159,6 +159,11 @@ void TimelineView::drawRuler(QPainter& p) {
              tr("%1 shown").arg(formatDuration(m_map.timeSpan)));
 }
 
+QString TimelineView::placeholderText() {
+  return tr("Profile A and B (the button above, Run ▸ Profile A and B, or Ctrl+P) or open a saved trace "
+            "(File ▸ Open trace…) to see per-block timelines.");
+}
+
 void TimelineView::paintEvent(QPaintEvent*) {
   layoutArea();
   QPainter p(this);
@@ -167,7 +172,7 @@ void TimelineView::paintEvent(QPaintEvent*) {
   if (!m_model || m_model->rowCount() == 0) {
     p.setPen(pal.color(QPalette::PlaceholderText));
     p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
-               tr("Run a profile (Profile ▸ Run) or open a saved trace to see per-block timelines."));
+               placeholderText());
     return;
   }
   drawRuler(p);

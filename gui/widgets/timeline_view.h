@@ -16,6 +16,8 @@ class TraceSpanModel;
 class TimelineView : public QWidget {
   Q_OBJECT
  public:
+  // What an empty timeline says; names the menus and buttons that exist (Run ▸ Profile A and B).
+  static QString placeholderText();
   explicit TimelineView(QWidget* parent = nullptr);
 
   void setModel(TraceSpanModel* model);

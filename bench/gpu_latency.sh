@@ -2,8 +2,10 @@
 # SWIN-T/S/B int8 latency on a GPU: SwinScope's CUDA plans (random weights, PTQ on random
 # calibration data), batch 1/8/32/64/128, median of 100 runs after 10 warm-up (each run: pinned
 # H2D copy + one graph replay + D2H + sync), interleaved per batch size:
-#   cuBLASLt path:  int8-gelu, int8-relu
-#   fast path:      int8-gelu, int8-relu with --own-gemm --fused-attention, and int8-gelu-fused
+#   cublaslt:  int8-gelu, int8-relu with --gemm cublaslt (cuBLASLt + the separate ops, three-stage attention)
+#   fast:      int8-gelu, int8-relu with --gemm own --fused-attention (every block GEMM on gemm_s8)
+#   tuned:     int8-gelu, int8-relu with --gemm tune --fused-attention (per shape the faster, timed at plan build)
+#   fused:     int8-gelu-fused with --gemm own --fused-attention
 # and in the same run PyTorch FP16 eager (all sizes) and torch.compile (SWIN-T batch 128, the
 # goal row). Every JSON line carries "arch" and "config".
 # Usage: bench/gpu_latency.sh CLI OUTFILE [--quick]     (scripts/gpu-check calls it)
@@ -23,11 +25,14 @@ for arch in "${archs[@]}"; do
   done
   for b in "${batches[@]}"; do
     # The variants interleaved, so drift on the GPU hits them alike.
-    for cfg in "gelu cublaslt" "relu cublaslt" "gelu fast" "relu fast" "gelu fused"; do
+    for cfg in "gelu cublaslt" "relu cublaslt" "gelu fast" "relu fast" "gelu tuned" "relu tuned" "gelu fused"; do
       read -r act kind <<<"$cfg"
-      flags=()
-      [[ $kind == fast || $kind == fused ]] && flags=(--own-gemm --fused-attention)
-      [[ $kind == fused ]] && flags+=(--variant int8-gelu-fused)
+      case $kind in
+        cublaslt) flags=(--gemm cublaslt) ;;
+        fast) flags=(--gemm own --fused-attention) ;;
+        tuned) flags=(--gemm tune --fused-attention) ;;
+        fused) flags=(--gemm own --fused-attention --variant int8-gelu-fused) ;;
+      esac
       "$cli" bench --backend cuda --model "$work/$arch.$act.int8.safetensors" --batch "$b" --runs 100 --warmup 10 --json \
         "${flags[@]}" | python3 -c "import json,sys; j=json.load(sys.stdin); j['arch']='$arch'; j['config']='$kind'; print(json.dumps(j))" >>"$out" ||
         echo "{\"arch\": \"$arch\", \"batch\": $b, \"config\": \"$act $kind\", \"error\": \"bench failed\"}" >>"$out"

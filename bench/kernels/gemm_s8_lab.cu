@@ -14,8 +14,6 @@
 //   3. the fused epilogues against what the engine runs today: cuBLASLt + the separate kernel
 //      (fc1: s8 + fc1_bias_gelu_quant, s32 + fc1_relu_quant; fc2: s8 + fc2_bias_residual).
 // Output: one line per (shape, variant), then "checks: N failed" (exit status 1 if any).
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/kernels/lab_common.cuh"
 #include "engine/cuda/fc1_bias_gelu_quant.cuh"
 #include "engine/cuda/fc1_relu_quant.cuh"
 #include "engine/cuda/fc2_bias_residual.cuh"
@@ -37,39 +36,10 @@
 #include "engine/numerics.h"
 
 using namespace swinscope;
-using namespace swinscope::cuda;
+using namespace swinscope::SWS_CUDA_NS;
+using namespace lab;
 
 namespace {
-
-int g_failed = 0;
-
-void fail(const std::string& what) {
-  ++g_failed;
-  std::printf("  CHECK FAILED: %s\n", what.c_str());
-}
-
-__device__ __forceinline__ std::uint32_t hash32(std::uint64_t i, std::uint32_t seed) {
-  std::uint64_t x = i * 0x9E3779B97F4A7C15ull + seed;
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 29;
-  return static_cast<std::uint32_t>(x >> 16);
-}
-__global__ void fill_bytes(std::uint8_t* p, std::size_t n, std::uint32_t seed) {
-  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-    p[i] = static_cast<std::uint8_t>(hash32(i, seed));
-}
-template <typename T>
-__global__ void count_diff(const T* a, const T* b, std::size_t n, unsigned long long* count, int* max_abs) {
-  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-    if (a[i] != b[i]) {
-      atomicAdd(count, 1ull);
-      const long long d = static_cast<long long>(a[i]) - static_cast<long long>(b[i]);
-      atomicMax(max_abs, static_cast<int>(d < 0 ? -d : d > 0x7fffffff ? 0x7fffffff : d));
-    }
-}
 
 // The PTX fragment layouts on the hardware itself, separate from the GEMM's index math: one
 // warp, fragments loaded by the ISA's formulas ("Matrix Fragments for mma.m16n8k32"), one mma.
@@ -85,67 +55,6 @@ __global__ void fragment_check(const std::int8_t* A, const std::int8_t* Bt, std:
   ptx::mma_m16n8k32_s8(d, a, b);
   for (int i = 0; i < 4; ++i) D[(g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1)] = d[i];
 }
-
-template <typename T>
-struct Buf {
-  T* p = nullptr;
-  std::size_t n = 0;
-  explicit Buf(std::size_t count) : n(count) { SWS_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T))); }
-  ~Buf() { cudaFree(p); }
-  Buf(const Buf&) = delete;
-  Buf& operator=(const Buf&) = delete;
-  std::size_t bytes() const { return n * sizeof(T); }
-};
-
-void fill(void* p, std::size_t bytes, std::uint32_t seed) {
-  fill_bytes<<<1024, 256>>>(static_cast<std::uint8_t*>(p), bytes, seed);
-  SWS_CUDA_CHECK(cudaGetLastError());
-}
-
-template <typename T>
-std::pair<unsigned long long, int> diff(const T* a, const T* b, std::size_t n) {
-  Buf<unsigned long long> c(1);
-  Buf<int> m(1);
-  SWS_CUDA_CHECK(cudaMemset(c.p, 0, 8));
-  SWS_CUDA_CHECK(cudaMemset(m.p, 0, 4));
-  count_diff<T><<<1024, 256>>>(a, b, n, c.p, m.p);
-  SWS_CUDA_CHECK(cudaGetLastError());
-  unsigned long long hc = 0;
-  int hm = 0;
-  SWS_CUDA_CHECK(cudaMemcpy(&hc, c.p, 8, cudaMemcpyDeviceToHost));
-  SWS_CUDA_CHECK(cudaMemcpy(&hm, m.p, 4, cudaMemcpyDeviceToHost));
-  return {hc, hm};
-}
-
-struct Timer {
-  Buf<std::uint8_t> flush{std::size_t{256} << 20};
-  cudaEvent_t a, b;
-  int runs;
-  explicit Timer(int r) : runs(r) {
-    SWS_CUDA_CHECK(cudaEventCreate(&a));
-    SWS_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~Timer() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-  // Median milliseconds of `op` over `runs` launches, each after an L2 flush.
-  double median_ms(const std::function<void()>& op) {
-    op();  // warm-up (module load, cuBLASLt heuristics already done)
-    SWS_CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<float> ms(static_cast<std::size_t>(runs));
-    for (auto& m : ms) {
-      SWS_CUDA_CHECK(cudaMemsetAsync(flush.p, 0, flush.bytes()));
-      SWS_CUDA_CHECK(cudaEventRecord(a));
-      op();
-      SWS_CUDA_CHECK(cudaEventRecord(b));
-      SWS_CUDA_CHECK(cudaEventSynchronize(b));
-      SWS_CUDA_CHECK(cudaEventElapsedTime(&m, a, b));
-    }
-    std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
-    return ms[ms.size() / 2];
-  }
-};
 
 struct Shape {
   int stage;
@@ -384,8 +293,7 @@ int main(int argc, char** argv) {
       Buf<std::int32_t> dD(16 * 8);
       SWS_CUDA_CHECK(cudaMemcpy(dA.p, hA.data(), hA.size(), cudaMemcpyHostToDevice));
       SWS_CUDA_CHECK(cudaMemcpy(dB.p, hB.data(), hB.size(), cudaMemcpyHostToDevice));
-      fragment_check<<<1, 32>>>(dA.p, dB.p, dD.p);
-      SWS_CUDA_CHECK(cudaGetLastError());
+      SWS_LAUNCH(fragment_check, 1, 32, 0, nullptr, dA.p, dB.p, dD.p);
       std::vector<std::int32_t> hD(16 * 8);
       SWS_CUDA_CHECK(cudaMemcpy(hD.data(), dD.p, hD.size() * 4, cudaMemcpyDeviceToHost));
       int bad = 0;

@@ -1,10 +1,14 @@
 #include "engine/dataset.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "engine/error.h"
 
@@ -24,8 +28,8 @@ namespace {
 // Image files under `dir`, recursed, sorted. Folder symlinks are followed, but a folder already
 // listed (a symlink loop such as `loop -> ..`, or two links to one folder) is entered once and
 // the repeat noted; entries that cannot be inspected are noted and passed over, never fatal.
-// Image-named entries whose target is missing (dangling symlinks) stay in the list, so the
-// decoder skips and counts them with their reason like any unreadable image.
+// Entries whose target is missing or cannot be inspected (dangling symlinks) stay in the list,
+// so the decoder skips and counts them with their reason like any unreadable image.
 std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored, std::vector<std::string>* notes) {
   std::vector<fs::path> out;
   std::error_code ec;
@@ -41,8 +45,9 @@ std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored, std
     const fs::path& path = it->path();
     const auto target = fs::status(path, fe);  // follows symlinks
     if (fe || !fs::exists(target)) {
-      if (has_image_extension(path)) out.push_back(path);  // skipped with its reason when decoded
-      else note(path.string() + ": cannot be read (" + (fe ? fe.message() : std::string("dangling symlink")) + "): skipped");
+      // Whatever its name, it may have been meant as an image: the decoder skips and counts
+      // it with its reason (dangling symlink, permission, loop) instead of dropping it unseen.
+      out.push_back(path);
       continue;
     }
     if (fs::is_directory(target)) {
@@ -51,6 +56,9 @@ std::vector<fs::path> sorted_images_under(const fs::path& dir, int* ignored, std
         it.disable_recursion_pending();
         note(path.string() + ": " + (fe ? "cannot resolve (" + fe.message() + ")" : "leads to a folder already listed (" + canon.string() + ")") +
              ": not entered");
+      } else if (::access(path.c_str(), R_OK | X_OK) != 0) {
+        // skip_permission_denied would pass over it without a word
+        note(path.string() + ": cannot be listed (" + std::generic_category().message(errno) + "): not entered");
       }
       continue;
     }
@@ -136,7 +144,7 @@ Dataset open_dataset(const fs::path& dir, const std::optional<fs::path>& labels_
     throw Error(dir.string() + (fs::exists(dir, ec) ? ": not a folder or an IDX images file" : ": no such folder"));
   if (labels_file) {
     std::ifstream in(*labels_file);
-    if (!in) throw Error(labels_file->string() + ": cannot open labels file");
+    if (!in) throw Error(labels_file->string() + ": cannot open labels file (" + std::generic_category().message(errno) + ")");
     d.layout = "flat + labels";
     d.folder_classes = model_classes;
     std::map<std::string, int> by_name;

@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "engine/error.h"
+#include "engine/png_check.h"
 
 // Bit-exactness with Pillow rests on evaluating the filter and coefficient arithmetic in
 // the same order, in IEEE double, without contraction into FMA. The project builds with
@@ -134,7 +135,14 @@ namespace {
 std::vector<unsigned char> read_whole_file(const std::filesystem::path& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) image_error(path, "cannot read image: file does not exist");
+  if (ec && ec != std::errc::no_such_file_or_directory) image_error(path, "cannot read image: " + ec.message());
+  if (ec || !std::filesystem::exists(status)) {
+    std::error_code le;
+    if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, le)))
+      image_error(path, "cannot read image: dangling symlink (its target " + std::filesystem::read_symlink(path, le).string() +
+                            " does not exist)");
+    image_error(path, "cannot read image: file does not exist");
+  }
   if (std::filesystem::is_directory(status)) image_error(path, "cannot read image: is a directory");
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) image_error(path, "cannot read image: cannot open file (" + std::string(std::strerror(errno)) + ")");
@@ -205,6 +213,18 @@ const char* depth_name(int depth) {
     default: return "unknown";
   }
 }
+
+// cv::Exception::what() is several lines ("OpenCV(4.6.0) /path/loadsave.cpp:77: error:
+// (-215:Assertion failed) pixels <= CV_IO_MAX_IMAGE_PIXELS in function
+// 'validateInputImageSize'\n"); a skip reason is one line saying what is wrong.
+std::string opencv_reason(const cv::Exception& e) {
+  std::string what = e.err.empty() ? std::string(e.what()) : e.err;
+  for (char& c : what)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  while (!what.empty() && what.back() == ' ') what.pop_back();
+  if (e.func == "validateInputImageSize") return "image size exceeds OpenCV's decoder limit (" + what + ")";
+  return "OpenCV refused it (" + what + (e.func.empty() ? "" : " in " + e.func) + ")";
+}
 #endif
 
 // PIL's convert("L"): ITU-R 601-2 luma in 16.16 fixed point, rounded (Pillow's
@@ -231,9 +251,23 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
   if (channels != 1 && channels != 3)
     throw Error(path.string() + ": load_image: channels must be 1 or 3, found " + std::to_string(channels));
   const std::vector<unsigned char> bytes = read_whole_file(path);
-  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF &&
-      !jpeg_reaches_eoi(bytes.data(), bytes.size()))
-    image_error(path, "truncated JPEG: no end-of-image marker in " + std::to_string(bytes.size()) + " bytes");
+  return decode_image(bytes.data(), bytes.size(), path, channels);
+}
+
+Image8 decode_image(const unsigned char* data, std::size_t size, const std::filesystem::path& path, int channels) {
+  if (channels != 1 && channels != 3)
+    throw Error(path.string() + ": decode_image: channels must be 1 or 3, found " + std::to_string(channels));
+  if (size == 0) image_error(path, "cannot read image: file is empty (0 bytes)");
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    image_error(path, "cannot read image: " + std::to_string(size) + " bytes is larger than 2 GiB");
+  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF && !jpeg_reaches_eoi(data, size))
+    image_error(path, "truncated JPEG: no end-of-image marker in " + std::to_string(size) + " bytes");
+  std::vector<unsigned char> png;  // the checked copy OpenCV decodes instead (engine/png_check.h)
+  if (is_png(data, size)) {
+    if (std::string why = check_png(data, size, png); !why.empty()) image_error(path, why);
+    data = png.data();
+    size = png.size();
+  }
 
   // IMREAD_UNCHANGED would keep 16-bit samples and alpha but OpenCV then skips the EXIF
   // orientation (imgcodecs loadsave.cpp applies it only when flags != IMREAD_UNCHANGED).
@@ -246,10 +280,10 @@ Image8 load_image(const std::filesystem::path& path, int channels) {
 #ifdef SWINSCOPE_HAVE_OPENCV
   cv::Mat m;
   try {
-    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<unsigned char*>(bytes.data()));
+    const cv::Mat raw(1, static_cast<int>(size), CV_8UC1, const_cast<unsigned char*>(data));
     m = cv::imdecode(raw, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
   } catch (const cv::Exception& e) {
-    image_error(path, std::string("cannot decode image: ") + e.what());
+    image_error(path, "cannot decode image: " + opencv_reason(e));
   }
   if (m.empty()) image_error(path, "not an image OpenCV can decode (unknown format or corrupt data)");
 

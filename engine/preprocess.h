@@ -36,6 +36,8 @@ struct Image8 {
 // Throws swinscope::Error naming the file and the reason (missing, empty, not an image,
 // truncated).
 Image8 load_image(const std::filesystem::path& path, int channels);
+// load_image's decoding of a file's bytes already in memory; `path` names it in errors.
+Image8 decode_image(const unsigned char* data, std::size_t size, const std::filesystem::path& path, int channels);
 
 // PIL.Image.resize semantics (separable, antialiased support scaled by the downscale
 // factor, 8-bit intermediate with PIL's fixed-point rounding) so results match

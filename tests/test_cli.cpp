@@ -236,6 +236,83 @@ class TestCli : public QObject {
     QVERIFY2(r.err.contains("--topk expects a whole number"), qPrintable(r.err));
   }
 
+  // Issue 14, item 10: a dangling symlink of any name is skipped and counted with its reason;
+  // each bad file gives one line naming it (no multi-line OpenCV text), and libpng prints nothing.
+  void bad_inputs_are_counted_on_one_line() {
+    QTemporaryDir dir;
+    const QString m = kSrc + "/assets/models/fmnist_swin_relu.int8.safetensors";
+    const QString cls = dir.filePath("set/Trouser");
+    QVERIFY(QDir().mkpath(cls));
+    QVERIFY(QFile::copy(kSrc + "/assets/samples/1_Trouser/t10k-00002.png", cls + "/good.png"));
+    QVERIFY(QFile::link(dir.filePath("gone"), cls + "/notes"));  // dangling, no image extension
+    QFile png(kSrc + "/assets/samples/1_Trouser/t10k-00002.png");
+    QVERIFY(png.open(QIODevice::ReadOnly));
+    const QByteArray bytes = png.readAll();
+    const auto write = [&](const QString& name, const QByteArray& data) {
+      QFile f(cls + "/" + name);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(data);
+    };
+    write("cut.png", bytes.left(bytes.size() / 2));
+    QByteArray crc = bytes;
+    crc[29] = static_cast<char>(crc[29] ^ 1);
+    write("crc.png", crc);
+    write("huge.pgm", QByteArray("P5\n40000 40000\n255\n") + QByteArray(64, '\x80'));
+    const QStringList bad{"notes", "cut.png", "crc.png", "huge.pgm"};
+
+    auto r = run_cli({"classify", "--model", m, "--topk", "1", "--json", dir.filePath("set")});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(!r.err.contains("libpng"), qPrintable(r.err));
+    const auto skipped = QJsonDocument::fromJson(r.out.toUtf8()).object()["skipped"].toArray();
+    QCOMPARE(skipped.size(), bad.size());
+    for (const auto& s : skipped) {
+      const QString reason = s.toObject()["reason"].toString();
+      QVERIFY2(!reason.contains('\n') && !reason.endsWith(' '), qPrintable(reason));
+      QVERIFY2(reason.startsWith(s.toObject()["path"].toString() + ": "), qPrintable(reason));
+    }
+    QVERIFY2(QJsonDocument(skipped).toJson().contains("dangling symlink"), qPrintable(QJsonDocument(skipped).toJson()));
+
+    r = run_cli({"eval", "--model", m, "--data", dir.filePath("set")});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(!r.err.contains("libpng"), qPrintable(r.err));
+    QVERIFY2(r.out.contains("evaluated: 1 images"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("skipped:   4"), qPrintable(r.out));
+    for (const auto& b : bad) {
+      const auto lines = r.out.split('\n').filter(cls + "/" + b + ": ");
+      QVERIFY2(lines.size() == 1, qPrintable(b + " in:\n" + r.out));
+    }
+  }
+
+  // Issue 14, item 11: `eval --json OUT` on a full disk names OUT and says why.
+  void eval_json_to_a_full_disk_names_the_file() {
+    QTemporaryDir dir;
+    const QString mnt = dir.filePath("full");
+    QVERIFY(QDir().mkpath(mnt));
+    if (QProcess::execute("mount", {"-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt}) != 0)
+      QSKIP("cannot mount a 64k tmpfs here (needs root)");
+    struct Unmount {
+      QString dir;
+      ~Unmount() { QProcess::execute("umount", {dir}); }
+    } unmount{mnt};
+    {
+      QFile filler(mnt + "/filler");
+      QVERIFY(filler.open(QIODevice::WriteOnly));
+      const QByteArray block(4096, 'x');
+      while (filler.write(block) == block.size() && filler.flush()) {
+      }
+    }
+    const QString cls = dir.filePath("set/Trouser");
+    QVERIFY(QDir().mkpath(cls));
+    QVERIFY(QFile::copy(kSrc + "/assets/samples/1_Trouser/t10k-00002.png", cls + "/good.png"));
+    const QString out = mnt + "/eval.json";
+    const auto r = run_cli({"eval", "--model", kSrc + "/assets/models/fmnist_swin_relu.int8.safetensors", "--data",
+                            dir.filePath("set"), "--json", out});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains(out) && r.err.contains("No space left on device"), qPrintable(r.err));
+    QVERIFY(!QFile::exists(out));
+    QCOMPARE(QDir(mnt).entryList(QDir::Files).size(), 1);  // no temporary left beside the filler
+  }
+
   // Issue 14, items 1 and 4: non-finite weights are refused at load naming the tensor, and
   // train refuses a zero std or a NaN mean before training.
   void non_finite_weights_and_preprocessing_are_refused() {

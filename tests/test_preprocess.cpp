@@ -4,12 +4,15 @@
 //
 // SWINSCOPE_PREPROCESS_GOLDEN=<dir> points the golden comparison at another index.json,
 // e.g. the benchmark photos of bench/preprocess_vs_torchvision.md.
+#include <unistd.h>
+
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/png_check.h"
 #include "engine/preprocess.h"
 
 using namespace swinscope;
@@ -101,6 +105,8 @@ class TestPreprocess : public QObject {
   void jpegWithTrailingDataLoads();
   void badImagesAreErrors_data();
   void badImagesAreErrors();
+  void corruptPngIsOneLineAndSilent();
+  void oversizedImageIsOneLine();
   void configJsonRoundTrip();
   void configJsonMissingKeysKeepDefaults();
   void configJsonRejects_data();
@@ -398,7 +404,7 @@ void TestPreprocess::badImagesAreErrors_data() {
   QTest::newRow("jpeg without EOI") << "truncated_eoi.jpg"
                                     << "truncated JPEG";
   QTest::newRow("truncated png") << "truncated.png"
-                                 << "not an image";
+                                 << "truncated PNG";
   QTest::newRow("directory") << "."
                              << "directory";
 }
@@ -420,6 +426,102 @@ void TestPreprocess::badImagesAreErrors() {
   PreprocessConfig cfg;
   std::vector<float> out(3 * cfg.crop * cfg.crop);
   QVERIFY_THROWS_EXCEPTION(Error, preprocess_file(path, cfg, out.data()));
+}
+
+namespace {
+
+std::vector<unsigned char> read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// A PNG chunk with its length and CRC, to splice into a file.
+std::vector<unsigned char> png_chunk(const char* type, const std::string& data) {
+  std::string c(4, '\0');
+  for (int i = 0; i < 4; ++i) c[static_cast<std::size_t>(i)] = static_cast<char>(data.size() >> (24 - 8 * i));
+  c += std::string(type, 4) + data;
+  const std::uint32_t crc = png_crc32(reinterpret_cast<const unsigned char*>(c.data()) + 4, data.size() + 4);
+  for (int s = 24; s >= 0; s -= 8) c += static_cast<char>(crc >> s);
+  return {c.begin(), c.end()};
+}
+
+// Everything written to file descriptor 2 while `f` runs (libpng prints there directly).
+template <class F>
+std::string stderr_of(F&& f) {
+  std::fflush(stderr);
+  FILE* tmp = std::tmpfile();
+  const int saved = ::dup(2);
+  ::dup2(::fileno(tmp), 2);
+  f();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string out;
+  std::rewind(tmp);
+  for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
+  std::fclose(tmp);
+  return out;
+}
+
+std::string decode_error(const std::vector<unsigned char>& bytes, const char* name) {
+  try {
+    (void)decode_image(bytes.data(), bytes.size(), name, 3);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+// Issue 14, item 10: libpng prints "libpng error: ..." / "libpng warning: ..." to stderr
+// itself; a corrupt PNG must instead give one line naming the file and what is wrong, and
+// harmless ancillary chunks must neither print anything nor change the pixels.
+void TestPreprocess::corruptPngIsOneLineAndSilent() {
+  const std::vector<unsigned char> good = read_bytes(golden_dir() / "tiny.png");
+  QVERIFY(good.size() > 33);
+  const Image8 ref = decode_image(good.data(), good.size(), "tiny.png", 3);
+
+  // Ancillary chunks libpng warns about, after IHDR (8 + 25 bytes): an iCCP that is no
+  // profile, a tEXt with an empty keyword, a gAMA of 0.
+  std::vector<unsigned char> noisy(good.begin(), good.begin() + 33);
+  for (const auto& c : {png_chunk("iCCP", std::string("x\0\0garbage", 10)), png_chunk("tEXt", std::string("\0text", 5)),
+                        png_chunk("gAMA", std::string(4, '\0'))})
+    noisy.insert(noisy.end(), c.begin(), c.end());
+  noisy.insert(noisy.end(), good.begin() + 33, good.end());
+
+  std::vector<unsigned char> bad_crc = good;
+  bad_crc[29] ^= 0x01;  // IHDR's CRC
+  const std::vector<unsigned char> cut_mid(good.begin(), good.begin() + static_cast<long>(good.size() / 2));
+  const std::vector<unsigned char> no_iend(good.begin(), good.end() - 12);
+
+  Image8 quiet;
+  std::string crc_error, mid_error, iend_error;
+  const std::string printed = stderr_of([&] {
+    quiet = decode_image(noisy.data(), noisy.size(), "noisy.png", 3);
+    crc_error = decode_error(bad_crc, "crc.png");
+    mid_error = decode_error(cut_mid, "cut.png");
+    iend_error = decode_error(no_iend, "noiend.png");
+  });
+  QVERIFY2(printed.empty(), printed.c_str());
+  QCOMPARE(quiet.width, ref.width);
+  QCOMPARE(quiet.height, ref.height);
+  QVERIFY(quiet.pixels == ref.pixels);
+  QVERIFY2(crc_error.rfind("crc.png: corrupt PNG: CRC mismatch in chunk 'IHDR'", 0) == 0, crc_error.c_str());
+  QVERIFY2(mid_error.rfind("cut.png: truncated PNG", 0) == 0, mid_error.c_str());
+  QVERIFY2(iend_error.rfind("noiend.png: truncated PNG", 0) == 0, iend_error.c_str());
+  for (const auto& e : {crc_error, mid_error, iend_error}) QVERIFY2(e.find('\n') == std::string::npos, e.c_str());
+}
+
+// OpenCV refuses a header claiming more than 2^30 pixels with a cv::Exception whose what()
+// spans lines and ends in a newline; the reason must be one line naming the file.
+void TestPreprocess::oversizedImageIsOneLine() {
+  const std::string pgm = "P5\n40000 40000\n255\n" + std::string(64, '\x80');
+  const std::vector<unsigned char> bytes(pgm.begin(), pgm.end());
+  const std::string e = decode_error(bytes, "huge.pgm");
+  QVERIFY2(e.rfind("huge.pgm: ", 0) == 0, e.c_str());
+  QVERIFY2(e.find('\n') == std::string::npos && e.back() != ' ', e.c_str());
+  QVERIFY2(e.find("exceeds") != std::string::npos || e.find("not an image") != std::string::npos, e.c_str());
 }
 
 void TestPreprocess::configJsonRoundTrip() {

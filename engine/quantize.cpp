@@ -325,9 +325,12 @@ Calibrator::Calibrator(const Model& fp32, const QuantizeOptions& opts) : m_model
 void Calibrator::observe(const float* input, int batch) {
   std::vector<float> logits(static_cast<std::size_t>(batch) * m_model.config.num_classes);
   float_reference_forward(m_model, input, batch, logits.data(), [&](const std::string& name, const float* x, std::size_t n) {
+    const float mx = max_abs(x, n);
+    if (!std::isfinite(mx))
+      throw Error(m_model.path.string() + ": calibration: the activation '" + name +
+                      "' reached a non-finite value (the model overflows on the calibration images)",
+                  Error::Kind::Runtime);
     if (m_opts.method == CalibrationMethod::Max) {
-      const float mx = max_abs(x, n);
-      if (!std::isfinite(mx)) throw Error("calibration: tensor " + name + " has a non-finite value", Error::Kind::Runtime);
       float& cur = m_max[name];
       cur = std::max(cur, mx);
     } else {

@@ -217,7 +217,7 @@ std::vector<Trace> parse_chrome_json(std::string_view text, std::string_view sou
 
 std::vector<Trace> import_chrome_json(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw TraceError(path.string() + ": cannot open for reading");
+  if (!in) throw TraceError(path.string() + ": cannot open for reading (" + std::generic_category().message(errno) + ")");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw TraceError(path.string() + ": read failed");
@@ -245,11 +245,15 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   std::filesystem::path tmp = path;
   tmp += ".tmp-" + std::to_string(salt);
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw TraceError(path.string() + ": cannot create temporary file " + tmp.string());
+    if (!out)
+      throw TraceError(path.string() + ": cannot create temporary file " + tmp.string() + " (" +
+                       (errno ? std::strerror(errno) : "unknown error") + ")");
     errno = 0;
     out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
     out.flush();
+    if (out) out.close();  // close can fail too (a network or quota file system reports there)
     if (!out) {
       // errno says why (e.g. "No space left on device"); the stream itself does not.
       const std::string why = errno ? std::strerror(errno) : "unknown error";

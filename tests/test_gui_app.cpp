@@ -597,6 +597,17 @@ void TestGuiApp::evaluateAcceptsEveryDatasetForm() {
   QVERIFY2(tab->summary()->result(0).has_value(), qPrintable(w->log()));
   QCOMPARE(tab->summary()->result(0)->result.evaluated, 12L);
   QVERIFY(tab->lastOutcome()->dataset.contains(QStringLiteral("(IDX)")));
+  // The Flipped images tab: one row per disagreement, each with its thumbnail from the IDX
+  // pixels, and the 2×2 table with McNemar's p above it.
+  QAbstractItemModelTester flippedTester(tab->flipped(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  const auto& o = *tab->lastOutcome();
+  QCOMPARE(static_cast<std::size_t>(tab->flipped()->rowCount()), flippedImages(*o.result[0], *o.result[1]).size());
+  const long agreed = predictionAgreement(*o.result[0], *o.result[1]).agreed;
+  QCOMPARE(static_cast<long>(tab->flipped()->rowCount()), 12 - agreed);
+  for (int r = 0; r < tab->flipped()->rowCount(); ++r)
+    QVERIFY(!tab->flipped()->index(r, 0).data(Qt::DecorationRole).value<QImage>().isNull());
+  QVERIFY2(tab->flippedHeadline().contains(QStringLiteral("McNemar exact p")), qPrintable(tab->flippedHeadline()));
+  QCOMPARE(tab->flipped()->table()->total(), 12L);
   // What is no dataset is refused before any job, with the CLI's message naming it.
   const QString junk = m_tmp.filePath(QStringLiteral("notes.txt"));
   QFile f(junk);

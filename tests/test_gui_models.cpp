@@ -117,6 +117,7 @@ class TestGuiModels : public QObject {
   void imageListModel();
   void evalModels();
   void predictionAgreementByPath();
+  void flippedImagesModel();
   void confusionModel();
   void traceSpanModel();
   void traceSpanModelRunSelection();
@@ -597,6 +598,43 @@ void TestGuiModels::compareModel() {
   m.setInputs({});
   QCOMPARE(m.index(CompareModel::Top1Row, CompareModel::AColumn).data().toString(), QStringLiteral("–"));
   QVERIFY(m.toCsv().contains(QStringLiteral("Top-1 accuracy (%),,,\n")));
+}
+
+void TestGuiModels::flippedImagesModel() {
+  FlippedImagesModel m;
+  auto t = tester(&m);
+  QCOMPARE(m.rowCount(), 0);
+  QVERIFY(!m.table());
+  //                     labels:  0  1  2  0  1  2  0  1
+  const std::vector<int> labels{0, 1, 2, 0, 1, 2, 0, 1};
+  std::vector<std::filesystem::path> images;
+  for (int i = 0; i < 8; ++i) images.push_back("/d/img" + std::to_string(i) + ".png");
+  // A: right on 0,1,2,3,5; B: right on 0,1,4,5,6; image 7 skipped by B.
+  const auto a = evalResult("A", {0, 1, 2, 0, 0, 2, 1, 2}, labels, images);
+  const auto b = evalResult("B", {0, 1, 1, 2, 1, 2, 0, -1}, labels, images);
+  QImage thumb(4, 4, QImage::Format_RGB888);
+  thumb.fill(Qt::red);
+  m.setResults(a, b, {{QStringLiteral("/d/img2.png"), thumb}});
+  // Disagreements: 2 (A right), 3 (A right), 4 (B right), 6 (B right); 7 is skipped by B.
+  QCOMPARE(m.rowCount(), 4);
+  QCOMPARE(m.index(0, FlippedImagesModel::ImageColumn).data().toString(), QStringLiteral("2  img2.png"));
+  QCOMPARE(m.index(0, FlippedImagesModel::TrueColumn).data().toString(), QStringLiteral("fish"));
+  QCOMPARE(m.index(0, FlippedImagesModel::AColumn).data().toString(), QStringLiteral("fish"));
+  QCOMPARE(m.index(0, FlippedImagesModel::BColumn).data().toString(), QStringLiteral("dog"));
+  QCOMPARE(m.index(0, 0).data(FlippedImagesModel::RightRole).toString(), QStringLiteral("A"));
+  QCOMPARE(m.index(2, 0).data(FlippedImagesModel::RightRole).toString(), QStringLiteral("B"));
+  QCOMPARE(m.index(0, 0).data(Qt::DecorationRole).value<QImage>().pixelColor(0, 0), QColor(Qt::red));
+  QVERIFY(!m.index(1, 0).data(Qt::DecorationRole).isValid());
+  QCOMPARE(m.index(1, 0).data(Qt::ToolTipRole).toString(), QStringLiteral("/d/img3.png"));
+  // The 2×2 table over the 7 images both classified, and McNemar's p: b = c = 2 → 1.
+  QVERIFY(m.table());
+  QCOMPARE(m.table()->both_correct, 3L);
+  QCOMPARE(m.table()->a_only, 2L);
+  QCOMPARE(m.table()->b_only, 2L);
+  QCOMPARE(m.table()->both_wrong, 0L);
+  QVERIFY2(m.headline().contains(QStringLiteral("McNemar exact p = 1")), qPrintable(m.headline()));
+  m.clear();
+  QCOMPARE(m.rowCount(), 0);
 }
 
 QTEST_MAIN(TestGuiModels)

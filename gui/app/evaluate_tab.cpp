@@ -60,6 +60,7 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   m_perClass = new PerClassAccuracyModel(this);
   m_skipped = new SkippedFilesModel(this);
   for (auto& c : m_confusion) c = new ConfusionMatrixModel(this);
+  m_flipped = new FlippedImagesModel(this);
 
   auto* lay = new QVBoxLayout(this);
   auto* dataBox = new QGroupBox(tr("Dataset"), this);
@@ -179,6 +180,21 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   skippedView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   skippedView->horizontalHeader()->setStretchLastSection(true);
   m_details->addTab(skippedView, tr("Skipped files"));
+  // Where A and B disagree, with the 2×2 table and McNemar's exact test above the list.
+  auto* flippedBox = new QWidget(m_details);
+  auto* fl = new QVBoxLayout(flippedBox);
+  m_flippedHeadline = new QLabel(flippedBox);
+  m_flippedHeadline->setWordWrap(true);
+  m_flippedHeadline->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_flippedHeadline->setText(m_flipped->headline());
+  auto* flippedView = makeTable(m_flipped, flippedBox);
+  flippedView->setObjectName(QStringLiteral("flippedImages"));
+  flippedView->setIconSize(QSize(48, 48));
+  flippedView->verticalHeader()->setDefaultSectionSize(52);
+  flippedView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  fl->addWidget(m_flippedHeadline);
+  fl->addWidget(flippedView, 1);
+  m_details->addTab(flippedBox, tr("Flipped images"));
   lay->addWidget(m_details, 1);
 
   connect(browse, &QPushButton::clicked, this, &EvaluateTab::browseDataset);
@@ -209,6 +225,8 @@ void EvaluateTab::browseDataset() {
   const QString dir = QFileDialog::getExistingDirectory(this, tr("Dataset folder"), start);
   if (!dir.isEmpty()) m_dir->setText(dir);
 }
+
+QString EvaluateTab::flippedHeadline() const { return m_flippedHeadline->text(); }
 
 void EvaluateTab::browseDatasetFile() {
   const QString start = datasetDir().isEmpty() ? QDir::homePath() : QFileInfo(datasetDir()).absolutePath();
@@ -355,6 +373,9 @@ void EvaluateTab::show(const EvalOutcome& o) {
   m_perClass->setResults(o.result[0], o.result[1]);
   m_skipped->setResults(o.result[0], o.result[1]);
   m_details->setTabText(1, tr("Skipped files (%1)").arg(m_skipped->rowCount()));
+  m_flipped->setResults(o.result[0], o.result[1], o.thumbnails);
+  m_flippedHeadline->setText(m_flipped->headline());
+  m_details->setTabText(2, tr("Flipped images (%1)").arg(m_flipped->rowCount()));
   QStringList notes;
   notes << tr("<b>Dataset:</b> %1").arg(o.dataset.toHtmlEscaped());
   for (const auto& n : o.notes) notes << tr("note: %1").arg(n.toHtmlEscaped());

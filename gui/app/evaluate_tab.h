@@ -21,6 +21,7 @@ namespace swinscope::gui {
 
 class ConfusionMatrixModel;
 class EvalSummaryModel;
+class FlippedImagesModel;
 class PerClassAccuracyModel;
 class SkippedFilesModel;
 
@@ -50,6 +51,8 @@ class EvaluateTab : public QWidget {
   PerClassAccuracyModel* perClass() const { return m_perClass; }
   SkippedFilesModel* skipped() const { return m_skipped; }
   ConfusionMatrixModel* confusion(int slot) const { return m_confusion[slot]; }
+  FlippedImagesModel* flipped() const { return m_flipped; }
+  QString flippedHeadline() const;
   const std::optional<EvalOutcome>& lastOutcome() const { return m_last; }
 
  signals:
@@ -85,6 +88,8 @@ class EvaluateTab : public QWidget {
   PerClassAccuracyModel* m_perClass = nullptr;
   SkippedFilesModel* m_skipped = nullptr;
   ConfusionMatrixModel* m_confusion[2] = {nullptr, nullptr};
+  FlippedImagesModel* m_flipped = nullptr;
+  QLabel* m_flippedHeadline = nullptr;
   QTableView* m_heatViews[2] = {nullptr, nullptr};
   QLabel* m_heatTitles[2] = {nullptr, nullptr};
   quint64 m_job = 0;

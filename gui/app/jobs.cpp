@@ -143,11 +143,18 @@ LoadedSlot runLoad(const LoadRequest& request, const JobToken& token) {
 
 // ---- classification ----
 
-QImage makeThumbnail(const QString& path, int size) {
-  const Image8 img = load_image(path.toStdString(), 3);
+namespace {
+
+QImage thumbnailOf(const Image8& img, int size) {
   const QImage view(img.pixels.data(), img.width, img.height, img.width * 3, QImage::Format_RGB888);
   if (img.width <= size && img.height <= size) return view.copy();
   return view.scaled(size, size, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+}
+
+}  // namespace
+
+QImage makeThumbnail(const QString& path, int size) {
+  return thumbnailOf(load_image(path.toStdString(), 3), size);
 }
 
 void runClassify(const ClassifyRequest& request, const JobToken& token, const std::function<void(ClassifyChunk)>& emitChunk) {
@@ -306,6 +313,21 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
       r.labels.push_back(p.data.images[static_cast<std::size_t>(k)].label);
     }
     out.result[p.run->slot] = std::move(r);
+  }
+  // The images A and B disagree on, as the Flipped images list shows them: decoded here, where
+  // the dataset (files or IDX pixels) is at hand.
+  if (out.result[0] && out.result[1] && !prep.empty()) {
+    const Dataset& data = prep.front().data;
+    int made = 0;
+    for (const FlippedImage& f : flippedImages(*out.result[0], *out.result[1])) {
+      if (token.cancelled() || made >= kMaxFlippedThumbnails) break;
+      try {
+        out.thumbnails.insert(f.path, thumbnailOf(load_dataset_image(data, static_cast<std::size_t>(f.index), 3), 64));
+        ++made;
+      } catch (const std::exception&) {
+        // An image that decoded for the models but not here is listed without a thumbnail.
+      }
+    }
   }
   return out;
 }

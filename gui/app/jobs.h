@@ -2,6 +2,7 @@
 // The app's long work — loading a model, classifying images, evaluating, profiling — as
 // plain functions over value structs, run on the JobRunner's thread. Their results go back
 // to the UI through JobResults' queued signals, tagged with the job id.
+#include <QHash>
 #include <QImage>
 #include <QMetaType>
 #include <QObject>
@@ -130,7 +131,10 @@ struct EvalOutcome {
   QString dataset;  // "samples (imagefolder (sorted order), 40 images)"
   QString dataDir;
   QStringList notes;
+  // Thumbnails of the images A and B disagree on (the first kMaxFlippedThumbnails), by path.
+  QHash<QString, QImage> thumbnails;
 };
+inline constexpr int kMaxFlippedThumbnails = 500;
 
 struct ProfileRequest {
   int batch = 1;

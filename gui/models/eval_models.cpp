@@ -68,6 +68,105 @@ profiler::McNemarTable mcnemarTable(const EvalSlotResult& a, const EvalSlotResul
   return profiler::mcnemar_table(ra, rb);
 }
 
+std::vector<FlippedImage> flippedImages(const EvalSlotResult& a, const EvalSlotResult& b) {
+  std::vector<FlippedImage> out;
+  forEachPair(a, b, [&](std::size_t i, std::size_t j) {
+    const auto pa = predictedName(a, i);
+    const auto pb = predictedName(b, j);
+    if (pa.empty() || pb.empty() || pa == pb) return;
+    FlippedImage f;
+    f.path = QString::fromStdString(a.images[i].string());
+    f.index = static_cast<long>(i);
+    const int label = i < a.labels.size() ? a.labels[i] : -1;
+    f.truth = label >= 0 && label < static_cast<int>(a.classNames.size()) ? QString::fromStdString(a.classNames[static_cast<std::size_t>(label)])
+                                                                        : QString::number(label);
+    f.a = QString::fromStdString(pa);
+    f.b = QString::fromStdString(pb);
+    f.aRight = isRight(a, i);
+    f.bRight = isRight(b, j);
+    out.push_back(std::move(f));
+  });
+  return out;
+}
+
+// ---- FlippedImagesModel ----
+
+FlippedImagesModel::FlippedImagesModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void FlippedImagesModel::setResults(const std::optional<EvalSlotResult>& a, const std::optional<EvalSlotResult>& b,
+                                    const QHash<QString, QImage>& thumbnails) {
+  beginResetModel();
+  m_rows.clear();
+  m_table.reset();
+  m_thumbnails = thumbnails;
+  if (a && b) {
+    m_rows = flippedImages(*a, *b);
+    m_table = mcnemarTable(*a, *b);
+  }
+  endResetModel();
+}
+
+void FlippedImagesModel::clear() { setResults(std::nullopt, std::nullopt); }
+
+QString FlippedImagesModel::headline() const {
+  if (!m_table) return tr("Evaluate A and B on one dataset to see where they disagree.");
+  const auto& t = *m_table;
+  const double p = profiler::mcnemar_exact_p(t);
+  return tr("<b>%1 image(s) where A and B predict different classes.</b> Of %2 images: both right %3 · A right, B wrong %4 · "
+            "A wrong, B right %5 · both wrong %6. <b>McNemar exact p = %7</b>: %8")
+      .arg(m_rows.size())
+      .arg(t.total())
+      .arg(t.both_correct)
+      .arg(t.a_only)
+      .arg(t.b_only)
+      .arg(t.both_wrong)
+      .arg(p, 0, 'g', 3)
+      .arg(p < 0.05 ? tr("A and B differ in accuracy on this test set.")
+                    : tr("this test set cannot tell their accuracies apart (which does not make them equal)."));
+}
+
+int FlippedImagesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(m_rows.size()); }
+int FlippedImagesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant FlippedImagesModel::data(const QModelIndex& index, int role) const {
+  if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+  const FlippedImage& f = m_rows[static_cast<std::size_t>(index.row())];
+  const QString right = f.aRight ? QStringLiteral("A") : (f.bRight ? QStringLiteral("B") : tr("neither"));
+  if (role == RightRole) return f.aRight ? QStringLiteral("A") : (f.bRight ? QStringLiteral("B") : QStringLiteral("neither"));
+  if (role == Qt::ToolTipRole) return f.path;
+  if (role == Qt::DecorationRole && index.column() == ImageColumn) {
+    const auto it = m_thumbnails.constFind(f.path);
+    return it == m_thumbnails.constEnd() ? QVariant() : QVariant(*it);
+  }
+  if (role == Qt::ForegroundRole && (index.column() == AColumn || index.column() == BColumn)) {
+    const bool ok = index.column() == AColumn ? f.aRight : f.bRight;
+    return QBrush(ok ? QColor(0x27, 0xae, 0x60) : QColor(0xc0, 0x39, 0x2b));
+  }
+  if (role != Qt::DisplayRole) return {};
+  switch (index.column()) {
+    case ImageColumn: return QStringLiteral("%1  %2").arg(f.index).arg(QFileInfo(f.path).fileName());
+    case TrueColumn: return f.truth;
+    case AColumn: return f.a;
+    case BColumn: return f.b;
+    case RightColumn: return right;
+    default: return {};
+  }
+}
+
+QVariant FlippedImagesModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal) return QAbstractTableModel::headerData(section, orientation, role);
+  if (role == Qt::ForegroundRole && (section == AColumn || section == BColumn)) return slotColour(section - AColumn);
+  if (role != Qt::DisplayRole) return {};
+  switch (section) {
+    case ImageColumn: return tr("Image");
+    case TrueColumn: return tr("True class");
+    case AColumn: return tr("A predicts");
+    case BColumn: return tr("B predicts");
+    case RightColumn: return tr("Right");
+    default: return {};
+  }
+}
+
 // ---- EvalSummaryModel ----
 
 EvalSummaryModel::EvalSummaryModel(QObject* parent) : QAbstractTableModel(parent) {}

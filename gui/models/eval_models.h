@@ -3,6 +3,8 @@
 // throughput, skipped), per-class accuracy, the skipped files with their reasons, and the
 // confusion matrix of one slot.
 #include <QAbstractTableModel>
+#include <QHash>
+#include <QImage>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,6 +37,42 @@ PredictionAgreement predictionAgreement(const EvalSlotResult& a, const EvalSlotR
 // The 2×2 right/wrong table of A and B over the images both classified (matched the same
 // way), for McNemar's exact test (profiler/significance.h).
 profiler::McNemarTable mcnemarTable(const EvalSlotResult& a, const EvalSlotResult& b);
+
+// An image where A and B predict different classes (issue 15: "flipped images").
+struct FlippedImage {
+  QString path;      // as the dataset lists it (IDX items: the images file + "#index")
+  long index = 0;    // in A's dataset order
+  QString truth;     // true class, by A's class names
+  QString a, b;      // each model's top-1 class
+  bool aRight = false, bRight = false;
+};
+std::vector<FlippedImage> flippedImages(const EvalSlotResult& a, const EvalSlotResult& b);
+
+// The flipped images with their thumbnails (made by the evaluation job, which has the pixels),
+// and the 2×2 table and McNemar's exact p of the same evaluation for the header above the list.
+class FlippedImagesModel : public QAbstractTableModel {
+  Q_OBJECT
+ public:
+  enum Column { ImageColumn, TrueColumn, AColumn, BColumn, RightColumn, ColumnCount };
+  enum Role { RightRole = Qt::UserRole + 1 };  // QString "A", "B" or "neither"
+  explicit FlippedImagesModel(QObject* parent = nullptr);
+  void setResults(const std::optional<EvalSlotResult>& a, const std::optional<EvalSlotResult>& b,
+                  const QHash<QString, QImage>& thumbnails = {});
+  void clear();
+  const std::optional<profiler::McNemarTable>& table() const { return m_table; }
+  // "A right, B wrong: 3 · A wrong, B right: 0 · both right: 43 · both wrong: 4 · McNemar exact p = 0.25 (…)"
+  QString headline() const;
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+ private:
+  std::vector<FlippedImage> m_rows;
+  QHash<QString, QImage> m_thumbnails;
+  std::optional<profiler::McNemarTable> m_table;
+};
 
 class EvalSummaryModel : public QAbstractTableModel {
   Q_OBJECT

@@ -1,6 +1,8 @@
 #include "engine/idx.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 #include <fstream>
 #include <memory>
 
@@ -28,7 +30,7 @@ std::string read_whole(const fs::path& path) {
   std::string data;
 #ifdef SWINSCOPE_HAVE_ZLIB
   gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw Error(path.string() + ": cannot open");
+  if (!f) throw Error(path.string() + ": cannot open (" + std::generic_category().message(errno) + ")");
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
   std::vector<char> buf(1 << 16);
   for (;;) {
@@ -44,7 +46,7 @@ std::string read_whole(const fs::path& path) {
   if (ends_with(path.string(), ".gz"))
     throw Error(path.string() + ": compressed IDX needs zlib, which this build lacks; gunzip it first");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open");
+  if (!in) throw Error(path.string() + ": cannot open (" + std::generic_category().message(errno) + ")");
   data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 #endif
   return data;
@@ -105,9 +107,9 @@ std::vector<IdxSet> find_idx_sets(const fs::path& dir) {
   return out;
 }
 
-IdxData read_idx(const IdxSet& set) {
-  const std::string img = read_whole(set.images);
-  const std::string lab = read_whole(set.labels);
+IdxData read_idx(const IdxSet& set) { return parse_idx(read_whole(set.images), read_whole(set.labels), set); }
+
+IdxData parse_idx(const std::string& img, const std::string& lab, const IdxSet& set) {
   if (img.size() < 16 || big_endian32(img, 0) != 0x00000803)
     throw Error(set.images.string() + ": not an IDX image file (expected magic 0x00000803: unsigned bytes, 3 dimensions)");
   if (lab.size() < 8 || big_endian32(lab, 0) != 0x00000801)

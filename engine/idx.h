@@ -38,5 +38,7 @@ struct IdxData {
 // image and label counts that differ, truncated data, implausible sizes, or (in a build
 // without zlib) a compressed file.
 IdxData read_idx(const IdxSet& set);
+// read_idx's checks on the (decompressed) contents of the two files; `set` names them in errors.
+IdxData parse_idx(const std::string& images_bytes, const std::string& labels_bytes, const IdxSet& set);
 
 }  // namespace swinscope

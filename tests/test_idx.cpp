@@ -77,6 +77,27 @@ class TestIdx : public QObject {
     QCOMPARE(ds.folder_classes, fashion_mnist_classes());
   }
 
+  // The fuzz_idx regression inputs (tests/data/idx_bad: a little-endian split offset, the
+  // images file, the labels file), each refused with a message naming one of the two files.
+  void fuzzRegressionsAreRefusedByName() {
+    const std::filesystem::path dir = std::filesystem::path(SWINSCOPE_SOURCE_DIR) / "tests" / "data" / "idx_bad";
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::ifstream f(e.path(), std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (bytes.size() < 4) continue;
+      const std::uint32_t word = static_cast<unsigned char>(bytes[0]) | static_cast<unsigned char>(bytes[1]) << 8 |
+                                 static_cast<unsigned char>(bytes[2]) << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[3])) << 24;
+      const std::size_t split = word % (bytes.size() - 4 + 1);
+      const IdxSet set{"case-images-idx3-ubyte", "case-labels-idx1-ubyte", "case"};
+      const std::string msg = error_of([&] { parse_idx(bytes.substr(4, split), bytes.substr(4 + split), set); });
+      QVERIFY2(msg.rfind("case-images-idx3-ubyte: ", 0) == 0 || msg.rfind("case-labels-idx1-ubyte: ", 0) == 0,
+               qPrintable(QString::fromStdString(e.path().filename().string() + ": '" + msg + "'")));
+      ++n;
+    }
+    QVERIFY(n >= 7);
+  }
+
   void refusals() {
     QTemporaryDir dir;
     const std::string d = dir.path().toStdString();

@@ -259,8 +259,9 @@ int cmd_profile_diff(const std::vector<std::string>& argv) {
   }
   std::cout << "A: " << a.context.model << " " << a.context.variant << " (" << a.context.device << ", batch " << a.context.batch << ")\n"
             << "B: " << b.context.model << " " << b.context.variant << " (" << b.context.device << ", batch " << b.context.batch << ")\n"
-            << "end-to-end: A " << fmt(ea / 1000, 2) << " ms, B " << fmt(eb / 1000, 2) << " ms, B/A " << fmt(eb / ea, 3)
-            << "  (speed-up of B: " << fmt(ea / eb, 3) << "x)\n\n"
+            << "end-to-end (medians): A " << fmt(ea / 1000, 2) << " ms, B " << fmt(eb / 1000, 2) << " ms, B/A " << fmt(eb / ea, 3)
+            // Always "X is N x faster" with N >= 1: "B is 0.053x as fast" reads backwards.
+            << "  (" << (ea >= eb ? "B is " + fmt(ea / eb, 2) : "A is " + fmt(eb / ea, 2)) << "x faster)\n\n"
             << "  stage                          A (us)      B (us)    B-A (us)     B/A\n";
   for (const auto& k : order) {
     const auto [va, vb] = kinds[k];

@@ -99,6 +99,18 @@ class TestProfile : public QObject {
     QStringList kinds;
     for (const auto& k : j["kinds"].toArray()) kinds << k.toObject()["kind"].toString();
     for (const char* s : {"patch_embed", "ln1_quant", "softmax", "fc1_gemm", "merge_gemm", "head"}) QVERIFY2(kinds.contains(s), s);
+    // Issue 15: the one GELU op share (median-based) and the spread and noise verdict are in the JSON.
+    // (An FP32 plan has no separate GELU op: gelu_op is null then, as for a GELU-less model.)
+    const auto gelu = j["gelu_op"].toObject();
+    QCOMPARE(gelu["kind"].toString(), kinds.contains("fc1_bias_gelu_quant") ? QStringLiteral("fc1_bias_gelu_quant") : QString());
+    for (const auto& k : j["kinds"].toArray()) {
+      const auto o = k.toObject();
+      if (o["kind"].toString() != "fc1_bias_gelu_quant") continue;
+      QCOMPARE(gelu["share"].toDouble(), o["share"].toDouble());
+      QCOMPARE(gelu["median_us"].toDouble(), o["us"].toObject()["median"].toDouble());
+      QVERIFY(o["us"].toObject().contains("p10") && o["us"].toObject().contains("p75"));
+    }
+    QVERIFY(j["noisy"].isBool());
     QVERIFY(QFile::exists(a));
     QFile cf(csv);
     QVERIFY(cf.open(QIODevice::ReadOnly));
@@ -106,9 +118,21 @@ class TestProfile : public QObject {
     r = run_cli({"profile", "--model", model, "--batch", "1", "--runs", "2", "--warmup", "0", "--trace", b});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("stages cover"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("GELU op") && r.out.contains("p10-p90") && r.out.contains("median (us)"), qPrintable(r.out));
+    // The bundled int8 GELU model has the op: its median and share of the median forward.
+    r = run_cli({"profile", "--model", QStringLiteral(SWINSCOPE_SOURCE_DIR "/assets/models/fmnist_swin_gelu.int8.safetensors"), "--batch", "1",
+                 "--runs", "3", "--warmup", "1"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("GELU op (fc1_bias_gelu_quant): median") && r.out.contains("% of the forward"), qPrintable(r.out));
+    QVERIFY2(!r.out.contains("mean"), qPrintable(r.out));
     r = run_cli({"profile-diff", a, b, "--per-block"});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("softmax") && r.out.contains("B/A"), qPrintable(r.out));
+    // "X is N x faster", N >= 1, whichever is faster.
+    const QRegularExpression faster(QStringLiteral("\\((A|B) is (\\d+\\.\\d+)x faster\\)"));
+    const auto m = faster.match(r.out);
+    QVERIFY2(m.hasMatch(), qPrintable(r.out));
+    QVERIFY(m.captured(2).toDouble() >= 1.0);
     // A file that is not a trace: clear error naming it, exit 2.
     QFile bad(dir.filePath("bad.json"));
     bad.open(QIODevice::WriteOnly);

@@ -22,7 +22,7 @@ std::string errno_text(int err) { return std::strerror(err); }
 // The temporaries being written, for remove_live_temporaries() in a signal handler: fixed
 // storage and lock-free atomics, because a handler may not allocate or lock. A slot is
 // free (0), being filled (1) or holds a live path (2).
-constexpr std::size_t kSlots = 64;
+constexpr std::size_t kSlots = 16;
 constexpr std::size_t kMaxPath = 4096;
 struct Slot {
   std::atomic<int> state{0};

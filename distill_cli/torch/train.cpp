@@ -326,7 +326,7 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
         st["log"] = nlohmann::json::array();
         for (const auto& e : logs) st["log"].push_back(to_json(e));
         write_state(opt.checkpoint_dir, st);
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         // state.json still names the previous epoch's files; this epoch's are of no use.
         remove_quietly(opt.checkpoint_dir / w);
         remove_quietly(opt.checkpoint_dir / o);
@@ -473,7 +473,7 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
         st["log"] = nlohmann::json::array();
         for (const auto& b : r.blocks) st["log"].push_back(to_json(b));
         write_state(opt.checkpoint_dir, st);
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         remove_quietly(opt.checkpoint_dir / w);  // state.json still names the previous block's weights
         throw Error("distill: the checkpoint of block " + std::to_string(k + 1) + " was not saved: " + e.what() + "; " +
                         kept_checkpoint(opt.checkpoint_dir, "block", k),

@@ -79,6 +79,8 @@ void CompareTab::onSlotChanged(int slot) {
   m_generation[slot] = g;
   m_latency.latencyUs[slot].reset();
   m_latency.geluOpUs[slot].reset();
+  m_latency.noise[slot].clear();
+  m_latency.speedup.reset();
   if (m_eval) m_eval->result[slot].reset();
   refresh();
 }

@@ -14,6 +14,7 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QStandardItemModel>
 #include <QToolTip>
 #include <QtTest>
@@ -607,6 +608,13 @@ void TestGuiApp::evaluateAcceptsEveryDatasetForm() {
   for (int r = 0; r < tab->flipped()->rowCount(); ++r)
     QVERIFY(!tab->flipped()->index(r, 0).data(Qt::DecorationRole).value<QImage>().isNull());
   QVERIFY2(tab->flippedHeadline().contains(QStringLiteral("McNemar exact p")), qPrintable(tab->flippedHeadline()));
+  // Compare's button leads there.
+  w->tabs()->setCurrentWidget(w->compareTab());
+  auto* button = w->compareTab()->findChild<QPushButton*>(QStringLiteral("flippedImagesButton"));
+  QVERIFY(button);
+  button->click();
+  QCOMPARE(w->tabs()->currentWidget(), static_cast<QWidget*>(tab));
+  QVERIFY(tab->flippedShown());
   QCOMPARE(tab->flipped()->table()->total(), 12L);
   // What is no dataset is refused before any job, with the CLI's message naming it.
   const QString junk = m_tmp.filePath(QStringLiteral("notes.txt"));

@@ -27,6 +27,11 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   auto* csv = new QPushButton(tr("Export CSV…"), this);
   auto* png = new QPushButton(tr("Export PNG…"), this);
   buttons->addWidget(runAll);
+  auto* flipped = new QPushButton(tr("Flipped images…"), this);
+  flipped->setObjectName(QStringLiteral("flippedImagesButton"));
+  flipped->setToolTip(tr("The images where A and B predict different classes, with thumbnails, the 2×2 table and McNemar's test"));
+  buttons->addWidget(flipped);
+  connect(flipped, &QPushButton::clicked, this, &CompareTab::flippedImagesRequested);
   buttons->addStretch(1);
   buttons->addWidget(csv);
   buttons->addWidget(png);

@@ -34,6 +34,7 @@ class CompareTab : public QWidget {
 
  signals:
   void runAllRequested();
+  void flippedImagesRequested();  // the images A and B disagree on: Evaluate's Flipped images list
 
  private:
   void refresh();

@@ -227,6 +227,8 @@ void EvaluateTab::browseDataset() {
 }
 
 QString EvaluateTab::flippedHeadline() const { return m_flippedHeadline->text(); }
+void EvaluateTab::showFlipped() { m_details->setCurrentIndex(2); }
+bool EvaluateTab::flippedShown() const { return m_details->currentIndex() == 2; }
 
 void EvaluateTab::browseDatasetFile() {
   const QString start = datasetDir().isEmpty() ? QDir::homePath() : QFileInfo(datasetDir()).absolutePath();

@@ -53,6 +53,8 @@ class EvaluateTab : public QWidget {
   ConfusionMatrixModel* confusion(int slot) const { return m_confusion[slot]; }
   FlippedImagesModel* flipped() const { return m_flipped; }
   QString flippedHeadline() const;
+  void showFlipped();  // brings the Flipped images list to the front
+  bool flippedShown() const;
   const std::optional<EvalOutcome>& lastOutcome() const { return m_last; }
 
  signals:

@@ -150,6 +150,10 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
   connect(m_evaluate, &EvaluateTab::failed, m_compare, &CompareTab::clearEvaluation);
   connect(m_profile, &ProfileTab::failed, m_compare, &CompareTab::clearLatency);
   connect(m_compare, &CompareTab::runAllRequested, this, &MainWindow::runAll);
+  connect(m_compare, &CompareTab::flippedImagesRequested, this, [this] {
+    m_tabs->setCurrentWidget(m_evaluate);
+    m_evaluate->showFlipped();
+  });
 
   loadSettings();
   for (int s = 0; s < kSlotCount; ++s) updateSlot(s);

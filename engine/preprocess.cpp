@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #ifdef SWINSCOPE_HAVE_OPENCV
@@ -214,14 +215,82 @@ const char* depth_name(int depth) {
   }
 }
 
+// OpenCV 4.6's imdecode catches a decoder's exception itself, prints it to std::cerr
+// ("imdecode_(''): can't read header: OpenCV(4.6.0) ./modules/imgcodecs/src/grfmt_pxm.cpp:82:
+// error: (-2:Unspecified error) PXM: Unexpected code in ReadNumber(): 0xff (255) in function
+// 'ReadNumber'") and returns an empty Mat. std::cerr therefore gets a buffer, installed before
+// main and removed at exit, that keeps what a thread writes while it decodes as that image's
+// skip reason and passes everything else on unchanged. It has no buffer of its own, so
+// threads share no state in it.
+class DecoderMessages : public std::streambuf {
+ public:
+  DecoderMessages() : m_next(std::cerr.rdbuf(this)) {}
+  ~DecoderMessages() override { std::cerr.rdbuf(m_next); }
+
+  // Collects on this thread while alive.
+  class Scope {
+   public:
+    Scope() {
+      t_text.clear();
+      t_active = true;
+    }
+    ~Scope() { t_active = false; }
+    const std::string& text() const { return t_text; }
+  };
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    if (t_active) {
+      t_text += traits_type::to_char_type(ch);
+      return ch;
+    }
+    return m_next->sputc(traits_type::to_char_type(ch));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (t_active) {
+      t_text.append(s, static_cast<std::size_t>(n));
+      return n;
+    }
+    return m_next->sputn(s, n);
+  }
+  int sync() override { return t_active ? 0 : m_next->pubsync(); }
+
+ private:
+  std::streambuf* m_next;
+  static thread_local bool t_active;
+  static thread_local std::string t_text;
+};
+thread_local bool DecoderMessages::t_active = false;
+thread_local std::string DecoderMessages::t_text;
+DecoderMessages g_decoder_messages;
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  const auto b = s.find_first_not_of(' ');
+  const auto e = s.find_last_not_of(' ');
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// The decoder's own words from an "OpenCV(4.6.0) file:line: error: (-2:Unspecified error)
+// WHAT in function 'F'" message: WHAT, or "" when it says nothing.
+std::string opencv_message(const std::string& text) {
+  std::string s = one_line(text);
+  if (const auto e = s.find("error: ("); e != std::string::npos) {
+    const auto close = s.find(") ", e);
+    s = close == std::string::npos ? std::string() : s.substr(close + 2);
+  }
+  if (const auto f = s.rfind(" in function '"); f != std::string::npos) s.erase(f);
+  if (s.rfind("in function '", 0) == 0) s.clear();
+  return one_line(s);
+}
+
 // cv::Exception::what() is several lines ("OpenCV(4.6.0) /path/loadsave.cpp:77: error:
 // (-215:Assertion failed) pixels <= CV_IO_MAX_IMAGE_PIXELS in function
 // 'validateInputImageSize'\n"); a skip reason is one line saying what is wrong.
 std::string opencv_reason(const cv::Exception& e) {
-  std::string what = e.err.empty() ? std::string(e.what()) : e.err;
-  for (char& c : what)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  while (!what.empty() && what.back() == ' ') what.pop_back();
+  const std::string what = one_line(e.err.empty() ? std::string(e.what()) : e.err);
   if (e.func == "validateInputImageSize") return "image size exceeds OpenCV's decoder limit (" + what + ")";
   return "OpenCV refused it (" + what + (e.func.empty() ? "" : " in " + e.func) + ")";
 }
@@ -279,13 +348,21 @@ Image8 decode_image(const unsigned char* data, std::size_t size, const std::file
   // such images come out up to one level brighter (the cmyk golden case bounds it).
 #ifdef SWINSCOPE_HAVE_OPENCV
   cv::Mat m;
+  std::string decoder_text;
   try {
     const cv::Mat raw(1, static_cast<int>(size), CV_8UC1, const_cast<unsigned char*>(data));
+    const DecoderMessages::Scope collect;
     m = cv::imdecode(raw, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+    decoder_text = collect.text();
   } catch (const cv::Exception& e) {
     image_error(path, "cannot decode image: " + opencv_reason(e));
   }
-  if (m.empty()) image_error(path, "not an image OpenCV can decode (unknown format or corrupt data)");
+  if (m.empty()) {
+    const std::string said = opencv_message(decoder_text);
+    if (decoder_text.find("can't read data") != std::string::npos)
+      image_error(path, "corrupt image data" + (said.empty() ? std::string() : " (" + said + ")"));
+    image_error(path, "not an image OpenCV can decode (" + (said.empty() ? std::string("unknown format or corrupt data") : said) + ")");
+  }
 
   const int depth = m.depth();
   if (depth != CV_8U && depth != CV_16U)

@@ -14,6 +14,7 @@
 #include "test_support.h"
 #ifdef SWINSCOPE_CUDA_EMU
 #include "engine/cuda/gemm.h"
+#include "engine/cuda/verify.cuh"
 #endif
 
 using namespace swinscope;
@@ -205,7 +206,8 @@ class TestBackendOps : public QObject {
       ++choices;
       pairs += k.kernel.find("(GELU-less)") != std::string::npos;
       QVERIFY2(k.kernel.find("cuBLASLt") != std::string::npos && k.kernel.find("gemm_s8 ") != std::string::npos &&
-                   k.kernel.find(" ms") != std::string::npos && k.kernel.find("M=") != std::string::npos,
+                   k.kernel.find(" ms") != std::string::npos && k.kernel.find("M=") != std::string::npos &&
+                   k.kernel.find("gemm_s8 verified against cuBLASLt on this shape") != std::string::npos,
                k.kernel.c_str());
     }
     QVERIFY2(policy.rfind("tune", 0) == 0, policy.c_str());
@@ -242,6 +244,32 @@ class TestBackendOps : public QObject {
   }
 
 #ifdef SWINSCOPE_CUDA_EMU
+  // The comparisons that gate a tuned choice count what they should: s8 within a tolerance,
+  // u8 read as u − 128, s32 exactly.
+  void verificationCountsMismatches() {
+    const std::vector<std::int8_t> a = {0, 5, -7, 127, -128, 3}, b = {0, 6, -9, 127, 127, 3};
+    const std::vector<std::int32_t> x = {1, 2, 3, 1 << 30}, y = {1, 2, 4, 1 << 30};
+    std::int8_t *da = nullptr, *db = nullptr;
+    std::int32_t *dx = nullptr, *dy = nullptr;
+    QCOMPARE(backend::cudaMalloc(reinterpret_cast<void**>(&da), a.size()), backend::cudaSuccess);
+    QCOMPARE(backend::cudaMalloc(reinterpret_cast<void**>(&db), b.size()), backend::cudaSuccess);
+    QCOMPARE(backend::cudaMalloc(reinterpret_cast<void**>(&dx), 4 * x.size()), backend::cudaSuccess);
+    QCOMPARE(backend::cudaMalloc(reinterpret_cast<void**>(&dy), 4 * y.size()), backend::cudaSuccess);
+    backend::cudaMemcpy(da, a.data(), a.size(), backend::cudaMemcpyHostToDevice);
+    backend::cudaMemcpy(db, b.data(), b.size(), backend::cudaMemcpyHostToDevice);
+    backend::cudaMemcpy(dx, x.data(), 4 * x.size(), backend::cudaMemcpyHostToDevice);
+    backend::cudaMemcpy(dy, y.data(), 4 * y.size(), backend::cudaMemcpyHostToDevice);
+    QCOMPARE(backend::count_s8_mismatches(da, false, db, a.size(), 0, nullptr), 3LL);  // 5/6, -7/-9, -128/127
+    QCOMPARE(backend::count_s8_mismatches(da, false, db, a.size(), 1, nullptr), 2LL);  // -7/-9, -128/127
+    // As u8: 0→-128, 5→-123, 249→121, 127→-1, 128→0, 3→-125: every one far from b but none within 1.
+    QCOMPARE(backend::count_s8_mismatches(da, true, db, a.size(), 1, nullptr), 6LL);
+    QCOMPARE(backend::count_s8_mismatches(da, false, da, a.size(), 0, nullptr), 0LL);
+    QCOMPARE(backend::count_s32_mismatches(dx, dy, x.size(), nullptr), 1LL);
+    QCOMPARE(backend::count_s32_mismatches(dx, dx, x.size(), nullptr), 0LL);
+    for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(dx), static_cast<void*>(dy)})
+      backend::cudaFree(p);
+  }
+
   // The emulated cuBLASLt refuses what the library refuses, with the GEMM's label.
   void gemmDescriptorsAreValidated() {
     cuda_emu::GemmRunner runner;

@@ -36,6 +36,7 @@
 #include "engine/cuda/qkv_bias_quant.cuh"
 #include "engine/cuda/softmax.cuh"
 #include "engine/cuda/timing.h"
+#include "engine/cuda/verify.cuh"
 #include "engine/cuda/window_attention.cuh"
 #include "engine/error.h"
 #include "engine/quantize.h"
@@ -454,6 +455,10 @@ class CudaInt8Plan final : public CudaPlanBase {
   }
 
   float time_ms(const std::function<void()>& enqueue) { return median_ms(m_stream.get(), enqueue, kTuneWarmup, kTuneRuns); }
+  static std::string verdict(long long bad, std::size_t n) {
+    return bad ? "gemm_s8 REJECTED: " + std::to_string(bad) + " of " + std::to_string(n) + " outputs differ from cuBLASLt's"
+               : "gemm_s8 verified against cuBLASLt on this shape (" + std::to_string(n) + " outputs)";
+  }
   static std::string fmt_ms(float ms) {
     char b[32];
     std::snprintf(b, sizeof b, "%.4g ms", static_cast<double>(ms));
@@ -501,26 +506,53 @@ class CudaInt8Plan final : public CudaPlanBase {
         for (Linear* l : ls) l->own = it->second[j].own, l->tile = it->second[j].tile, ++j;
         return true;
       };
-      // One linear whose alternatives compute the same output (qkv, proj; FC1/FC2 of GELU blocks).
-      auto single = [&](const char* what, Linear& l, int id, const void* A, void* D, bool lt_allowed, GemmS8Args a) {
+      // One linear whose alternatives compute the same output (qkv, proj; FC1/FC2 of GELU blocks):
+      // `reference` runs the cuBLASLt path into a.D (a candidate unless the variant needs the
+      // fused epilogue); gemm_s8 is kept only if its output matches it within one step.
+      auto single = [&](const char* what, Linear& l, GemmS8Args a, const std::function<void()>& reference, bool lt_candidate,
+                        std::size_t out_bytes) {
         const std::string key = key_of(what, l);
         if (!l.own || reuse(key, {&l})) return;
         std::string log;
         const auto [tile, own_ms] = fastest_tile(a, log);
-        const float lt_ms = lt_allowed ? time_ms([&] { m_runner.run(id, l.w, A, D, st, l.per_channel ? l.alpha : nullptr); })
-                                       : std::numeric_limits<float>::infinity();
-        l.own = own_ms <= lt_ms;
+        const float lt_ms = lt_candidate ? time_ms(reference) : std::numeric_limits<float>::infinity();
+        a.tile = tile;
+        reference();
+        SWS_CUDA_CHECK(cudaMemcpyAsync(m_hacc, a.D, out_bytes, cudaMemcpyDeviceToDevice, st));
+        gemm_s8(a, st);
+        const long long bad = count_s8_mismatches(static_cast<const std::int8_t*>(a.D), false,
+                                                  reinterpret_cast<const std::int8_t*>(m_hacc), out_bytes, 1, st);
+        l.own = bad == 0 && own_ms <= lt_ms;
         l.tile = tile;
         seen[key] = {{l.own, l.tile}};
         m_choices.push_back(key + ": " + (l.own ? std::string("gemm_s8 ") + gemm_s8_tile_name(tile) : std::string("cuBLASLt")) +
-                         " (gemm_s8 " + log + (lt_allowed ? "; cuBLASLt " + fmt_ms(lt_ms) : "; the fused epilogue needs gemm_s8") + ")");
+                            (l.own || lt_candidate ? "" : " + fc1_bias_gelu_quant") + " (gemm_s8 " + log +
+                            (lt_candidate ? "; cuBLASLt " + fmt_ms(lt_ms) : "; the variant wants the fused epilogue") + "; " +
+                            verdict(bad, out_bytes) + ")");
       };
-      single("qkv_gemm", b.qkv, g.qkv[i], m_a, m_qkv, true, own_args(b.qkv, M, m_a, S8AType::S8, m_qkv, S8Epilogue::S8));
-      single("proj_gemm", b.proj, g.proj[i], m_ctx, m_proj, true, own_args(b.proj, M, m_ctx, S8AType::S8, m_proj, S8Epilogue::S8));
+      auto lt_linear = [&](const Linear& l, int id, const void* A, void* D) {
+        return [&l, id, A, D, st, this] { m_runner.run(id, l.w, A, D, st, l.per_channel ? l.alpha : nullptr); };
+      };
+      const std::size_t xb = static_cast<std::size_t>(M) * c.stage_dim(b.stage), hb = static_cast<std::size_t>(M) * hidden;
+      single("qkv_gemm", b.qkv, own_args(b.qkv, M, m_a, S8AType::S8, m_qkv, S8Epilogue::S8), lt_linear(b.qkv, g.qkv[i], m_a, m_qkv),
+             true, 3 * xb);
+      single("proj_gemm", b.proj, own_args(b.proj, M, m_ctx, S8AType::S8, m_proj, S8Epilogue::S8),
+             lt_linear(b.proj, g.proj[i], m_ctx, m_proj), true, xb);
       if (!relu) {
-        if (m_fuse_gelu) single("fc1_gemm (bias + GELU epilogue)", b.fc1, -1, m_a, m_h2, false, fused_gelu_args(b, M));
-        else single("fc1_gemm", b.fc1, g.fc1[i], m_a, m_h, true, own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::S8));
-        single("fc2_gemm", b.fc2, g.fc2[i], m_h2, m_y, true, own_args(b.fc2, M, m_h2, S8AType::S8, m_y, S8Epilogue::S8));
+        if (m_fuse_gelu) {
+          const auto fc1 = lt_linear(b.fc1, g.fc1[i], m_a, m_h);
+          single("fc1_gemm (bias + GELU epilogue)", b.fc1, fused_gelu_args(b, M),
+                 [&] {
+                   fc1();
+                   fc1_bias_gelu_quant(m_h, m_h2, M, hidden, b.fc1_b, b.s_fc1_out, 1.f / b.s_fc2_in, st);
+                 },
+                 false, hb);
+        } else {
+          single("fc1_gemm", b.fc1, own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::S8), lt_linear(b.fc1, g.fc1[i], m_a, m_h),
+                 true, hb);
+        }
+        single("fc2_gemm", b.fc2, own_args(b.fc2, M, m_h2, S8AType::S8, m_y, S8Epilogue::S8), lt_linear(b.fc2, g.fc2[i], m_h2, m_y),
+               true, xb);
         continue;
       }
       // GELU-less: stages 9, 11 and 12 as each path runs them.
@@ -545,14 +577,26 @@ class CudaInt8Plan final : public CudaPlanBase {
         fc2_bias_residual_from_acc(m_hacc, b.fc2.rowsum, b.fc2.alpha, b.fc2.per_channel, m_x, M, c.stage_dim(b.stage), b.fc2_b,
                                    b.s_fc2_out, st);
       });
-      b.fc1.own = b.fc2.own = own_ms <= lt_ms;
+      // Verified on this shape: FC1 (own ReLU → u8 against cuBLASLt s32 + fc1_relu_quant's u8 − 128,
+      // one step), and FC2's product (own s32 against cuBLASLt s32 on the same s8 input, exact).
+      m_runner.run(g.fc1[i], b.fc1.w, m_a, m_hacc, st);
+      fc1_relu_quant(m_hacc, m_h, M, hidden, b.fc1.alpha, b.fc1.per_channel, st);
+      SWS_CUDA_CHECK(cudaMemcpyAsync(m_h2, m_h, hb, cudaMemcpyDeviceToDevice, st));
+      gemm_s8(own_args(b.fc1, M, m_a, S8AType::S8, m_h, S8Epilogue::ReluU8), st);
+      long long bad = count_s8_mismatches(m_h, true, m_h2, hb, 1, st);
+      m_runner.run(g.fc2[i], b.fc2.w, m_h2, m_hacc, st);
+      GemmS8Args f2 = own_args(b.fc2, M, m_h2, S8AType::S8, m_x, S8Epilogue::S32);
+      f2.alpha = 1.f, f2.alpha_n = nullptr;
+      gemm_s8(f2, st);
+      bad += count_s32_mismatches(reinterpret_cast<const std::int32_t*>(m_x), m_hacc, xb, st);
+      b.fc1.own = b.fc2.own = bad == 0 && own_ms <= lt_ms;
       seen[key] = {{b.fc1.own, b.fc1.tile}, {b.fc2.own, b.fc2.tile}};
       m_choices.push_back(key + ": " +
                        (b.fc1.own ? std::string("gemm_s8 with ReLU in FC1's epilogue, FC1 ") + gemm_s8_tile_name(b.fc1.tile) +
                                         ", FC2 " + gemm_s8_tile_name(b.fc2.tile)
                                   : std::string("cuBLASLt + fc1_relu_quant")) +
                        " (stages 9-12: gemm_s8 " + fmt_ms(own_ms) + ", cuBLASLt + ops " + fmt_ms(lt_ms) + "; FC1 tiles " + log1 +
-                       "; FC2 tiles " + log2 + ")");
+                       "; FC2 tiles " + log2 + "; " + verdict(bad, hb + xb) + ")");
     }
   }
 

@@ -520,7 +520,29 @@ class TestDistill : public QObject {
     r = edited([](nlohmann::json& st) { st["weights"] = "../teacher.safetensors"; });
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("not a file name inside"), qPrintable(r.err));
+    r = edited([](nlohmann::json& st) { st["fingerprint"] = "teacher t.safetensors data d seed 4"; });  // an older format
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("state.json: written by an earlier swinscope-cli"), qPrintable(r.err));
     QVERIFY(!QFileInfo::exists(path("edit.safetensors")));
+    // train: next_epoch beyond --epochs, and an optimizer state that is not one.
+    const QString tk = path("ck_train_edit");
+    QDir().mkpath(tk);
+    for (const auto& f : QDir(path("train_ckpt")).entryList(QDir::Files)) QVERIFY(QFile::copy(path("train_ckpt/" + f), tk + "/" + f));
+    const QStringList train{"train", "--arch", m_config, "--data", m_train, "--val", m_val, "--epochs", "12", "--batch", "32", "--lr",
+                            "5e-3", "--warmup", "1", "--seed", "3", "--checkpoint-dir", tk, "--resume", "--out", path("edit_train.safetensors")};
+    const std::string train_state = read_text(tk + "/state.json");
+    auto st = nlohmann::json::parse(train_state);
+    st["next_epoch"] = 13;
+    std::ofstream(tk.toStdString() + "/state.json") << st.dump(2);
+    r = run_cli(train);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("state.json: next_epoch is 13, outside 1..12"), qPrintable(r.err));
+    std::ofstream(tk.toStdString() + "/state.json") << train_state;
+    std::ofstream(tk.toStdString() + "/optimizer-epoch-12.pt") << "not a torch archive";
+    r = run_cli(train);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("optimizer-epoch-12.pt: not an optimizer state"), qPrintable(r.err));
+    QVERIFY(!QFileInfo::exists(path("edit_train.safetensors")));
     // The untouched state resumes.
     std::ofstream(ck.toStdString() + "/state.json") << good;
     r = run_cli(common + QStringList{"--resume"});

@@ -542,8 +542,8 @@ void TestGuiModels::compareModel() {
   CompareInputs in;
   in.dataset = QStringLiteral("samples, with comma");
   in.device = QStringLiteral("CPU");
-  in.slot[0] = {QStringLiteral("gelu.int8"), QStringLiteral("int8-gelu"), 100, 0.91, 0.99, 2000.0, 4, std::nullopt};
-  in.slot[1] = {QStringLiteral("relu.int8"), QStringLiteral("int8-relu"), 100, 0.905, 0.99, 1600.0, 4, std::nullopt};
+  in.slot[0] = {QStringLiteral("gelu.int8"), QStringLiteral("int8-gelu"), 100, 0.91, 0.99, 2000.0, 4, std::nullopt, std::nullopt};
+  in.slot[1] = {QStringLiteral("relu.int8"), QStringLiteral("int8-relu"), 100, 0.905, 0.99, 1600.0, 4, std::nullopt, std::nullopt};
   in.slot[0].geluOpUs = 300.0;  // B is GELU-less: no op, profiled
   in.agreement = PredictionAgreement{100, 97};
   m.setInputs(in);
@@ -551,6 +551,14 @@ void TestGuiModels::compareModel() {
   QCOMPARE(m.index(CompareModel::SpeedupRow, CompareModel::BColumn).data(CompareModel::ValueRole).toDouble(), 1.25);
   QCOMPARE(m.index(CompareModel::ThroughputRow, CompareModel::AColumn).data(CompareModel::ValueRole).toDouble(), 2000.0);
   QCOMPARE(m.index(CompareModel::LatencyRow, CompareModel::AColumn).data(CompareModel::ValueRole).toDouble(), 2.0);
+  QCOMPARE(m.index(CompareModel::LatencyRow, CompareModel::AColumn).data().toString(), QStringLiteral("2.000 (batch 4)"));
+  {
+    CompareInputs spread = in;
+    spread.slot[0].latencySpreadUs = std::pair(1900.0, 2600.0);
+    m.setInputs(spread);
+    QCOMPARE(m.index(CompareModel::LatencyRow, CompareModel::AColumn).data().toString(), QStringLiteral("2.000 (batch 4, p10–p90 1.900–2.600)"));
+    m.setInputs(in);
+  }
   QVERIFY(std::abs(m.index(CompareModel::Top1Row, CompareModel::CompareColumn).data(CompareModel::ValueRole).toDouble() + 0.5) < 1e-9);
   QCOMPARE(m.index(CompareModel::AgreementRow, CompareModel::CompareColumn).data(CompareModel::ValueRole).toDouble(), 97.0);
   // The removed op: 0.3 ms in A, none in B, and B saves it (15 % of A's 2 ms).

@@ -83,6 +83,7 @@ void CompareTab::onSlotChanged(int slot) {
   // Numbers measured on the model that was in the slot before no longer describe it.
   m_generation[slot] = g;
   m_latency.latencyUs[slot].reset();
+  m_latency.latencySpreadUs[slot].reset();
   m_latency.geluOpUs[slot].reset();
   m_latency.noise[slot].clear();
   m_latency.speedup.reset();
@@ -129,6 +130,7 @@ void CompareTab::refresh() {
       }
     }
     c.latencyUs = m_latency.latencyUs[s];
+    c.latencySpreadUs = m_latency.latencySpreadUs[s];
     c.geluOpUs = m_latency.geluOpUs[s];
     c.batch = m_latency.batch;
   }

@@ -237,6 +237,10 @@ void ProfileTab::onFinished(quint64 job, const ProfileOutcome& outcome) {
     labels << slotName(s);
     kernels.push_back(outcome.kernels[s]);
     latency.latencyUs[s] = outcome.trace[s]->end_to_end_us_unrecorded;
+    if (!outcome.unrecordedUs[s].empty()) {
+      const auto spread = profiler::summarize(outcome.unrecordedUs[s]);
+      latency.latencySpreadUs[s] = std::pair(spread.p10, spread.p90);
+    }
     const auto st = profiler::compute_stats(*outcome.trace[s]);
     if (const auto g = profiler::gelu_op(st)) latency.geluOpUs[s] = g->us.median;
     for (const auto& r : profiler::assess_noise(st).reasons) latency.noise[s] << QString::fromStdString(r);

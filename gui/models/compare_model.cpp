@@ -160,7 +160,14 @@ QString CompareModel::text(int row, int column) const {
     case ImagesRow: return QString::number(static_cast<long long>(*v));
     case Top1Row:
     case Top5Row: return QString::number(*v, 'f', 2);
-    case LatencyRow: return QString::number(*v, 'f', 3) + tr(" (batch %1)").arg(m_in.slot[column - AColumn].batch);
+    case LatencyRow: {
+      const auto& s = m_in.slot[column - AColumn];
+      if (!s.latencySpreadUs) return QString::number(*v, 'f', 3) + tr(" (batch %1)").arg(s.batch);
+      return QString::number(*v, 'f', 3) + tr(" (batch %1, p10–p90 %2–%3)")
+                                               .arg(s.batch)
+                                               .arg(s.latencySpreadUs->first / 1000.0, 0, 'f', 3)
+                                               .arg(s.latencySpreadUs->second / 1000.0, 0, 'f', 3);
+    }
     case GeluOpRow: return m_in.slot[column - AColumn].geluOpUs ? QString::number(*v, 'f', 3) : tr("none");
     case ThroughputRow: return QString::number(*v, 'f', 1);
     case SpeedupRow: return QString::number(*v, 'f', 3);

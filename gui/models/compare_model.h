@@ -21,11 +21,13 @@ struct CompareSlot {
   // Median µs per forward of the fused op the paper removes (fc1_bias_gelu_quant), from
   // the same profile; empty when the model has none (GELU-less) or was not profiled.
   std::optional<double> geluOpUs;
+  std::optional<std::pair<double, double>> latencySpreadUs;  // p10 and p90 of the forward, recording off
 };
 
 // What a profile contributes to Table 2.
 struct LatencySummary {
   std::optional<double> latencyUs[2];
+  std::optional<std::pair<double, double>> latencySpreadUs[2];  // p10, p90 of the unrecorded runs
   std::optional<double> geluOpUs[2];
   int batch = 0;
   int runs = 0;

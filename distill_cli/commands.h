@@ -11,6 +11,7 @@ int cmd_average(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
 int cmd_eval(const std::vector<std::string>& argv);
 int cmd_compare(const std::vector<std::string>& argv);
+int cmd_numerics(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);
 int cmd_profile(const std::vector<std::string>& argv);

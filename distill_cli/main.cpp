@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"classify", "top-k classes for image files or folders", swinscope::cli::cmd_classify},
     {"eval", "top-1 / top-5 accuracy on an ImageFolder or a flat folder with labels", swinscope::cli::cmd_eval},
     {"compare", "two models on one dataset: 2x2 right/wrong table, McNemar's exact test, flipped images", swinscope::cli::cmd_compare},
+    {"numerics", "per-block, per-stage int8 error (SQNR in dB) against the FP32 source model", swinscope::cli::cmd_numerics},
     {"train", "train a SWIN teacher from scratch on a small dataset (libtorch)", swinscope::cli::cmd_train},
     {"distill", "the paper's Algorithm 1: GELU → ReLU block by block with knowledge distillation", swinscope::cli::cmd_distill},
     {"average", "average the weights of FP32 models of one architecture (a model soup)", swinscope::cli::cmd_average},

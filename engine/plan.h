@@ -2,6 +2,8 @@
 // A model compiled for one backend and one variant. Building validates everything and
 // allocates every buffer for `max_batch`; run() does not allocate once a batch size has
 // been seen (the first run at a new batch size builds that size's primitives).
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +66,17 @@ class Plan {
   virtual std::vector<StageKernel> kernels() const = 0;
   // The CUDA stream the plan enqueues on (cudaStream_t), for a CudaEventRecorder; null on the CPU.
   virtual void* native_stream() const { return nullptr; }
+
+  // Intermediate tensors for numerics (engine/quant_error.h): while set, run() calls `tap` with
+  // each named tensor dequantized to float, under the names and in the layouts of
+  // float_reference_forward's observer (engine/quantize.h). Empty (the default): nothing is
+  // copied and the run path only tests for it. Returns false when the plan has no taps (then
+  // it never calls `tap`); today the CPU int8 plan has them.
+  using TensorTap = std::function<void(const std::string& name, const float* data, std::size_t n)>;
+  virtual bool set_tensor_tap(TensorTap tap) {
+    (void)tap;
+    return false;
+  }
 
   // Ablation, the paper's second way to time a fused op: the named stage is skipped in
   // every block (empty: none). Outputs are then meaningless and must not be used.

@@ -65,7 +65,11 @@ struct QuantizeOptions {
 };
 
 // ---- the observed float forward ------------------------------------------------------
-// Called with every tensor the int8 plan quantizes, under its amax tensor's name.
+// Called with every tensor the int8 plan quantizes, under its amax tensor's name, and with
+// the float tensors engine/quant_error.h compares too: "patch_embed.output", per block
+// "<B>attn.softmax" (probabilities, (B·nW, heads, N, N)) and "<B>output" (the residual stream
+// after the block), per stage S ≥ 1 "layers.S.downsample.output" — names that end in no
+// "_amax", so calibration skips them.
 using Observer = std::function<void(const std::string& amax_name, const float* data, std::size_t n)>;
 
 // The FP32 forward pass (same numbers as the FP32 plan, to float rounding), arranged like

@@ -167,6 +167,10 @@ class Int8CpuPlan final : public Plan {
   }
 
   int max_batch() const override { return m_max_batch; }
+  bool set_tensor_tap(TensorTap tap) override {
+    m_tap = std::move(tap);
+    return true;
+  }
   Backend backend() const override { return Backend::CPU; }
   Variant variant() const override { return m_variant; }
 
@@ -220,6 +224,8 @@ class Int8CpuPlan final : public Plan {
       layernorm_rows(m_x.data(), m_x.data(), static_cast<long>(batch) * c.stage_resolution(0) * c.stage_resolution(0),
                      c.embed_dim, m_patch_norm_g, m_patch_norm_b, eps);
     }
+    if (m_tap)
+      m_tap("patch_embed.output", m_x.data(), static_cast<std::size_t>(batch) * c.stage_resolution(0) * c.stage_resolution(0) * c.embed_dim);
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) {
         const auto& st = m_stages[static_cast<std::size_t>(s)];
@@ -228,8 +234,16 @@ class Int8CpuPlan final : public Plan {
           int8::merge_ln_quant(m_x.data(), m_a.data(), batch, c.stage_resolution(s - 1), c.stage_dim(s - 1), st.merge_norm_g,
                                st.merge_norm_b, eps, 1.f / st.s_merge_in, m_impl);
         }
-        Span sp(rec, kMergeGemm, -1);
-        g.merge[static_cast<std::size_t>(s)]->execute(m_strm);
+        {
+          Span sp(rec, kMergeGemm, -1);
+          g.merge[static_cast<std::size_t>(s)]->execute(m_strm);
+        }
+        if (m_tap) {
+          const std::string d = "layers." + std::to_string(s) + ".downsample.";
+          const auto L = static_cast<std::size_t>(batch) * c.stage_resolution(s) * c.stage_resolution(s);
+          tap_shifted(d + "reduction.input_amax", m_a.data(), L * 4 * c.stage_dim(s - 1), st.s_merge_in);
+          m_tap(d + "output", m_x.data(), L * c.stage_dim(s));
+        }
       }
       for (auto& bw : m_blocks) {
         if (bw->stage != s) continue;
@@ -266,6 +280,7 @@ class Int8CpuPlan final : public Plan {
     run_stage(1, [&] {
       int8::ln1_quant(m_x.data(), m_a.data(), geo, bw.norm1_g, bw.norm1_b, eps, 1.f / bw.s_qkv_in, m_impl);
     });
+    if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * geo.C);  // stage 8 overwrites m_a
     run_stage(2, [&] { g.qkv[i]->execute(m_strm); });
     run_stage(3, [&] {
       const float inv[3] = {1.f / bw.s_q, 1.f / bw.s_k, 1.f / bw.s_v};
@@ -289,6 +304,86 @@ class Int8CpuPlan final : public Plan {
       });
     run_stage(11, [&] { g.fc2[i]->execute(m_strm); });
     run_stage(12, [&] { int8::fc2_bias_residual(m_y.data(), m_x.data(), rows, geo.C, bw.fc2_b, bw.s_fc2_out, m_impl); });
+    if (m_tap) tap_block(bw, geo);
+  }
+
+  // ---- numerics taps (set_tensor_tap): dequantize what the block left in its buffers into the
+  // float walk's layouts. Only while a tap is set; allocation here is fine. At the block's end
+  // every stage's output is still in its own buffer, except ln1's (m_a, which ln2 overwrites):
+  // run_block copies it right after stage 1.
+  void tap_shifted(const std::string& name, const std::uint8_t* u, std::size_t n, float scale) {
+    m_tap_buf.resize(n);
+    for (std::size_t i = 0; i < n; ++i) m_tap_buf[i] = int8::dequantize_shifted(u[i], scale);
+    m_tap(name, m_tap_buf.data(), n);
+  }
+  void tap_s8(const std::string& name, const std::int8_t* q, std::size_t n, float scale) {
+    m_tap_buf.resize(n);
+    for (std::size_t i = 0; i < n; ++i) m_tap_buf[i] = static_cast<float>(q[i]) * scale;
+    m_tap(name, m_tap_buf.data(), n);
+  }
+  void tap_u8(const std::string& name, const std::uint8_t* q, std::size_t n, float scale) {
+    m_tap_buf.resize(n);
+    for (std::size_t i = 0; i < n; ++i) m_tap_buf[i] = static_cast<float>(q[i]) * scale;
+    m_tap(name, m_tap_buf.data(), n);
+  }
+
+  void tap_block(const Int8Block& bw, const WindowGeometry& geo) {
+    const std::string p = block_prefix(bw.stage, bw.global - first_global(bw.stage));
+    const long rows = static_cast<long>(geo.batch) * geo.H * geo.H;
+    const int C = geo.C, heads = geo.heads, d = geo.head_dim(), N = geo.window * geo.window;
+    const int Np = int8::padded_tokens(N), d8 = int8::head_dim8(d);
+    const long wins = rows / N;
+    const auto n = static_cast<std::size_t>(rows) * C;
+    const auto hidden = static_cast<std::size_t>(rows) * m_cfg.mlp_hidden(bw.stage);
+    tap_shifted(p + "attn.qkv.input_amax", m_ln1_copy.data(), n, bw.s_qkv_in);
+    tap_s8(p + "attn.qkv.output_amax", m_qkv.data(), 3 * n, bw.s_qkv_out);
+    // q (B·nW, heads, N, d), kT and vP (int8_ops.h) → (B·nW·N, C) window order, heads merged.
+    m_tap_buf.resize(n);
+    for (int part = 0; part < 3; ++part) {
+      const float scale = part == 0 ? bw.s_q : (part == 1 ? bw.s_k : bw.s_v);
+      for (long w = 0; w < wins; ++w)
+        for (int h = 0; h < heads; ++h) {
+          const long blk = w * heads + h;
+          for (int t = 0; t < N; ++t)
+            for (int e = 0; e < d; ++e) {
+              std::int8_t v;
+              if (part == 0)
+                v = m_q[static_cast<std::size_t>((blk * N + t) * d + e)];
+              else if (part == 1)
+                v = m_kt[static_cast<std::size_t>(blk * int8::kt_head_bytes(N, d) + ((e / 2) * Np + t) * 2 + e % 2)];
+              else
+                v = m_vp[static_cast<std::size_t>(blk * int8::vp_head_bytes(N, d) + ((t / 2) * d8 + e) * 2 + t % 2)];
+              m_tap_buf[static_cast<std::size_t>((w * N + t) * C + h * d + e)] = static_cast<float>(v) * scale;
+            }
+        }
+      static const char* kNames[3] = {"attn.q_amax", "attn.k_amax", "attn.v_amax"};
+      m_tap(p + kNames[part], m_tap_buf.data(), n);
+    }
+    // probs (B·nW, heads, N, Np) → (B·nW, heads, N, N)
+    const auto np = static_cast<std::size_t>(wins) * heads * N * N;
+    m_tap_buf.resize(np);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(wins) * heads * N; ++r)
+      for (int j = 0; j < N; ++j) m_tap_buf[r * N + j] = static_cast<float>(m_probs[r * Np + j]) * bw.s_p;
+    m_tap(p + "attn.softmax", m_tap_buf.data(), np);
+    tap_shifted(p + "attn.proj.input_amax", m_ctx.data(), n, bw.s_ctx);
+    tap_s8(p + "attn.proj.output_amax", m_proj.data(), n, bw.s_proj_out);
+    tap_shifted(p + "mlp.fc1.input_amax", m_a.data(), n, bw.s_fc1_in);
+    if (bw.act == Activation::ReLU) {  // ReLU inside FC1: its u8 output is FC2's input
+      const auto* h = reinterpret_cast<const std::uint8_t*>(m_h.data());
+      tap_u8(p + "mlp.fc1.output_amax", h, hidden, bw.s_fc1_out);
+      tap_u8(p + "mlp.fc2.input_amax", h, hidden, bw.s_fc2_in);
+    } else {
+      tap_s8(p + "mlp.fc1.output_amax", m_h.data(), hidden, bw.s_fc1_out);
+      tap_shifted(p + "mlp.fc2.input_amax", m_h2.data(), hidden, bw.s_fc2_in);
+    }
+    tap_s8(p + "mlp.fc2.output_amax", m_y.data(), n, bw.s_fc2_out);
+    m_tap(p + "output", m_x.data(), n);
+  }
+
+  int first_global(int stage) const {
+    int g = 0;
+    for (int s = 0; s < stage; ++s) g += m_cfg.depths[s];
+    return g;
   }
 
   Int8BatchGemms& gemms(int batch) {
@@ -357,6 +452,9 @@ class Int8CpuPlan final : public Plan {
   std::vector<std::uint8_t> m_h2;      // (B*L, hidden) u8 (+128): GELU output
   std::vector<std::int8_t> m_y;        // (B*L, C) s8, FC2 output before the bias
   std::vector<float> m_pooled;         // (B, F)
+  TensorTap m_tap;                     // numerics (set_tensor_tap); empty on the normal path
+  std::vector<float> m_tap_buf;        // a tapped tensor, dequantized
+  std::vector<std::uint8_t> m_ln1_copy;  // ln1's output, kept for the tap (stage 8 reuses m_a)
   std::vector<float> m_logits;         // (B, classes)
 };
 

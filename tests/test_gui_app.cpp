@@ -28,11 +28,13 @@
 #include "gui/app/compare_tab.h"
 #include "gui/app/evaluate_tab.h"
 #include "gui/app/main_window.h"
+#include "gui/app/numerics_tab.h"
 #include "gui/app/profile_tab.h"
 #include "gui/app/slot_panel.h"
 #include "gui/models/compare_model.h"
 #include "gui/models/eval_models.h"
 #include "gui/models/image_list_model.h"
+#include "gui/models/numerics_model.h"
 #include "gui/models/prediction_model.h"
 #include "gui/models/stage_stats_model.h"
 #include "gui/models/stage_style.h"
@@ -132,6 +134,7 @@ class TestGuiApp : public QObject {
   void lastModelsRestoredWithFallback();
   void cudaEntryDisabledWithoutDevice();
   void placeholderAndAboutNameWhatExists();
+  void numericsTabMeasuresSqnr();
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
@@ -792,6 +795,55 @@ void TestGuiApp::placeholderAndAboutNameWhatExists() {
   QVERIFY(named >= 2);
   QVERIFY(MainWindow::aboutText().contains(QStringLiteral("SwinScope " SWINSCOPE_VERSION)));
   QVERIFY(!QStringLiteral(SWINSCOPE_VERSION).isEmpty());
+}
+
+// Numerics (issue 15, per-stage int8 error): the bundled GELU int8 model in A, its FP32 source
+// guessed as the reference, SQNR per block and stage on two sample images; a model against
+// itself is "inf" everywhere; a missing reference file is refused before any work.
+void TestGuiApp::numericsTabMeasuresSqnr() {
+  const QString models = kSource + QStringLiteral("/assets/models/");
+  auto w = makeWindow(false);
+  w->context()->load(0, models + QStringLiteral("fmnist_swin_gelu.int8.safetensors"));
+  QVERIFY(QTest::qWaitFor([&] { return w->context()->canRun(0); }, kTimeout));
+  NumericsTab* tab = w->numericsTab();
+  QVERIFY(w->tabs()->indexOf(tab) >= 0);
+  QAbstractItemModelTester tester(tab->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  // X.int8.safetensors → X.fp32.safetensors beside it
+  QCOMPARE(QFileInfo(tab->referenceFile()).fileName(), QStringLiteral("fmnist_swin_gelu.fp32.safetensors"));
+  tab->setDataset(kSource + QStringLiteral("/assets/samples"));
+  tab->setImages(2);
+  QSignalSpy done(tab, &NumericsTab::finished);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, 3 * kTimeout));
+  QCOMPARE(done.count(), 1);
+  QCOMPARE(done.at(0).at(0).toBool(), true);
+  NumericsModel* m = tab->model();
+  QCOMPARE(m->rowCount(), 4);  // the bundled model's 2 + 2 blocks
+  int worstRows = 0;
+  for (int r = 0; r < m->rowCount(); ++r) {
+    for (int c = NumericsModel::kFixedColumns; c < m->columnCount(); ++c) {
+      const double db = m->index(r, c).data(NumericsModel::DbRole).toDouble();
+      QVERIFY2(std::isfinite(db) && db > 0, qPrintable(QStringLiteral("row %1 column %2: %3").arg(r).arg(c).arg(db)));
+    }
+    worstRows += m->index(r, 0).data(NumericsModel::WorstRole).toBool() ? 1 : 0;
+  }
+  QCOMPARE(worstRows, 1);
+#ifdef SWINSCOPE_HAVE_QTCHARTS
+  QCOMPARE(tab->chartBars(), 8);  // per block: the residual stream and the added noise
+#endif
+  // The model against itself: no noise anywhere, no worst block.
+  tab->setReferenceFile(models + QStringLiteral("fmnist_swin_gelu.int8.safetensors"));
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, 3 * kTimeout));
+  QCOMPARE(m->rowCount(), 4);
+  for (int r = 0; r < m->rowCount(); ++r) {
+    QCOMPARE(m->index(r, NumericsModel::kFixedColumns).data().toString(), QStringLiteral("inf"));
+    QVERIFY(!m->index(r, 0).data(NumericsModel::WorstRole).toBool());
+  }
+  // A reference that does not exist is refused at once, naming the file.
+  tab->setReferenceFile(m_tmp.filePath(QStringLiteral("no-such.fp32.safetensors")));
+  QVERIFY(!tab->run());
+  QVERIFY(w->log().contains(QStringLiteral("no-such.fp32.safetensors")));
 }
 
 QTEST_MAIN(TestGuiApp)

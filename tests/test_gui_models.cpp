@@ -15,6 +15,7 @@
 #include "gui/models/compare_model.h"
 #include "gui/models/eval_models.h"
 #include "gui/models/image_list_model.h"
+#include "gui/models/numerics_model.h"
 #include "gui/models/prediction_model.h"
 #include "gui/models/stage_stats_model.h"
 #include "gui/models/stage_style.h"
@@ -103,6 +104,60 @@ EvalSlotResult evalResult(const char* model, std::vector<int> predicted, std::ve
 class TestGuiModels : public QObject {
   Q_OBJECT
  private slots:
+  // NumericsModel (issue 15, per-stage int8 error): a row per block, a column per compared
+  // tensor and "added"; dB formatted, inf for identical, the worst block bold, red → green.
+  void numericsModel() {
+    using swinscope::SqnrReport;
+    using swinscope::SqnrBlockRow;
+    swinscope::gui::NumericsModel m;
+    QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(m.rowCount(), 0);
+    const std::size_t points = swinscope::sqnr_points().size();
+    QCOMPARE(m.columnCount(), static_cast<int>(points) + 3);
+    SqnrReport r;
+    for (int g = 0; g < 3; ++g) {
+      SqnrBlockRow b;
+      b.global = g;
+      b.prefix = "layers.0.blocks." + std::to_string(g) + ".";
+      b.activation_test = "gelu";
+      b.activation_ref = "gelu";
+      b.cells.resize(points);
+      for (auto& c : b.cells) {
+        c.signal = 1000;
+        c.noise = g == 2 ? 0 : 1;  // 30 dB; block 2 identical
+        c.elements = 10;
+      }
+      r.blocks.push_back(b);
+    }
+    r.blocks[1].cells.back().noise = 10;  // block 1's output: 20 dB, adding 9 of the 10 units of noise
+    r.blocks[1].input = r.blocks[0].cells.back();
+    r.blocks[2].input = r.blocks[1].cells.back();
+    m.setReport(r);
+    QCOMPARE(m.rowCount(), 3);
+    const int blockCol = m.pointColumn(static_cast<int>(points) - 1);
+    QCOMPARE(m.index(0, blockCol).data().toString(), QStringLiteral("30.0"));
+    QCOMPARE(m.index(1, blockCol).data().toString(), QStringLiteral("20.0"));
+    QCOMPARE(m.index(2, blockCol).data().toString(), QStringLiteral("inf"));
+    QCOMPARE(m.index(2, blockCol).data(swinscope::gui::NumericsModel::DbRole).toDouble(), std::numeric_limits<double>::infinity());
+    // added: block 0 = 30 dB (all its noise), block 1 = 10·log10(1000 / 9), block 2 = inf (less noise out than in)
+    QCOMPARE(m.index(1, m.addedColumn()).data().toString(), QString::number(10 * std::log10(1000.0 / 9.0), 'f', 1));
+    QCOMPARE(m.index(2, m.addedColumn()).data().toString(), QStringLiteral("inf"));
+    // The worst block is 1: its row is bold and marked.
+    QVERIFY(m.index(1, 0).data(swinscope::gui::NumericsModel::WorstRole).toBool());
+    QVERIFY(!m.index(0, 0).data(swinscope::gui::NumericsModel::WorstRole).toBool());
+    QVERIFY(m.index(1, 3).data(Qt::FontRole).value<QFont>().bold());
+    QVERIFY(m.index(1, 0).data().toString().contains(QStringLiteral("worst")));
+    // Colours: red at the bottom, green at the top, lower dB never greener.
+    QVERIFY(swinscope::gui::NumericsModel::colorFor(5).hueF() < swinscope::gui::NumericsModel::colorFor(25).hueF());
+    QVERIFY(swinscope::gui::NumericsModel::colorFor(25).hueF() < swinscope::gui::NumericsModel::colorFor(45).hueF());
+    QCOMPARE(m.index(0, blockCol).data(Qt::BackgroundRole).value<QColor>(), swinscope::gui::NumericsModel::colorFor(30));
+    // Headers say what each column measures.
+    QCOMPARE(m.headerData(m.pointColumn(0), Qt::Horizontal).toString(), QStringLiteral("ln1"));
+    QVERIFY(m.headerData(m.pointColumn(5), Qt::Horizontal, Qt::ToolTipRole).toString().contains(QStringLiteral("softmax")));
+    m.clear();
+    QCOMPARE(m.rowCount(), 0);
+  }
+
   void mapTimeToX_data();
   void mapTimeToX();
   void zoom_data();

@@ -430,6 +430,32 @@ JobResults::JobResults(QObject* parent) : QObject(parent) {
   qRegisterMetaType<EvalOutcome>();
   qRegisterMetaType<ProfileProgressInfo>();
   qRegisterMetaType<ProfileOutcome>();
+  qRegisterMetaType<NumericsProgressInfo>();
+  qRegisterMetaType<NumericsOutcome>();
+}
+
+NumericsOutcome runNumerics(const NumericsRequest& request, const JobToken& token,
+                            const std::function<void(const NumericsProgressInfo&)>& progress) {
+  if (!request.test.model) throw Error("numerics: the slot has no model");
+  std::shared_ptr<const Model> reference = request.reference;
+  NumericsOutcome out;
+  if (!request.referencePath.isEmpty()) {
+    reference = std::make_shared<const Model>(load_model(QFile::encodeName(request.referencePath).toStdString()));
+    out.referenceLabel = QFileInfo(request.referencePath).fileName();
+  } else if (reference) {
+    out.referenceLabel = QFileInfo(QString::fromStdString(reference->path.string())).fileName();
+  } else {
+    throw Error("numerics: choose a reference model (the FP32 source, or load one into the other slot)");
+  }
+  const DatasetSource source = check_dataset_source(QFile::encodeName(request.dataDir).toStdString());
+  const Dataset data = open_dataset_source(source, request.test.model->classes);
+  out.testLabel = request.test.label;
+  out.dataset = QString::fromStdString(source.name);
+  out.report = measure_sqnr(*request.test.model, *reference, data, request.images, [&](const Progress& p) {
+    if (token.cancelled()) throw Error("numerics: cancelled", Error::Kind::Runtime);
+    progress({p.done, p.total});
+  });
+  return out;
 }
 
 }  // namespace swinscope::gui

@@ -19,6 +19,7 @@
 #include "engine/evaluate.h"
 #include "engine/model.h"
 #include "engine/plan.h"
+#include "engine/quant_error.h"
 #include "gui/app/job_runner.h"
 #include "gui/app/plan_cache.h"
 #include "gui/models/eval_models.h"
@@ -156,6 +157,27 @@ struct ProfileOutcome {
   QString error[2];
 };
 
+// Numerics (engine/quant_error.h): one slot's model against a reference model file or the
+// other slot's model, on a few images of a dataset.
+struct NumericsRequest {
+  SlotRun test;
+  std::shared_ptr<const Model> reference;  // the other slot's model ...
+  QString referencePath;                    // ... or a file, loaded by the job
+  QString dataDir;                          // any form engine/dataset_source.h accepts
+  int images = 8;
+};
+
+struct NumericsProgressInfo {
+  long done = 0;
+  long total = 0;
+};
+
+struct NumericsOutcome {
+  SqnrReport report;
+  QString testLabel, referenceLabel;
+  QString dataset;
+};
+
 // Each throws swinscope::Error (or std::exception) for what makes the whole job fail;
 // a problem with one slot or one image is recorded in the result instead.
 LoadedSlot runLoad(const LoadRequest& request, const JobToken& token);
@@ -164,6 +186,10 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
                         const std::function<void(const EvalProgressInfo&)>& progress);
 ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
                           const std::function<void(const ProfileProgressInfo&)>& progress);
+// Throws when it cannot measure (a bad reference, different architectures); a cancelled job
+// stops after the image in progress and throws too (its result is never shown).
+NumericsOutcome runNumerics(const NumericsRequest& request, const JobToken& token,
+                            const std::function<void(const NumericsProgressInfo&)>& progress);
 
 // The image as the model sees it before resizing (EXIF applied), scaled to fit `size`.
 QImage makeThumbnail(const QString& path, int size);
@@ -180,6 +206,8 @@ class JobResults : public QObject {
   void evalFinished(quint64 job, const swinscope::gui::EvalOutcome& outcome);
   void profileProgress(quint64 job, const swinscope::gui::ProfileProgressInfo& progress);
   void profileFinished(quint64 job, const swinscope::gui::ProfileOutcome& outcome);
+  void numericsProgress(quint64 job, const swinscope::gui::NumericsProgressInfo& progress);
+  void numericsFinished(quint64 job, const swinscope::gui::NumericsOutcome& outcome);
 };
 
 }  // namespace swinscope::gui
@@ -190,3 +218,5 @@ Q_DECLARE_METATYPE(swinscope::gui::EvalProgressInfo)
 Q_DECLARE_METATYPE(swinscope::gui::EvalOutcome)
 Q_DECLARE_METATYPE(swinscope::gui::ProfileProgressInfo)
 Q_DECLARE_METATYPE(swinscope::gui::ProfileOutcome)
+Q_DECLARE_METATYPE(swinscope::gui::NumericsProgressInfo)
+Q_DECLARE_METATYPE(swinscope::gui::NumericsOutcome)

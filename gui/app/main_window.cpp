@@ -28,6 +28,7 @@
 #include "gui/app/app_context.h"
 #include "gui/app/classify_tab.h"
 #include "gui/app/compare_tab.h"
+#include "gui/app/numerics_tab.h"
 #include "gui/app/evaluate_tab.h"
 #include "gui/app/profile_tab.h"
 #include "gui/app/slot_panel.h"
@@ -111,6 +112,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
   m_tabs->addTab(m_evaluate, tr("&Evaluate"));
   m_tabs->addTab(m_profile, tr("&Profile"));
   m_tabs->addTab(m_compare, tr("Co&mpare"));
+  m_numerics = new NumericsTab(m_ctx, m_tabs);
+  m_tabs->addTab(m_numerics, tr("&Numerics"));
   split->addWidget(slotsBox);
   split->addWidget(m_tabs);
   split->setStretchFactor(0, 0);
@@ -432,6 +435,7 @@ void MainWindow::preload() {
   if (!m_options.dataset.isEmpty()) m_evaluate->setDataset(m_options.dataset, m_options.labels);
   else if (m_evaluate->datasetDir().isEmpty() && !assets.isEmpty() && QFileInfo(assets + QStringLiteral("/samples")).isDir())
     m_evaluate->setDataset(assets + QStringLiteral("/samples"));
+  if (m_numerics->dataset().isEmpty()) m_numerics->setDataset(m_evaluate->datasetDir());
   if (!m_options.images.isEmpty()) m_classify->addPaths(m_options.images);
 }
 

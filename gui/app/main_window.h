@@ -24,6 +24,7 @@ namespace swinscope::gui {
 class AppContext;
 class ClassifyTab;
 class CompareTab;
+class NumericsTab;
 class EvaluateTab;
 class ProfileTab;
 class SlotPanel;
@@ -49,6 +50,7 @@ class MainWindow : public QMainWindow {
   EvaluateTab* evaluateTab() const { return m_evaluate; }
   ProfileTab* profileTab() const { return m_profile; }
   CompareTab* compareTab() const { return m_compare; }
+  NumericsTab* numericsTab() const { return m_numerics; }
   // Help ▸ About: what the app is, its version, the shortcuts.
   static QString aboutText();
   MessageBar* messageBar() const { return m_messageBar; }
@@ -90,6 +92,7 @@ class MainWindow : public QMainWindow {
   EvaluateTab* m_evaluate = nullptr;
   ProfileTab* m_profile = nullptr;
   CompareTab* m_compare = nullptr;
+  NumericsTab* m_numerics = nullptr;
   MessageBar* m_messageBar = nullptr;
   QDockWidget* m_logDock = nullptr;
   QPlainTextEdit* m_log = nullptr;

@@ -36,8 +36,12 @@ int cmd_quantize(const std::vector<std::string>& argv) {
             "become the FasterTransformer pipeline (int8-gelu), ReLU blocks the GELU-less one (int8-relu); a ReLU block\n"
             "must have no (or a zero) FC1 bias. Calibration images: an image folder (searched recursively; ImageFolder\n"
             "works as it is), a flat folder with --labels (only the listed images), or `random` for N(0,1) inputs\n"
-            "(latency work on models from `init`). --images of them are drawn in an order shuffled by --seed.",
-            {{"--model", "FILE", "float model .safetensors (SwinScope, timm, Microsoft, Hugging Face or torchvision)", ""},
+            "(latency work on models from `init`). --images of them are drawn in an order shuffled by --seed.\n"
+            "The file also records the ranges the integer-only variant int8-ivit needs (residual stream, attention\n"
+            "logits, ...). Given an int8 --model instead (quantized before int8-ivit existed, its float source gone),\n"
+            "quantize adds just those ranges, calibrated on its dequantized weights, and leaves the rest unchanged.",
+            {{"--model", "FILE", "float model .safetensors (SwinScope, timm, Microsoft, Hugging Face or torchvision), or an int8 one "
+              "to add int8-ivit's ranges to", ""},
              {"--calib", "DIR|FILE|random",
               "calibration images: a folder (labels not needed), an IDX images file, or random N(0,1) inputs", ""},
              {"--labels", "FILE", "labels file of a flat folder (`name label` lines): calibrate on the listed images", ""},
@@ -78,7 +82,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
   LoadOptions lo;
   if (args.get("--img-size")) lo.img_size = args.get_int("--img-size", 224, 8, 4096);
-  const Model model = load_model(model_path, lo);
+  const Model loaded = load_model(model_path, lo);
+  // An int8 file: add the integer-only variant's ranges it lacks, calibrated on its dequantized
+  // weights (its own weights and ranges stay as they are).
+  const bool add_ivit = loaded.is_int8();
+  const Model model = add_ivit ? dequantize_model(loaded) : loaded;
   check_quantizable(model);
   const auto& c = model.config;
 
@@ -144,8 +152,14 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
   opts.images = done;
   opts.data = random ? "random N(0,1)" : std::filesystem::absolute(calib).lexically_normal().string();
-  const Model q = quantize_model(model, cal.amax(), opts);
+  const Model q = add_ivit ? with_ivit_ranges(loaded, cal.amax()) : quantize_model(model, cal.amax(), opts);
   save_model(q, out);
+  if (add_ivit) {
+    std::cout << "wrote " << out << ": " << model_path << " with the " << ivit_amax_names(c).size()
+              << " ranges variant int8-ivit needs, calibrated on its dequantized weights over " << done
+              << (random ? " random inputs" : " images") << "; its int8 weights and ranges unchanged\n";
+    return kOk;
+  }
   const auto out_size = std::filesystem::file_size(out);
   std::cout << "wrote " << out << ": int8, " << model.activation_summary() << ", weights " << weight_quant_name(opts.weights)
             << ", activations " << calibration_method_name(opts.method);

@@ -7,6 +7,7 @@
 
 #include "engine/cpu/fp32_plan.h"
 #include "engine/cpu/int8_plan.h"
+#include "engine/cpu/ivit_plan.h"
 #include "engine/error.h"
 #include "engine/stages.h"
 #ifdef SWINSCOPE_HAVE_CUDA
@@ -49,14 +50,15 @@ std::string_view variant_name(Variant v) {
     case Variant::Int8Gelu: return "int8-gelu";
     case Variant::Int8Relu: return "int8-relu";
     case Variant::Int8GeluFused: return "int8-gelu-fused";
+    case Variant::Int8Ivit: return "int8-ivit";
   }
   return "?";
 }
 
 Variant parse_variant(const std::string& s) {
-  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused})
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused, Variant::Int8Ivit})
     if (s == variant_name(v)) return v;
-  throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu, int8-gelu-fused)");
+  throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu, int8-gelu-fused, int8-ivit)");
 }
 
 Variant default_variant(const Model& model) {
@@ -126,6 +128,8 @@ namespace {
 std::unique_ptr<Plan> make_cuda_plan([[maybe_unused]] const Model& model, const PlanOptions& opts) {
   const bool emu = opts.backend == Backend::CUDAEmu;
   const std::string where = emu ? "the cuda-emu backend" : "the CUDA backend";
+  if (opts.variant == Variant::Int8Ivit)
+    throw Error("variant int8-ivit (integer-only, after I-ViT) runs on the CPU backend only so far; use --backend cpu");
   const bool fp = opts.variant == Variant::FP32 || opts.variant == Variant::FP16;
   if (emu) {
 #ifdef SWINSCOPE_HAVE_CUDA_EMU
@@ -172,6 +176,7 @@ std::unique_ptr<Plan> make_plan(const Model& model, const PlanOptions& opts) {
     case Variant::Int8GeluFused:
       throw Error("variant int8-gelu-fused (GELU fused into the FC1 GEMM) runs on the CUDA backend only; on the CPU the "
                   "GELU model runs as int8-gelu");
+    case Variant::Int8Ivit: return cpu::make_ivit_plan(model, opts.max_batch);
   }
   throw Error("unknown variant");
 }

@@ -19,7 +19,9 @@ namespace swinscope {
 enum class Backend { CPU, CUDA, CUDAEmu };
 // Int8GeluFused: the GELU model with bias + GELU + requantize fused into the FC1 GEMM's epilogue
 // (CUDA, own GEMM): how much of the GELU-less gain survives when GELU is fused too (issue 13).
-enum class Variant { FP32, FP16, Int8Gelu, Int8Relu, Int8GeluFused };
+// Int8Ivit: integer-only after I-ViT (Shiftmax, ShiftGELU in GELU blocks or ReLU in GELU-less
+// ones, I-LayerNorm, dyadic requantization, a 16-bit integer residual stream; issue 16). CPU.
+enum class Variant { FP32, FP16, Int8Gelu, Int8Relu, Int8GeluFused, Int8Ivit };
 
 // CUDA int8: where the block GEMMs run (issue 13).
 enum class GemmPolicy {

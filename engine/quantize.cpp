@@ -105,6 +105,51 @@ std::vector<std::string> int8_amax_names(const SwinConfig& c) {
   return out;
 }
 
+std::vector<std::string> ivit_amax_names(const SwinConfig& c) {
+  std::vector<std::string> out = {"patch_embed.proj.input_amax", "patch_embed.norm.input_amax"};
+  for (int s = 0; s < c.num_stages(); ++s) {
+    if (s > 0) out.push_back("layers." + std::to_string(s) + ".downsample.norm.input_amax");
+    for (int b = 0; b < c.depths[s]; ++b) {
+      const std::string p = block_prefix(s, b);
+      for (const char* t : {"norm1.input_amax", "attn.logits_amax", "norm2.input_amax"}) out.push_back(p + t);
+    }
+  }
+  out.push_back("norm.input_amax");
+  out.push_back("norm.output_amax");
+  return out;
+}
+
+Model dequantize_model(const Model& int8) {
+  if (!int8.is_int8()) throw Error(int8.path.string() + ": dequantize_model needs an int8 model");
+  Model fp = int8;
+  fp.precision = "fp32";
+  fp.calibration.clear();
+  fp.int8_tensors.clear();
+  for (const auto& l : int8_linear_names(int8.config)) {
+    const auto& q = int8.int8_tensor(l + ".weight");
+    const auto& s = int8.tensor(weight_scale_name(l)).data;
+    FloatTensor w{q.shape, std::vector<float>(q.data.size())};
+    const std::size_t K = q.data.size() / static_cast<std::size_t>(q.shape.at(0));
+    for (std::size_t i = 0; i < q.data.size(); ++i) w.data[i] = static_cast<float>(q.data[i]) * s[s.size() == 1 ? 0 : i / K];
+    fp.tensors[l + ".weight"] = std::move(w);
+    fp.tensors.erase(weight_scale_name(l));
+  }
+  for (const auto& n : int8_amax_names(int8.config)) fp.tensors.erase(n);
+  for (const auto& n : ivit_amax_names(int8.config)) fp.tensors.erase(n);
+  return fp;
+}
+
+Model with_ivit_ranges(const Model& int8, const std::map<std::string, float>& amax) {
+  Model q = int8;
+  for (const auto& name : ivit_amax_names(int8.config)) {
+    const auto it = amax.find(name);
+    if (it == amax.end() || !std::isfinite(it->second) || it->second < 0.f)
+      throw Error("quantize: calibration has no usable range for '" + name + "'", Error::Kind::Runtime);
+    q.tensors[name] = FloatTensor{{1}, {std::max(it->second, 1e-8f)}};
+  }
+  return q;
+}
+
 bool is_unsigned_amax(const Model& m, const std::string& name) {
   const auto prefixes = block_prefixes(m.config);
   for (std::size_t g = 0; g < prefixes.size(); ++g) {
@@ -166,9 +211,11 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
       ctx(B * x_elems), attn(B * x_elems), hidden(B * hid), y(B * x_elems);
 
   const int P = c.stage_resolution(0);
+  obs("patch_embed.proj.input_amax", input, static_cast<std::size_t>(B) * c.in_chans * c.img_size * c.img_size);
   patch_im2col(input, xw.data(), batch, c.in_chans, c.img_size, c.patch_size);
   linear(xw.data(), t("patch_embed.proj.weight"), t("patch_embed.proj.bias"), x.data(), B * P * P, c.embed_dim,
          c.in_chans * c.patch_size * c.patch_size);
+  obs("patch_embed.norm.input_amax", x.data(), static_cast<std::size_t>(B) * P * P * c.embed_dim);
   layernorm_rows(x.data(), x.data(), B * P * P, c.embed_dim, t("patch_embed.norm.weight"), t("patch_embed.norm.bias"), eps);
   obs("patch_embed.output", x.data(), static_cast<std::size_t>(B) * P * P * c.embed_dim);
 
@@ -179,6 +226,7 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
     if (s > 0) {
       const std::string d = "layers." + std::to_string(s) + ".downsample.";
       const int Cp = c.stage_dim(s - 1);
+      obs(d + "norm.input_amax", x.data(), static_cast<std::size_t>(B) * c.stage_resolution(s - 1) * c.stage_resolution(s - 1) * Cp);
       merge_gather_ln(x.data(), xw.data(), batch, c.stage_resolution(s - 1), Cp, t(d + "norm.weight"), t(d + "norm.bias"), eps);
       obs(input_amax_name(stage_merge(s)), xw.data(), static_cast<std::size_t>(M) * 4 * Cp);
       linear(xw.data(), t(d + "reduction.weight"), nullptr, x.data(), M, 2 * Cp, 4 * Cp);
@@ -189,6 +237,7 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
       const std::string p = block_prefix(s, b);
       const WindowGeometry geo{batch, H, C, w, c.stage_shift(s, b), heads};
       const auto n = static_cast<std::size_t>(M) * C;
+      obs(p + "norm1.input_amax", x.data(), n);
       ln_shift_partition(x.data(), xw.data(), geo, t(p + "norm1.weight"), t(p + "norm1.bias"), eps);
       obs(input_amax_name(p + "attn.qkv"), xw.data(), n);
       linear(xw.data(), t(p + "attn.qkv.weight"), nullptr, qkv.data(), M, 3 * C, C);
@@ -202,6 +251,12 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
       }
       expand_relative_position_bias(t(p + "attn.relative_position_bias_table"), rel.data(), w, heads);
       attention_scores(qkv.data(), scores.data(), geo);
+      if (observe) {  // the logits the integer softmax quantizes: scaled scores + relative position bias (no mask)
+        const std::size_t NN = static_cast<std::size_t>(w) * w * w * w, per_head = static_cast<std::size_t>(w) * w * w * w;
+        std::vector<float> logits(static_cast<std::size_t>(M) * heads * w * w);
+        for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = scores[i] + rel[(i / per_head) % heads * NN + i % per_head];
+        obs(p + "attn.logits_amax", logits.data(), logits.size());
+      }
       softmax_bias_mask(scores.data(), rel.data(), geo);
       obs(p + "attn.softmax", scores.data(), static_cast<std::size_t>(M) * heads * w * w);
       attention_av(scores.data(), qkv.data(), ctx.data(), geo);
@@ -210,6 +265,7 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
       obs(output_amax_name(p + "attn.proj"), attn.data(), n);
       add_bias(attn.data(), M, C, t(p + "attn.proj.bias"));
       window_reverse_residual_ln(attn.data(), x.data(), xw.data(), geo, t(p + "norm2.weight"), t(p + "norm2.bias"), eps);
+      obs(p + "norm2.input_amax", x.data(), n);
       obs(input_amax_name(p + "mlp.fc1"), xw.data(), n);
       const int hd = c.mlp_hidden(s);
       const auto nh = static_cast<std::size_t>(M) * hd;
@@ -239,7 +295,9 @@ void float_reference_forward(const Model& m, const float* input, int batch, floa
   }
   const int L = c.stage_resolution(c.num_stages() - 1);
   std::vector<float> pooled(static_cast<std::size_t>(B) * c.num_features());
+  obs("norm.input_amax", x.data(), static_cast<std::size_t>(B) * L * L * c.num_features());
   ln_mean_pool(x.data(), xw.data(), pooled.data(), batch, L * L, c.num_features(), t("norm.weight"), t("norm.bias"), eps);
+  obs("norm.output_amax", xw.data(), static_cast<std::size_t>(B) * L * L * c.num_features());
   linear(pooled.data(), t("head.fc.weight"), t("head.fc.bias"), logits, B, c.num_classes, c.num_features());
 }
 
@@ -428,6 +486,9 @@ Model quantize_model(const Model& fp32, const std::map<std::string, float>& amax
     }
     q.tensors[name] = FloatTensor{{1}, {a}};
   }
+  for (const auto& name : ivit_amax_names(c))  // int8-ivit's ranges, when this calibration observed them
+    if (auto it = amax.find(name); it != amax.end() && std::isfinite(it->second) && it->second >= 0.f)
+      q.tensors[name] = FloatTensor{{1}, {std::max(it->second, 1e-8f)}};
   nlohmann::json cal{{"method", std::string(calibration_method_name(opts.method))},
                      {"images", opts.images},
                      {"seed", opts.seed},

@@ -39,6 +39,19 @@ namespace swinscope {
 std::vector<std::string> int8_linear_names(const SwinConfig& config);
 // Every activation amax tensor name, in forward order (softmax_amax included).
 std::vector<std::string> int8_amax_names(const SwinConfig& config);
+// The further ranges the integer-only variant (int8-ivit, engine/cpu/ivit_plan.h) needs: the
+// input image, the patch embedding before its LayerNorm, the residual stream at every
+// LayerNorm's input (norm1, norm2, the patch mergings' and the final norm), the attention
+// logits (scaled scores + relative position bias) and the final LayerNorm's output. quantize
+// writes them beside int8_amax_names; files without them run every variant but int8-ivit.
+std::vector<std::string> ivit_amax_names(const SwinConfig& config);
+// A float model from an int8 one: every quantized GEMM weight dequantized (q · scale), the
+// float tensors kept, the calibrated ranges dropped — to calibrate what an int8 file lacks
+// (int8-ivit's ranges) when its float source is not at hand.
+Model dequantize_model(const Model& int8);
+// `int8` with int8-ivit's ranges (ivit_amax_names) taken from `amax` (calibrated on
+// dequantize_model(int8)); its weights and other ranges unchanged. Throws naming a missing range.
+Model with_ivit_ranges(const Model& int8, const std::map<std::string, float>& amax);
 inline std::string weight_scale_name(const std::string& linear) { return linear + ".weight_scale"; }
 inline std::string input_amax_name(const std::string& linear) { return linear + ".input_amax"; }
 inline std::string output_amax_name(const std::string& linear) { return linear + ".output_amax"; }

@@ -481,6 +481,7 @@ void check_int8_variant(const Model& m, Variant v) {
     throw Error(file + ": variant " + vn + " needs an int8 model, and this one is " + m.precision +
                 ": quantize it first (swinscope-cli quantize --model " + file + " --calib DIR|random --out MODEL.int8.safetensors)");
   int g = -1;
+  if (v == Variant::Int8Ivit) return;  // integer-only: GELU blocks run ShiftGELU, GELU-less ones ReLU
   if (v == Variant::Int8Gelu || v == Variant::Int8GeluFused) {
     const std::string relu = first_block_with(m, Activation::ReLU, &g);
     if (!relu.empty())

@@ -1,0 +1,22 @@
+#pragma once
+// The integer-only SWIN plan after I-ViT (variant int8-ivit, issue 16) on the CPU: from the
+// first quantization of the image to the head's int32 sums, every stage runs on integers with
+// engine/ivit.h's operators — I-LayerNorm for every LayerNorm, Shiftmax for the softmax,
+// ShiftGELU in GELU blocks (ReLU inside the FC1 requantization in GELU-less ones), dyadic
+// requantization between stages and a 16-bit integer residual stream (residual adds in
+// integers, each branch requantized to the sum's scale, as I-ViT's QuantAct identity path).
+// Only the logits are dequantized at the end. The same stage names as the other plans.
+//
+// Plain loops (int8 × int8 → int32 GEMMs, OpenMP over rows): the readable reference that later
+// vector and CUDA kernels are checked against. Needs an int8 file quantized by a swinscope-cli
+// that records the extra ranges (engine/quantize.h, ivit_amax_names); the patch embedding's
+// and the head's float weights are quantized here, per output channel.
+#include <memory>
+
+#include "engine/plan.h"
+
+namespace swinscope::cpu {
+
+std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch);
+
+}  // namespace swinscope::cpu

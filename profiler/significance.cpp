@@ -71,6 +71,39 @@ RatioInterval bootstrap_speedup(const std::vector<double>& a_us, const std::vect
   return r;
 }
 
+DeltaInterval bootstrap_median_delta(const std::vector<double>& a_us, const std::vector<double>& b_us, int resamples, double level,
+                                     std::uint64_t seed) {
+  DeltaInterval r;
+  r.level = std::clamp(level, 0.0, 1.0);
+  r.paired = a_us.size() == b_us.size();
+  if (a_us.empty() || b_us.empty()) return r;
+  {
+    std::vector<double> sa = a_us, sb = b_us;
+    r.estimate = median_of(sb) - median_of(sa);
+  }
+  r.lo = r.hi = r.estimate;
+  if (a_us.size() < 2 || b_us.size() < 2 || resamples < 1) return r;
+  SplitMix64 rng{seed};
+  std::vector<double> deltas, ra(a_us.size()), rb(b_us.size());
+  deltas.reserve(static_cast<std::size_t>(resamples));
+  for (int k = 0; k < resamples; ++k) {
+    for (std::size_t i = 0; i < ra.size(); ++i) {
+      const std::size_t j = rng.below(ra.size());
+      ra[i] = a_us[j];
+      if (r.paired) rb[i] = b_us[j];
+    }
+    if (!r.paired)
+      for (std::size_t i = 0; i < rb.size(); ++i) rb[i] = b_us[rng.below(rb.size())];
+    deltas.push_back(median_of(rb) - median_of(ra));
+  }
+  std::sort(deltas.begin(), deltas.end());
+  r.resamples = resamples;
+  const double tail = 100.0 * (1.0 - r.level) / 2.0;
+  r.lo = std::min(percentile_sorted(deltas, tail), r.estimate);
+  r.hi = std::max(percentile_sorted(deltas, 100.0 - tail), r.estimate);
+  return r;
+}
+
 McNemarTable mcnemar_table(const std::vector<bool>& a_correct, const std::vector<bool>& b_correct) {
   if (a_correct.size() != b_correct.size())
     throw std::invalid_argument("mcnemar_table: " + std::to_string(a_correct.size()) + " outcomes of A but " +

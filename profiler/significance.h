@@ -28,6 +28,22 @@ struct RatioInterval {
 RatioInterval bootstrap_speedup(const std::vector<double>& a_us, const std::vector<double>& b_us, int resamples = 2000,
                                 double level = 0.95, std::uint64_t seed = 0x5317u);
 
+// The change of a median, B − A (µs), with a percentile bootstrap interval: the A/B diff of a
+// stage. Paired (run i of A and of B resampled together, as bootstrap_speedup) when both lists
+// have the same length, each list resampled on its own otherwise. `significant` when the
+// interval excludes 0. Deterministic, as bootstrap_speedup.
+struct DeltaInterval {
+  double estimate = 0;  // median(b) − median(a)
+  double lo = 0;
+  double hi = 0;
+  double level = 0.95;
+  int resamples = 0;
+  bool paired = false;
+  bool significant() const { return resamples > 0 && (lo > 0 || hi < 0); }
+};
+DeltaInterval bootstrap_median_delta(const std::vector<double>& a_us, const std::vector<double>& b_us, int resamples = 2000,
+                                     double level = 0.95, std::uint64_t seed = 0x5317u);
+
 // Paired correct/wrong outcomes of A and B on the same images.
 struct McNemarTable {
   long both_correct = 0;

@@ -123,13 +123,13 @@ TraceStats compute_stats(const Trace& trace, int depth) {
   for (auto& [kind, acc] : by_kind)
     out.kinds.push_back(KindStats{kind, acc.stage,
                                   n_runs ? static_cast<double>(acc.count) / static_cast<double>(n_runs) : 0.0,
-                                  summarize(acc.per_run), share(acc.per_run)});
+                                  summarize(acc.per_run), share(acc.per_run), acc.per_run});
   std::sort(out.kinds.begin(), out.kinds.end(), [&](const KindStats& a, const KindStats& b) {
     return order_key(by_kind.at(a.kind)) < order_key(by_kind.at(b.kind));
   });
   for (auto& [key, acc] : by_block_kind)
     out.block_kinds.push_back(BlockKindStats{key.first, key.second, acc.stage, summarize(acc.per_run),
-                                             share(acc.per_run)});
+                                             share(acc.per_run), acc.per_run});
   std::sort(out.block_kinds.begin(), out.block_kinds.end(),
             [&](const BlockKindStats& a, const BlockKindStats& b) {
               if (a.block != b.block) return a.block < b.block;

@@ -42,6 +42,7 @@ struct KindStats {
   double spans_per_run = 0;  // e.g. the number of blocks for a per-block stage
   Summary us;                // per-run total of this kind
   double share = 0;          // median(us per run) / median(run wall time)
+  std::vector<double> per_run_us;  // the values `us` summarizes, by run (0 where a run lacks the kind)
 };
 
 struct BlockKindStats {
@@ -50,6 +51,7 @@ struct BlockKindStats {
   int stage = -1;
   Summary us;
   double share = 0;
+  std::vector<double> per_run_us;
 };
 
 // Which spans the kind and block statistics count. Leaves (spans with no child) count

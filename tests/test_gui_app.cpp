@@ -11,6 +11,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QUrl>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QMenuBar>
@@ -30,6 +31,8 @@
 #include "gui/app/main_window.h"
 #include "gui/app/numerics_tab.h"
 #include "gui/app/profile_tab.h"
+#include "gui/models/ab_diff_model.h"
+#include "gui/widgets/ab_diff_chart.h"
 #include "gui/app/slot_panel.h"
 #include "gui/models/compare_model.h"
 #include "gui/models/eval_models.h"
@@ -443,6 +446,17 @@ void TestGuiApp::profileDrawsTimelinesAndTable() {
   QVERIFY(tab->stats()->kindCount() >= 12);
   QVERIFY(tab->stats()->medianUs(0, "softmax").has_value());
   QCOMPARE(tab->chart()->barCount() > 0, true);
+  // The A/B diff: a row per stage kind of either model, each with a verdict; per block, more rows.
+  QAbstractItemModelTester t3(tab->diff(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QVERIFY(tab->diff()->rowCount() >= 12);
+  for (const auto& r : tab->diff()->rows()) QVERIFY(!r.a.empty() || !r.b.empty());
+  const int summed = tab->diff()->rowCount();
+#ifdef SWINSCOPE_HAVE_QTCHARTS
+  QVERIFY(tab->diffChart()->boxCount() >= 2 * 12 - 2);
+#endif
+  tab->diffPerBlock()->setChecked(true);
+  QVERIFY(tab->diff()->rowCount() > summed);
+  QCOMPARE(tab->diffChart()->block(), 0);
   // The Compare tab has both latencies and the speed-up.
   QVERIFY(w->compareTab()->model()->speedup().has_value());
   // Export and read back.

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "engine/stages.h"
+#include "gui/models/ab_diff_model.h"
 #include "gui/models/compare_model.h"
 #include "gui/models/eval_models.h"
 #include "gui/models/image_list_model.h"
@@ -106,6 +107,66 @@ class TestGuiModels : public QObject {
  private slots:
   // NumericsModel (issue 15, per-stage int8 error): a row per block, a column per compared
   // tensor and "added"; dB formatted, inf for identical, the worst block bold, red → green.
+  // AbDiffModel (issue 15, A/B diff): the GELU op only in A is "removed in B"; a stage B runs
+  // 20 µs faster in every paired run is "faster" with a shaded cell; noise is "no clear change".
+  void abDiffModel() {
+    using swinscope::profiler::KindStats;
+    using swinscope::profiler::BlockKindStats;
+    using swinscope::gui::AbDiffModel;
+    auto kind = [](const std::string& name, int stage, std::vector<double> runs) {
+      KindStats k;
+      k.kind = name;
+      k.stage = stage;
+      k.us = swinscope::profiler::summarize(runs);
+      k.per_run_us = std::move(runs);
+      return k;
+    };
+    swinscope::profiler::TraceStats a, b;
+    a.kinds = {kind("softmax", 5, {100, 102, 98, 101, 99, 103}), kind("fc1_bias_gelu_quant", 10, {40, 41, 39, 40, 42, 40}),
+               kind("fc2_gemm", 11, {50, 55, 45, 52, 48, 50})};
+    b.kinds = {kind("softmax", 5, {80, 82, 78, 81, 79, 83}), kind("fc2_gemm", 11, {52, 47, 51, 49, 53, 46})};
+    for (auto* st : {&a, &b})
+      for (const auto& k : st->kinds) {
+        BlockKindStats bk;
+        bk.block = 0;
+        bk.kind = k.kind;
+        bk.stage = k.stage;
+        bk.us = k.us;
+        bk.per_run_us = k.per_run_us;
+        st->block_kinds.push_back(bk);
+      }
+    AbDiffModel m;
+    QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(m.rowCount(), 0);
+    m.setStats(a, std::nullopt);
+    QCOMPARE(m.rowCount(), 0);  // a diff needs both
+    m.setStats(a, b);
+    QCOMPARE(m.rowCount(), 3);  // forward order: softmax, the GELU op, fc2_gemm
+    auto change = [&](int row) { return static_cast<AbDiffModel::Change>(m.index(row, 0).data(AbDiffModel::ChangeRole).toInt()); };
+    QCOMPARE(m.index(0, AbDiffModel::StageColumn).data().toString(), QStringLiteral("softmax"));
+    QCOMPARE(change(0), AbDiffModel::Change::Faster);
+    QCOMPARE(m.index(0, AbDiffModel::DeltaColumn).data(AbDiffModel::ValueRole).toDouble(), -20.0);
+    QVERIFY(m.index(0, AbDiffModel::DeltaColumn).data(Qt::BackgroundRole).value<QColor>().isValid());
+    QVERIFY(m.index(0, AbDiffModel::IntervalColumn).data().toString().startsWith(QStringLiteral("[-")));
+    QCOMPARE(m.index(1, AbDiffModel::StageColumn).data().toString(), QStringLiteral("fc1_bias_gelu_quant"));
+    QCOMPARE(change(1), AbDiffModel::Change::Removed);
+    QCOMPARE(m.index(1, AbDiffModel::ChangeColumn).data().toString(), QStringLiteral("removed in B"));
+    QCOMPARE(m.index(1, AbDiffModel::MedianBColumn).data().toString(), QStringLiteral("–"));
+    QCOMPARE(change(2), AbDiffModel::Change::Same);
+    QVERIFY(!m.index(2, AbDiffModel::DeltaColumn).data(Qt::BackgroundRole).isValid());  // noise is not shaded
+    QCOMPARE(m.index(2, 0).data(AbDiffModel::RunsARole).toList().size(), 6);
+    // B against A the other way round: the GELU op is "added in B", softmax slower.
+    m.setStats(b, a);
+    QCOMPARE(change(1), AbDiffModel::Change::Added);
+    QCOMPARE(change(0), AbDiffModel::Change::Slower);
+    // Per block: the block rows, block number shown.
+    m.setPerBlock(true);
+    QCOMPARE(m.rowCount(), 3);
+    QCOMPARE(m.index(0, AbDiffModel::BlockColumn).data().toString(), QStringLiteral("0"));
+    m.setPerBlock(false);
+    QCOMPARE(m.index(0, AbDiffModel::BlockColumn).data().toString(), QStringLiteral("all"));
+  }
+
   void numericsModel() {
     using swinscope::SqnrReport;
     using swinscope::SqnrBlockRow;

@@ -322,6 +322,9 @@ void TestProfiler::statsPerBlockAndRuns() {
   QVERIFY(near(st.block_kinds[1].share, 100.0 / 400));
   QCOMPARE(st.block_kinds[3].block, 1);
   QVERIFY(near(st.block_kinds[3].us.max, 1.0));
+  // The per-run values behind each summary (the A/B diff resamples them), in run order.
+  QCOMPARE(st.block_kinds[1].per_run_us, std::vector<double>(std::begin(A0), std::end(A0)));
+  QCOMPARE(st.kinds[0].per_run_us, (std::vector<double>{11, 21, 31, 41}));  // a: block 0's A0 + block 1's 1
 
   // Without run records, a run's total is the extent of its spans: 1 .. 1 + a + 10 + head.
   t.runs.clear();

@@ -165,6 +165,34 @@ class TestStats : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, bootstrap_speedup({1, 2}, {1}));
   }
 
+  void bootstrapMedianDelta() {
+    // B exactly 10 µs slower in every paired run: every resample says +10, significant.
+    const std::vector<double> a{10, 12, 30, 11, 10, 50, 13, 12};
+    std::vector<double> b;
+    for (double x : a) b.push_back(x + 10);
+    DeltaInterval d = bootstrap_median_delta(a, b);
+    QVERIFY(d.paired);
+    QVERIFY(near(d.estimate, 10));
+    QVERIFY(near(d.lo, 10) && near(d.hi, 10));
+    QVERIFY(d.significant());
+    // The same values in another order, unpaired (different lengths): the medians agree and the
+    // interval straddles 0: no clear change.
+    const std::vector<double> c{50, 12, 10, 13, 11, 30, 12};
+    d = bootstrap_median_delta(a, c);
+    QVERIFY(!d.paired);
+    QVERIFY(near(d.estimate, 12.0 - 12.0));
+    QVERIFY(d.lo < 0 && d.hi > 0);
+    QVERIFY(!d.significant());
+    // Separated distributions, unpaired: B faster, the interval below 0.
+    d = bootstrap_median_delta({100, 104, 98, 101, 99, 103}, {50, 52, 49, 51, 53});
+    QVERIFY(d.significant());
+    QVERIFY(d.hi < 0);
+    QVERIFY(near(d.estimate, 51.0 - 100.5));
+    // One run each: no interval, never significant.
+    QVERIFY(!bootstrap_median_delta({1}, {5}).significant());
+    QVERIFY(!bootstrap_median_delta({}, {5}).significant());
+  }
+
   void bootstrapCoverage() {
     // Noisy paired runs around a true speed-up of 1.25 (A 5 ms, B 4 ms, a shared machine's
     // jitter of up to ±40 % per run).

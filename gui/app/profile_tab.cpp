@@ -1,5 +1,6 @@
 #include "gui/app/profile_tab.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -13,12 +14,15 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "gui/models/ab_diff_model.h"
 #include "gui/models/stage_stats_model.h"
 #include "gui/models/stage_style.h"
 #include "gui/models/trace_span_model.h"
+#include "gui/widgets/ab_diff_chart.h"
 #include "gui/widgets/stage_chart.h"
 #include "gui/widgets/timeline_view.h"
 #include "profiler/export.h"
@@ -118,7 +122,10 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   tl->addWidget(scroll, 1);
   tl->addWidget(m_legend);
 
-  auto* bottom = new QSplitter(Qt::Horizontal, split);
+  // Below the timeline: the stage table and chart, and the A/B diff.
+  m_bottomTabs = new QTabWidget(split);
+  m_bottomTabs->setDocumentMode(true);
+  auto* bottom = new QSplitter(Qt::Horizontal, m_bottomTabs);
   bottom->setObjectName(QStringLiteral("profileBottomSplitter"));
   m_table = new QTableView(bottom);
   m_table->setModel(m_stats);
@@ -132,8 +139,43 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   bottom->addWidget(m_chart);
   bottom->setStretchFactor(0, 3);
   bottom->setStretchFactor(1, 2);
+  m_bottomTabs->addTab(bottom, tr("Stages"));
+
+  // A/B diff (issue 15): per stage (or block × stage) the change of the median with its
+  // bootstrap interval, shaded by significance; stages only one model has marked added/removed.
+  auto* diffBox = new QWidget(m_bottomTabs);
+  auto* dl = new QVBoxLayout(diffBox);
+  dl->setContentsMargins(0, 4, 0, 0);
+  m_diffPerBlock = new QCheckBox(tr("Per block (the chart shows the selected row's block)"), diffBox);
+  dl->addWidget(m_diffPerBlock);
+  auto* diffSplit = new QSplitter(Qt::Horizontal, diffBox);
+  diffSplit->setObjectName(QStringLiteral("profileDiffSplitter"));
+  m_diff = new AbDiffModel(this);
+  m_diffTable = new QTableView(diffSplit);
+  m_diffTable->setObjectName(QStringLiteral("abDiffTable"));
+  m_diffTable->setModel(m_diff);
+  m_diffTable->verticalHeader()->hide();
+  m_diffTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  m_diffTable->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_diffTable->setSelectionMode(QAbstractItemView::SingleSelection);
+  m_diffChart = new AbDiffChart(diffSplit);
+  m_diffChart->setModel(m_diff);
+  diffSplit->addWidget(m_diffTable);
+  diffSplit->addWidget(m_diffChart);
+  diffSplit->setStretchFactor(0, 3);
+  diffSplit->setStretchFactor(1, 2);
+  dl->addWidget(diffSplit, 1);
+  m_bottomTabs->addTab(diffBox, tr("A/B diff"));
+  connect(m_diffPerBlock, &QCheckBox::toggled, this, [this](bool on) {
+    m_diff->setPerBlock(on);
+    m_diffChart->setBlock(on ? 0 : -1);
+  });
+  connect(m_diffTable->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
+    if (m_diff->perBlock() && cur.isValid()) m_diffChart->setBlock(m_diff->rows()[static_cast<std::size_t>(cur.row())].block);
+  });
+
   split->addWidget(timelineBox);
-  split->addWidget(bottom);
+  split->addWidget(m_bottomTabs);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   lay->addWidget(split, 1);
@@ -288,6 +330,7 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
   std::optional<profiler::TraceStats> st[2];
   for (std::size_t i = 0; i < m_traces.size() && i < 2; ++i) st[i] = m_spans->stats(static_cast<int>(i));
   m_stats->setStats(st[0], st[1], labels.value(0, QStringLiteral("A")), labels.value(1, QStringLiteral("B")));
+  m_diff->setStats(st[0], st[1]);
   updateRunChoices();
   m_exportJson->setEnabled(!m_traces.empty());
   m_exportCsv->setEnabled(!m_traces.empty());

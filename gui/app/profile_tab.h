@@ -13,7 +13,9 @@
 #include "profiler/significance.h"
 #include "profiler/trace.h"
 
+class QCheckBox;
 class QComboBox;
+class QTabWidget;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -22,6 +24,8 @@ class QTableView;
 
 namespace swinscope::gui {
 
+class AbDiffChart;
+class AbDiffModel;
 class StageChart;
 class StageStatsModel;
 class TimelineLegend;
@@ -57,6 +61,9 @@ class ProfileTab : public QWidget {
   StageStatsModel* stats() const { return m_stats; }
   TimelineView* timeline() const { return m_timeline; }
   StageChart* chart() const { return m_chart; }
+  AbDiffModel* diff() const { return m_diff; }
+  AbDiffChart* diffChart() const { return m_diffChart; }
+  QCheckBox* diffPerBlock() const { return m_diffPerBlock; }
   const std::vector<profiler::Trace>& traces() const { return m_traces; }
 
  signals:
@@ -93,6 +100,11 @@ class ProfileTab : public QWidget {
   TimelineLegend* m_legend = nullptr;
   StageChart* m_chart = nullptr;
   QTableView* m_table = nullptr;
+  QTabWidget* m_bottomTabs = nullptr;
+  AbDiffModel* m_diff = nullptr;
+  AbDiffChart* m_diffChart = nullptr;
+  QTableView* m_diffTable = nullptr;
+  QCheckBox* m_diffPerBlock = nullptr;
   std::vector<profiler::Trace> m_traces;
   std::optional<profiler::RatioInterval> m_speedup;  // B over A, from this session's paired runs
   QStringList m_labels;

@@ -19,14 +19,17 @@
 //               x0 = floor(−1/S) (the code of −1), split t = q·x0 + r with r in (x0, 0],
 //               2^(r·S) ≈ 1 + r·S/2 as (r/2 − x0), shifted by n − q:
 //               e = floor((r − 2·x0) · 2^(n − q − 1))  (I-ViT: floor((r/2 − x0) · 2^(n − q))).
-//   Shiftmax    n = 15: e_j = exp_shift(x_j − max x), out_j = floor(e_j · R(Σ e) / 2^46):
-//               0…127 at scale 1/128, with the reciprocal R(s) = floor(2^53 / s).
+//   Shiftmax    n = 15: e_j = exp_shift(x_j − max x), out_j = round(e_j · R(Σ e) / 2^45):
+//               0…255 at scale 1/256, with the reciprocal R(s) = floor(2^53 / s).
 //   ShiftGELU   n = 23, S_sig = 1.702·S (I-ViT folds 1.702 into the float scale, no shifts):
-//               σ = floor(e1 · R(e1 + e2) / 2^46) ≤ 127 with e1 = exp_shift(x − max),
+//               σ = round(e1 · R(e1 + e2) / 2^45) ≤ 255 with e1 = exp_shift(x − max),
 //               e2 = exp_shift(−max) (a positive argument when the row's max is negative:
-//               q < 0; e saturates at 2^62; both 0: σ = 127 for x > 0, else 0);
-//               out = x · σ at scale S/128 (about 15 bits).
-// Two departures from I-ViT's code, both measured in tests/test_ivit_ops.cpp:
+//               q < 0; e saturates at 2^62; both 0: σ = 255 for x > 0, else 0);
+//               out = x · σ at scale S/256 (about 16 bits).
+// Three departures from I-ViT's code, measured in tests/test_ivit_ops.cpp and test_ivit_plan.cpp:
+//   - outputs are 8-bit unsigned, 0…255 at 1/256, rounded half up, where I-ViT's are 0…127 at
+//     1/128, floored: over a window of 49 tokens its floors lose up to 49/128 of the attention
+//     mass, and the logits of 7×7-window golden models drift 0.30 from FP32 (0.07 with these);
 //   - the reciprocal has 53 bits (floor(2^53/s), then >> 46) where I-ViT's has 31
 //     (floor((2^31 − 1)/min(s, 2^31 − 1)), then >> 24): with n = 23 the GELU sum reaches 2^28
 //     for small scales, leaving that factor 3 bits (ShiftGELU 15 % low at amax 2); the same
@@ -50,7 +53,8 @@ namespace swinscope::ivit {
 inline constexpr int kShiftmaxN = 15;   // I-ViT's exponent ranges
 inline constexpr int kShiftGeluN = 23;
 inline constexpr int kRecipBits = 53;   // the reciprocal floor(2^53 / sum)
-inline constexpr int kOutShift = 46;    // 53 − 7: outputs 0…127 at scale 1/128
+inline constexpr int kOutShift = 45;    // 53 − 8: outputs 0…255 at scale 1/256
+inline constexpr int kOutMax = 255;
 inline constexpr std::int64_t kInt31 = 2147483647;  // 2^31 − 1 (I-LayerNorm)
 inline constexpr double kGeluSigmoidScale = 1.702;   // x·σ(1.702·x)
 
@@ -100,16 +104,17 @@ SWS_HD std::int64_t reciprocal(std::int64_t s) {
   return (std::int64_t{1} << kRecipBits) / (s < 1 ? 1 : (s > cap ? cap : s));
 }
 
-// e · R(sum) / 2^46 for 0 ≤ e ≤ sum: in 0…128 (128 only for e = sum = a power of two; clamped).
-SWS_HD std::int64_t ratio_q7(std::int64_t e, std::int64_t recip) {
+// round(e · R(sum) / 2^45) for 0 ≤ e ≤ sum: e/sum in 0…256 steps of 1/256, clamped to 255.
+SWS_HD std::int64_t ratio_q8(std::int64_t e, std::int64_t recip) {
   const std::int64_t cap = std::int64_t{1} << (kRecipBits - 1);
   if (e > cap) e = cap;
-  const std::int64_t v = (e * (recip > (std::int64_t{1} << 62) / (e > 0 ? e : 1) ? 0 : recip)) >> kOutShift;
-  return v > 127 ? 127 : v;
+  if (e > 0 && recip > (std::int64_t{1} << 61) / e) return kOutMax;  // e > sum: cannot happen for sums of e
+  const std::int64_t v = (e * recip + (std::int64_t{1} << (kOutShift - 1))) >> kOutShift;
+  return v > kOutMax ? kOutMax : v;
 }
 
 // Shiftmax over x[0, len) (integer logits at the scale whose x0 is given), masked entries
-// being codes far below the row's maximum; out[j] in 0…127 at scale 1/128.
+// being codes far below the row's maximum; out[j] in 0…255 at scale 1/256.
 template <typename In, typename Out>
 SWS_HD void shiftmax_row(const In* x, int len, std::int32_t x0, Out* out) {
   std::int64_t mx = x[0];
@@ -118,10 +123,10 @@ SWS_HD void shiftmax_row(const In* x, int len, std::int32_t x0, Out* out) {
   for (int j = 0; j < len; ++j) sum += exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftmaxN);
   const std::int64_t recip = reciprocal(sum);
   for (int j = 0; j < len; ++j)
-    out[j] = static_cast<Out>(ratio_q7(exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftmaxN), recip));
+    out[j] = static_cast<Out>(ratio_q8(exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftmaxN), recip));
 }
 
-// ShiftGELU of one row of s8 codes at scale S (x0 = exp_x0(1.702·S)); out at scale S/128.
+// ShiftGELU of one row of s8 codes at scale S (x0 = exp_x0(1.702·S)); out at scale S/256.
 template <typename Out>
 SWS_HD void shift_gelu_row(const std::int8_t* x, int len, std::int32_t x0, Out* out) {
   std::int64_t mx = x[0];
@@ -130,7 +135,7 @@ SWS_HD void shift_gelu_row(const std::int8_t* x, int len, std::int32_t x0, Out* 
   for (int j = 0; j < len; ++j) {
     const std::int64_t e1 = exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftGeluN);
     // Both exponents below the range (a row max far above 0 and x far below it): σ by sign.
-    const std::int64_t sig = e1 + e2 == 0 ? (x[j] > 0 ? 127 : 0) : ratio_q7(e1, reciprocal(e1 + e2));
+    const std::int64_t sig = e1 + e2 == 0 ? (x[j] > 0 ? kOutMax : 0) : ratio_q8(e1, reciprocal(e1 + e2));
     out[j] = static_cast<Out>(static_cast<std::int64_t>(x[j]) * sig);
   }
 }

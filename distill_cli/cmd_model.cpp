@@ -86,6 +86,8 @@ int cmd_info(const std::vector<std::string>& argv) {
     std::vector<std::string> acts;
     for (auto a : m.activations) acts.emplace_back(activation_name(a));
     j["activations"] = acts;
+    for (const auto& v : variant_support(m))
+      j["variants"].push_back({{"variant", std::string(variant_name(v.variant))}, {"runs", v.runs}, {"note", v.note}});
     j["classes"] = m.classes;
     j["preprocess"] = nlohmann::json::parse(m.preprocess.to_json());
     j["metadata"] = m.metadata;
@@ -111,7 +113,18 @@ int cmd_info(const std::vector<std::string>& argv) {
             << "activation:    " << m.activation_summary() << "\n"
             << "classes:       " << c.num_classes;
   if (!m.classes.empty()) std::cout << " (" << m.classes.front() << " … " << m.classes.back() << ")";
-  std::cout << "\npreprocess:    resize " << m.preprocess.resize << " → crop " << m.preprocess.crop << ", "
+  std::cout << "\n";
+  {  // what the file runs as, and (among the same precision's variants) what not and why
+    std::string runs, nots;
+    for (const auto& v : variant_support(m)) {
+      const std::string name(variant_name(v.variant));
+      if (v.runs) runs += (runs.empty() ? "" : ", ") + name + " (" + v.note + ")";
+      else if (m.is_int8() == (v.variant != Variant::FP32 && v.variant != Variant::FP16))
+        nots += "               not " + name + ": " + v.note + "\n";
+    }
+    std::cout << "variants:      " << runs << "\n" << nots;
+  }
+  std::cout << "preprocess:    resize " << m.preprocess.resize << " → crop " << m.preprocess.crop << ", "
             << m.preprocess.interpolation << ", " << m.preprocess.channels << " channel(s)\n";
   std::cout << "blocks:\n";
   int g = 0;

@@ -9,6 +9,7 @@
 #include "engine/cpu/int8_plan.h"
 #include "engine/cpu/ivit_plan.h"
 #include "engine/error.h"
+#include "engine/quantize.h"
 #include "engine/stages.h"
 #ifdef SWINSCOPE_HAVE_CUDA
 #include "engine/cuda/device.h"
@@ -59,6 +60,42 @@ Variant parse_variant(const std::string& s) {
   for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused, Variant::Int8Ivit})
     if (s == variant_name(v)) return v;
   throw Error("unknown variant '" + s + "' (valid: fp32, fp16, int8-gelu, int8-relu, int8-gelu-fused, int8-ivit)");
+}
+
+std::vector<VariantSupport> variant_support(const Model& model) {
+  std::vector<VariantSupport> out;
+  const bool int8 = model.is_int8();
+  auto first_line = [](const std::string& s) {
+    const auto colon = s.find(": ");  // drop the file name the checks start with
+    return colon == std::string::npos ? s : s.substr(colon + 2);
+  };
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused, Variant::Int8Ivit}) {
+    VariantSupport s{v, false, {}};
+    if (v == Variant::FP32 || v == Variant::FP16) {
+      s.runs = !int8;
+      s.note = int8 ? "needs the float model" : (v == Variant::FP32 ? "CPU, CUDA" : "CUDA only");
+    } else if (!int8) {
+      s.note = "needs an int8 file (swinscope-cli quantize)";
+    } else {
+      try {
+        cpu::check_int8_variant(model, v);
+        s.runs = true;
+        s.note = v == Variant::Int8GeluFused ? "CUDA only" : (v == Variant::Int8Ivit ? "CPU only" : "CPU, CUDA");
+        if (v == Variant::Int8Ivit)
+          for (const auto& n : ivit_amax_names(model.config))
+            if (!model.find(n)) {
+              s.runs = false;
+              s.note = "lacks its ranges (e.g. " + n + "): swinscope-cli quantize --model this file adds them";
+              break;
+            }
+      } catch (const Error& e) {
+        s.note = first_line(e.what());
+      }
+    }
+    if (s.runs && v == default_variant(model)) s.note += "; the default";
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 Variant default_variant(const Model& model) {

@@ -41,6 +41,14 @@ Variant parse_variant(const std::string& s);  // throws Error listing the valid 
 // else int8-gelu. make_plan refuses variants that do not fit the file.
 Variant default_variant(const Model& model);
 
+// Which variants a model file can run, each with where (or why not), for `info` and the app.
+struct VariantSupport {
+  Variant variant;
+  bool runs = false;
+  std::string note;  // "CPU, CUDA", "CUDA only", or the reason it cannot run
+};
+std::vector<VariantSupport> variant_support(const Model& model);
+
 // The one place where the backend is decided. `request` is auto | cpu | cuda | cuda-emu.
 struct BackendChoice {
   Backend backend = Backend::CPU;

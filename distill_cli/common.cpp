@@ -24,8 +24,9 @@ std::vector<OptionSpec> plan_options() {
        "where to run; auto uses CUDA when a device is usable, else the CPU. "
        "cuda-emu runs the CUDA kernels under device emulation on the CPU: a testing aid, slow, timings meaningless",
        "auto"},
-      {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu | int8-gelu-fused (int8 needs an int8 model file; fp16 and "
-       "int8-gelu-fused run on CUDA only)",
+      {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu | int8-gelu-fused | int8-ivit (int8 needs an int8 model file; "
+       "fp16 and int8-gelu-fused run on CUDA only; int8-ivit, integer-only after I-ViT, on the CPU only; `info` lists what "
+       "a file runs)",
        "fp32 for a float model; int8-gelu or int8-relu for an int8 one, by its activations"},
       {"--threads", "N", "CPU threads", "one per core"},
       {"--tf32", "", "CUDA fp32: TF32 tensor cores for the GEMMs (about 1e-3 relative error)", "strict FP32"},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/stages.h"
 #include "profiler/recorder.h"
 #include "profiler/trace.h"
 
@@ -95,6 +96,14 @@ class Plan {
 
  protected:
   bool skipped(std::string_view stage) const { return !m_skipped.empty() && stage == m_skipped; }
+  // Stage `index` of engine/stages.h in block `block`: nothing when ablated, else `work` in its span.
+  template <typename Work>
+  void run_stage(profiler::Recorder* rec, int index, int block, Work&& work) const {
+    const std::string_view name = swinscope::stage(index).name;
+    if (skipped(name)) return;
+    profiler::Span sp(rec, name, block);
+    work();
+  }
 
  private:
   std::string m_skipped;

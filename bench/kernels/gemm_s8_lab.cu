@@ -254,26 +254,9 @@ void run_shape(const Shape& s, Timer& timer, GemmRunner& runner) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 50, batch = 128, only_stage = -1;
-  std::string only_gemm;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--runs") runs = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--batch") batch = std::max(1, std::atoi(next().c_str()));
-    else if (arg == "--stage") only_stage = std::atoi(next().c_str());
-    else if (arg == "--gemm") only_gemm = next();
-    else {
-      std::fprintf(stderr, "usage: %s [--runs N (50)] [--batch B (128)] [--stage 0-3] [--gemm qkv|proj|fc1|fc2]\n", argv[0]);
-      return 2;
-    }
-  }
+  const LabArgs args = parse_lab_args(argc, argv, true, "[--runs N (50)] [--batch B (128)] [--stage 0-3] [--gemm qkv|proj|fc1|fc2]");
+  const int runs = args.runs, batch = args.batch, only_stage = args.stage;
+  const std::string only_gemm = args.gemm;
   try {
     cudaDeviceProp prop{};
     SWS_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));

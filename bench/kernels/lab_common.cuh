@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <utility>
@@ -109,5 +110,34 @@ struct Timer {
     return ms[ms.size() / 2];
   }
 };
+
+// The labs' command line: --runs N (50), --batch B (128), --stage S (all), and --gemm NAME where
+// `with_gemm`; prints `usage` and exits 2 on anything else.
+struct LabArgs {
+  int runs = 50, batch = 128, stage = -1;
+  std::string gemm;
+};
+inline LabArgs parse_lab_args(int argc, char** argv, bool with_gemm, const char* usage) {
+  LabArgs a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--runs") a.runs = std::max(1, std::atoi(next().c_str()));
+    else if (arg == "--batch") a.batch = std::max(1, std::atoi(next().c_str()));
+    else if (arg == "--stage") a.stage = std::atoi(next().c_str());
+    else if (with_gemm && arg == "--gemm") a.gemm = next();
+    else {
+      std::fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+      std::exit(2);
+    }
+  }
+  return a;
+}
 
 }  // namespace lab

@@ -271,12 +271,7 @@ class Int8CpuPlan final : public Plan {
     const auto i = static_cast<std::size_t>(gi);
     const float* mask = bw.shift > 0 ? m_stages[static_cast<std::size_t>(s)].mask.data() : nullptr;
     Span block(rec, kBlock, gi);
-    auto run_stage = [&](int index, auto&& work) {
-      const std::string_view name = stage(index).name;
-      if (skipped(name)) return;
-      Span sp(rec, name, gi);
-      work();
-    };
+    auto run_stage = [&](int index, auto&& work) { Plan::run_stage(rec, index, gi, work); };
     run_stage(1, [&] {
       int8::ln1_quant(m_x.data(), m_a.data(), geo, bw.norm1_g, bw.norm1_b, eps, 1.f / bw.s_qkv_in, m_impl);
     });

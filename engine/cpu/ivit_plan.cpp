@@ -379,12 +379,7 @@ class IvitCpuPlan final : public Plan {
     const float* mask = bw.shift > 0 ? m_stages[static_cast<std::size_t>(s)].mask.data() : nullptr;
     const int Np = int8::padded_tokens(N);
     Span block(rec, kBlock, bw.global);
-    auto run_stage = [&](int index, auto&& work) {
-      const std::string_view name = stage(index).name;
-      if (skipped(name)) return;
-      Span sp(rec, name, bw.global);
-      work();
-    };
+    auto run_stage = [&](int index, auto&& work) { Plan::run_stage(rec, index, bw.global, work); };
     auto tok = [&](long r) { return numerics::source_token(r / N, static_cast<int>(r % N), H, w, bw.shift); };
     run_stage(1, [&] {
 #pragma omp parallel

@@ -352,12 +352,7 @@ class CudaInt8Plan final : public CudaPlanBase {
     cudaStream_t st = m_stream.get();
     auto alpha_rows = [](const Linear& l) { return l.per_channel ? l.alpha : nullptr; };
     Span block(rec, kBlock, bw.global);
-    auto run_stage = [&](int index, auto&& work) {
-      const std::string_view name = stage(index).name;
-      if (skipped(name)) return;
-      Span sp(rec, name, bw.global);
-      work();
-    };
+    auto run_stage = [&](int index, auto&& work) { Plan::run_stage(rec, index, bw.global, work); };
     run_stage(1, [&] { ln1_quant(m_x, m_a, geo, bw.norm1_g, bw.norm1_b, eps, 1.f / bw.s_qkv_in, st); });
     run_stage(2, [&] {
       if (own(bw.qkv)) gemm_s8(own_args(bw.qkv, rows, m_a, S8AType::S8, m_qkv, S8Epilogue::S8), st);

@@ -138,6 +138,7 @@ class TestGuiApp : public QObject {
   void cudaEntryDisabledWithoutDevice();
   void placeholderAndAboutNameWhatExists();
   void numericsTabMeasuresSqnr();
+  void layoutFitsSmallWindowsAndGrows();
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
@@ -858,6 +859,39 @@ void TestGuiApp::numericsTabMeasuresSqnr() {
   tab->setReferenceFile(m_tmp.filePath(QStringLiteral("no-such.fp32.safetensors")));
   QVERIFY(!tab->run());
   QVERIFY(w->log().contains(QStringLiteral("no-such.fp32.safetensors")));
+}
+
+// Layout (issue 15): the window fits 1100×700 with both models loaded and a profile shown; the
+// slot panels are two lines until Details opens both; the timeline's lanes grow with the window.
+void TestGuiApp::layoutFitsSmallWindowsAndGrows() {
+  auto w = makeWindow();
+  w->resize(1100, 700);
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+  ProfileTab* tab = w->profileTab();
+  w->tabs()->setCurrentWidget(tab);
+  tab->setSettings(1, 3, 1);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  QCoreApplication::processEvents();
+  const QSize min = w->minimumSizeHint();
+  QVERIFY2(min.width() <= 1100 && min.height() <= 700, qPrintable(QStringLiteral("%1x%2").arg(min.width()).arg(min.height())));
+  QCOMPARE(w->size(), QSize(1100, 700));
+  // Compact panels: the facts are hidden, both open and close together, and the pane follows.
+  SlotPanel* a = w->slotPanel(0);
+  const int compact = a->height();
+  QVERIFY(!a->detailsShown());
+  QVERIFY2(compact < 4 * a->fontMetrics().height() + 40, qPrintable(QString::number(compact)));
+  a->setDetailsShown(true);
+  QVERIFY(w->slotPanel(1)->detailsShown());
+  QVERIFY(QTest::qWaitFor([&] { return a->height() > compact; }, kTimeout));
+  a->setDetailsShown(false);
+  QVERIFY(!w->slotPanel(1)->detailsShown());
+  QVERIFY(QTest::qWaitFor([&] { return a->height() == compact; }, kTimeout));
+  // The timeline: the lanes take the height a larger window gives them.
+  const int small = tab->timeline()->laneHeight();
+  w->resize(2560, 1440);
+  QVERIFY(QTest::qWaitFor([&] { return tab->timeline()->laneHeight() > small; }, kTimeout));
 }
 
 QTEST_MAIN(TestGuiApp)

@@ -79,17 +79,21 @@ ClassifyTab::ClassifyTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   auto* rl = new QVBoxLayout(right);
   m_preview = new QLabel(right);
   m_preview->setAlignment(Qt::AlignCenter);
-  m_preview->setMinimumSize(200, 200);
+  m_preview->setMinimumSize(120, 120);
   // Ignored: the pixmap must not dictate the label's size, or each new image would grow it.
   m_preview->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
   m_path = new QLabel(right);
   m_path->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_path->setWordWrap(true);
+  m_path->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   m_agreement = new QLabel(right);
   QFont af = m_agreement->font();
   af.setBold(true);
   m_agreement->setFont(af);
   m_latency = new QLabel(right);
+  // Wrapped, and never the reason the window is wide: a 1100-pixel window must fit (issue 15).
+  m_latency->setWordWrap(true);
+  m_latency->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   m_table = new QTableView(right);
   m_table->setModel(m_predictions);
   m_table->verticalHeader()->hide();
@@ -100,7 +104,7 @@ ClassifyTab::ClassifyTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   hh->setSectionResizeMode(QHeaderView::Stretch);
   hh->setSectionResizeMode(PredictionModel::RankColumn, QHeaderView::ResizeToContents);
   hh->setSectionResizeMode(PredictionModel::AgreeColumn, QHeaderView::ResizeToContents);
-  m_table->setMinimumHeight(m_table->verticalHeader()->defaultSectionSize() * 6 + hh->height());
+  m_table->setMinimumHeight(m_table->verticalHeader()->defaultSectionSize() * 3 + hh->height());
   rl->addWidget(m_preview, 3);
   rl->addWidget(m_path);
   rl->addWidget(m_agreement);

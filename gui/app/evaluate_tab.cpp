@@ -125,10 +125,11 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   auto* summaryView = makeTable(m_summary, this);
   summaryView->setObjectName(QStringLiteral("evalSummary"));
   summaryView->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  // Eight rows: shown whole, never behind a scroll bar.
-  summaryView->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  // Eight rows: shown whole whenever the window has the height, scrolled only in a small
+  // window (a fixed height made the window taller than 700 pixels: issue 15, layout).
   summaryView->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
-  summaryView->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  summaryView->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Maximum);
+  summaryView->setMinimumHeight(summaryView->verticalHeader()->defaultSectionSize() * 2 + summaryView->horizontalHeader()->sizeHint().height());
   top->addWidget(summaryView, 3);
   m_notes = new QLabel(this);
   m_notes->setWordWrap(true);
@@ -158,8 +159,12 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
     auto* view = new QTableView(m_heatMaps);
     view->setModel(m_confusion[s]);
     view->setItemDelegate(new HeatMapDelegate(ConfusionMatrixModel::HeatRole, slotColour(s), view));
-    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    view->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Sized to fit (issue 15, layout): every row and column share the view, so all ten classes
+    // show at once; header texts are clipped before a row is hidden (full names in tooltips).
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    view->verticalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    view->horizontalHeader()->setMinimumSectionSize(18);
+    view->verticalHeader()->setMinimumSectionSize(12);
     view->setSelectionMode(QAbstractItemView::NoSelection);
     view->setShowGrid(false);
     m_heatViews[s] = view;
@@ -195,6 +200,9 @@ EvaluateTab::EvaluateTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   fl->addWidget(m_flippedHeadline);
   fl->addWidget(flippedView, 1);
   m_details->addTab(flippedBox, tr("Flipped images"));
+  // Room for a whole 10-class heat map at its smallest rows (12 px) before the summary gets
+  // more than its two rows: the results first (issue 15, layout).
+  m_details->setMinimumHeight(205);
   lay->addWidget(m_details, 1);
 
   connect(browse, &QPushButton::clicked, this, &EvaluateTab::browseDataset);

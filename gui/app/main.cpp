@@ -36,7 +36,10 @@ int main(int argc, char** argv) {
   QCommandLineOption screenshots(QStringLiteral("screenshot-dir"), QStringLiteral("Run every tab, save one PNG each into DIR, quit."),
                                  QStringLiteral("DIR"));
   screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-  parser.addOptions({modelA, modelB, dataset, labels, noDefaults, settingsFile, assets, screenshots});
+  QCommandLineOption screenshotSize(QStringLiteral("screenshot-size"), QStringLiteral("Window size for --screenshot-dir (default 1440x960)."),
+                                    QStringLiteral("WxH"), QStringLiteral("1440x960"));
+  screenshotSize.setFlags(QCommandLineOption::HiddenFromHelp);
+  parser.addOptions({modelA, modelB, dataset, labels, noDefaults, settingsFile, assets, screenshots, screenshotSize});
   parser.addPositionalArgument(QStringLiteral("images"), QStringLiteral("Images or folders to classify."), QStringLiteral("[IMAGE|FOLDER...]"));
   parser.process(app);
 
@@ -61,7 +64,15 @@ int main(int argc, char** argv) {
   }
 
   swinscope::gui::MainWindow window(o);
-  if (!o.screenshotDir.isEmpty()) window.resize(1440, 960);
+  if (!o.screenshotDir.isEmpty()) {
+    const QStringList wh = parser.value(screenshotSize).split(QLatin1Char('x'));
+    const int w = wh.value(0).toInt(), h = wh.value(1).toInt();
+    if (wh.size() != 2 || w < 400 || h < 300) {
+      std::fprintf(stderr, "swinscope: --screenshot-size wants WxH (at least 400x300), found %s\n", qPrintable(parser.value(screenshotSize)));
+      return 2;
+    }
+    window.resize(w, h);
+  }
   window.show();
   return app.exec();
 }

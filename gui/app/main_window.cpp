@@ -101,6 +101,11 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent) : QMainWindow
     connect(m_panels[s], &SlotPanel::unloadRequested, m_ctx, &AppContext::unload);
     connect(m_panels[s], &SlotPanel::reconfigureRequested, m_ctx, &AppContext::reconfigure);
     connect(m_panels[s], &SlotPanel::problem, this, [this](const QString& t) { m_ctx->report(MessageBar::Level::Error, t); });
+    // Both panels open and close their details together: they sit side by side in one pane.
+    connect(m_panels[s], &SlotPanel::detailsToggled, this, [this, s](bool on) {
+      m_panels[1 - s]->setDetailsShown(on);
+      fitSlotPanels();
+    });
   }
   m_tabs = new QTabWidget(split);
   m_tabs->setDocumentMode(true);
@@ -299,22 +304,29 @@ void MainWindow::updateStatus() {
   m_backendLabel->setToolTip(b.notice.empty() ? QString::fromStdString(b.device) : QString::fromStdString(b.notice));
 }
 
-void MainWindow::updateSlot(int slot) {
-  m_panels[slot]->setState(m_ctx->slot(slot), m_ctx->backend());
-  // A panel that now shows a model needs more height than the splitter gave it when it was
-  // empty; the splitter does not grow a pane by itself, so its rows would overlap.
+void MainWindow::fitSlotPanels() {
   QWidget* top = m_split->widget(0);
   top->setMinimumHeight(0);
   // Word-wrapped notices take more lines than the minimum size hint assumes: ask the layout
   // for the height at the pane's actual width.
   int need = top->minimumSizeHint().height();
-  if (top->layout() && top->layout()->hasHeightForWidth()) need = std::max(need, top->layout()->totalHeightForWidth(top->width()));
+  // (Only once shown: before that the width is a placeholder and the answer far too tall.)
+  if (top->isVisible() && top->layout() && top->layout()->hasHeightForWidth())
+    need = std::max(need, top->layout()->totalHeightForWidth(top->width()));
   top->setMinimumHeight(need);
-  if (auto sizes = m_split->sizes(); sizes.size() == 2 && sizes[0] < need) {
-    sizes[1] = std::max(0, sizes[1] - (need - sizes[0]));
+  // The compact panels take what they need, no more (issue 15, layout): the splitter does
+  // not resize a pane by itself, so a panel that grew (Details) or shrank is fitted here and
+  // every spare pixel goes to the tabs.
+  if (auto sizes = m_split->sizes(); sizes.size() == 2 && sizes[0] + sizes[1] > 0 && sizes[0] != need) {
+    sizes[1] = std::max(0, sizes[1] + sizes[0] - need);
     sizes[0] = need;
     m_split->setSizes(sizes);
   }
+}
+
+void MainWindow::updateSlot(int slot) {
+  m_panels[slot]->setState(m_ctx->slot(slot), m_ctx->backend());
+  fitSlotPanels();
   QStringList loaded;
   for (int s = 0; s < kSlotCount; ++s)
     if (m_ctx->hasModel(s)) loaded << QStringLiteral("%1: %2").arg(slotName(s), m_ctx->slot(s).label);
@@ -461,7 +473,8 @@ void MainWindow::cancelCurrent() {
 void MainWindow::screenshotStep() {
   // One PNG per tab, each taken after that tab's work has finished: the same window a
   // user sees, driven by the same code paths (used by scripts/screenshots under Xvfb).
-  const bool busy = !m_ctx->runner().idle() || m_classify->busy() || m_evaluate->isRunning() || m_profile->isRunning();
+  const bool busy = !m_ctx->runner().idle() || m_classify->busy() || m_evaluate->isRunning() || m_profile->isRunning() ||
+                    m_numerics->isRunning();
   if (++m_shotWaits > 4 * 60 * 20) {
     fprintf(stderr, "screenshots: gave up waiting after 20 minutes\n");
     QCoreApplication::exit(3);
@@ -500,6 +513,11 @@ void MainWindow::screenshotStep() {
       break;
     case 4:
       if (!grabTo(QStringLiteral("compare.png"))) return;
+      m_tabs->setCurrentWidget(m_numerics);
+      m_numerics->run();
+      break;
+    case 5:
+      if (!grabTo(QStringLiteral("numerics.png"))) return;
       m_shotTimer->stop();
       QCoreApplication::exit(0);
       break;

@@ -82,6 +82,7 @@ class MainWindow : public QMainWindow {
   void runAll();
   void cancelCurrent();
   void screenshotStep();
+  void fitSlotPanels();
 
   MainWindowOptions m_options;
   AppContext* m_ctx = nullptr;

@@ -58,11 +58,13 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   m_run->setToolTip(tr("Run both models on random input, A and B alternating run by run (Ctrl+P)"));
   m_cancel = new QPushButton(tr("Cancel"), this);
   m_cancel->setEnabled(false);
+  // Short labels (the File menu has the long ones): the row must fit a 1100-pixel window.
   auto* open = new QPushButton(tr("Open trace…"), this);
   open->setToolTip(tr("Open a trace JSON written by SwinScope or swinscope-cli profile --trace"));
-  m_exportJson = new QPushButton(tr("Export JSON…"), this);
+  m_exportJson = new QPushButton(tr("JSON…"), this);
   m_exportJson->setToolTip(tr("Chrome trace-event JSON: opens in Perfetto and chrome://tracing, and back in SwinScope"));
-  m_exportCsv = new QPushButton(tr("Export CSV…"), this);
+  m_exportCsv = new QPushButton(tr("CSV…"), this);
+  m_exportCsv->setToolTip(tr("Export every span of A and B as one CSV with a model column"));
   m_runChoice = new QComboBox(this);
   m_runChoice->setToolTip(tr("Which recorded run the timeline shows"));
   auto* fit = new QPushButton(tr("Fit"), this);
@@ -75,7 +77,7 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   controls->addWidget(m_warmup);
   controls->addWidget(m_run);
   controls->addWidget(m_cancel);
-  controls->addSpacing(16);
+  controls->addSpacing(8);
   controls->addWidget(open);
   controls->addWidget(m_exportJson);
   controls->addWidget(m_exportCsv);
@@ -117,6 +119,8 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   scroll->setWidgetResizable(true);
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   scroll->setFrameShape(QFrame::StyledPanel);
+  // Never squeezed below the ruler and three lanes by the table and chart under it.
+  scroll->setMinimumHeight(28 + 3 * 20 + 12);
   m_legend = new TimelineLegend(timelineBox);
   m_legend->setModel(m_spans);
   tl->addWidget(scroll, 1);

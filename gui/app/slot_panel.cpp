@@ -102,8 +102,10 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   tf.setBold(true);
   m_title->setFont(tf);
   m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_title->setMinimumWidth(60);  // a long file name is clipped (whole in the tooltip), never widens the window
   m_busy = new QLabel(this);
   m_busy->setStyleSheet(QStringLiteral("color: palette(mid);"));
+  m_busy->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // "Loading <long name>…" is clipped, not a reason to widen
 
   auto* open = new QToolButton(this);
   open->setText(tr("Open…"));
@@ -138,8 +140,15 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   m_unload->setToolTip(tr("Empty slot %1").arg(slotName(slot)));
   connect(m_unload, &QToolButton::clicked, this, [this] { emit unloadRequested(m_slot); });
 
+  // Compact (issue 15, layout): two lines — name, a one-line summary and the buttons; backend,
+  // variant and device — with the facts one click away (Details), so the results get the height.
+  m_summary = valueLabel(this);
+  m_summary->setWordWrap(false);
+  m_summary->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  m_summary->setStyleSheet(QStringLiteral("color: palette(placeholder-text);"));
   head->addWidget(m_badge);
-  head->addWidget(m_title, 1);
+  head->addWidget(m_title);
+  head->addWidget(m_summary, 1);
   head->addWidget(m_busy);
   head->addWidget(open);
   head->addWidget(random);
@@ -149,7 +158,6 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   m_hint = new QLabel(tr("Empty. Open a model or create a random SWIN — or drop a .safetensors file here."), this);
   m_hint->setWordWrap(true);
   m_hint->setAlignment(Qt::AlignCenter);
-  m_hint->setMinimumHeight(48);
   m_hint->setStyleSheet(QStringLiteral("color: palette(placeholder-text);"));
   outer->addWidget(m_hint);
 
@@ -205,19 +213,44 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   run->addWidget(new QLabel(tr("Variant"), this));
   run->addWidget(m_variant);
   m_device = valueLabel(this);
+  m_device->setWordWrap(false);
+  m_device->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   run->addWidget(m_device, 1);
-  outer->addLayout(run);
+  m_detailsButton = new QToolButton(this);
+  m_detailsButton->setObjectName(QStringLiteral("slotDetailsButton"));
+  m_detailsButton->setText(tr("Details"));
+  m_detailsButton->setCheckable(true);
+  m_detailsButton->setArrowType(Qt::DownArrow);
+  m_detailsButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  m_detailsButton->setToolTip(tr("Architecture, precision, calibration, parameters, file, and why CUDA is not used"));
+  run->addWidget(m_detailsButton);
+  outer->insertLayout(outer->indexOf(m_details), run);
   m_notice = valueLabel(this);
   m_notice->setStyleSheet(QStringLiteral("color: #b35900;"));
   outer->addWidget(m_notice);
   m_planError = valueLabel(this);
   m_planError->setStyleSheet(QStringLiteral("color: #c0392b;"));
   outer->addWidget(m_planError);
-  outer->addStretch(1);
+  setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+  connect(m_detailsButton, &QToolButton::toggled, this, [this](bool on) {
+    m_detailsButton->setArrowType(on ? Qt::UpArrow : Qt::DownArrow);
+    updateDetailsVisibility();
+    emit detailsToggled(on);
+  });
 
   connect(m_backend, &QComboBox::currentIndexChanged, this, [this] { emitReconfigure(); });
   connect(m_variant, &QComboBox::currentIndexChanged, this, [this] { emitReconfigure(); });
   setState(AppContext::Slot{}, BackendChoice{});
+}
+
+bool SlotPanel::detailsShown() const { return m_detailsButton->isChecked(); }
+
+void SlotPanel::setDetailsShown(bool shown) { m_detailsButton->setChecked(shown); }
+
+void SlotPanel::updateDetailsVisibility() {
+  const bool open = m_detailsButton->isChecked();
+  m_details->setVisible(m_hasModel && open);
+  m_notice->setVisible(open && !m_notice->text().isEmpty());
 }
 
 void SlotPanel::emitReconfigure() {
@@ -245,7 +278,7 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
   m_hint->setVisible(!has);
   if (!has && s.loadJob) m_hint->setText(s.loadingWhat + QStringLiteral("…"));
   else if (!has) m_hint->setText(tr("Empty. Open a model or create a random SWIN — or drop a .safetensors file here."));
-  m_details->setVisible(has);
+  m_hasModel = has;
   m_unload->setEnabled(has);
   if (has) {
     const Model& m = *s.model;
@@ -262,6 +295,13 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
     for (const auto& i : m.inferred) tips << tr("inferred: %1").arg(QString::fromStdString(i));
     if (!m.ignored.empty()) tips << tr("%n tensor(s) in the file not used", nullptr, static_cast<int>(m.ignored.size()));
     m_file->setToolTip(tips.join(QLatin1Char('\n')));
+    m_summary->setText(QStringLiteral("%1 · %2 · %3 params")
+                           .arg(QString::fromStdString(m.precision), QString::fromStdString(m.activation_summary()),
+                                formatCount(m.config.parameter_count())));
+    m_summary->setToolTip(architectureText(m));
+  } else {
+    m_summary->clear();
+    m_summary->setToolTip({});
   }
   const BackendChoice& b = has && !s.backend.device.empty() ? s.backend : detected;
   // CUDA without a usable device: the entry is disabled and says why (once detection is done).
@@ -277,7 +317,9 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
   m_backend->setCurrentIndex(bi >= 0 ? bi : 0);
   m_device->setText(b.device.empty() ? QString() : QString::fromStdString(b.device));
   m_notice->setText(QString::fromStdString(b.notice));
-  m_notice->setVisible(!b.notice.empty());
+  // Collapsed, the notice is one mark on the device line, its text in the tooltip.
+  m_device->setToolTip(QString::fromStdString(b.notice.empty() ? b.device : b.device + "\n" + b.notice));
+  if (!b.notice.empty() && !b.device.empty()) m_device->setText(m_device->text() + tr("  ⚠ CUDA not used"));
   // Variants the loaded file can run as; make_plan has the last word and says why not.
   auto* vm = qobject_cast<QStandardItemModel*>(m_variant->model());
   for (int i = 0; i < m_variant->count(); ++i) {
@@ -297,6 +339,7 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
   m_backend->setEnabled(!s.loadJob);
   m_planError->setText(s.planError.isEmpty() ? QString() : tr("Cannot run: %1").arg(s.planError));
   m_planError->setVisible(!s.planError.isEmpty());
+  updateDetailsVisibility();
   m_updating = false;
 }
 

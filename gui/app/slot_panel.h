@@ -25,6 +25,9 @@ class SlotPanel : public DropArea {
   int slot() const { return m_slot; }
   QMenu* randomMenu() const { return m_randomMenu; }
   QMenu* recentMenu() const { return m_recentMenu; }
+  // The facts (architecture, calibration, file, the CUDA notice) below the two compact lines.
+  bool detailsShown() const;
+  void setDetailsShown(bool shown);
 
   // Human-readable summaries used here and in the window's exports.
   static QString architectureText(const Model& m);
@@ -37,9 +40,11 @@ class SlotPanel : public DropArea {
   void unloadRequested(int slot);
   void reconfigureRequested(int slot, const QString& backendRequest, std::optional<swinscope::Variant> variant);
   void problem(const QString& text);
+  void detailsToggled(bool shown);
 
  private:
   void emitReconfigure();
+  void updateDetailsVisibility();
 
   int m_slot = 0;
   bool m_updating = false;
@@ -47,6 +52,9 @@ class SlotPanel : public DropArea {
   QLabel* m_title = nullptr;
   QLabel* m_busy = nullptr;
   QLabel* m_hint = nullptr;
+  QLabel* m_summary = nullptr;  // "int8 · gelu · 136.9 k params" on the first line
+  QToolButton* m_detailsButton = nullptr;
+  bool m_hasModel = false;
   QWidget* m_details = nullptr;
   QLabel* m_arch = nullptr;
   QLabel* m_precision = nullptr;

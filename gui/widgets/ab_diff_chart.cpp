@@ -25,7 +25,7 @@ AbDiffChart::AbDiffChart(QWidget* parent) : QWidget(parent) {
 #ifdef SWINSCOPE_HAVE_QTCHARTS
   auto* view = new QChartView(this);
   view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumSize(300, 200);
+  view->setMinimumSize(300, 120);
   m_view = view;
 #else
   auto* label = new QLabel(tr("This build has no Qt Charts: the diff table shows the same numbers."), this);

@@ -24,7 +24,7 @@ StageChart::StageChart(QWidget* parent) : QWidget(parent) {
 #ifdef SWINSCOPE_HAVE_QTCHARTS
   auto* view = new QChartView(this);
   view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumSize(300, 320);
+  view->setMinimumSize(300, 120);
   m_view = view;
 #else
   auto* label = new QLabel(tr("This build has no Qt Charts: the stage table shows the same numbers."), this);

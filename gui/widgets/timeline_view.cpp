@@ -19,7 +19,8 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   setMouseTracking(true);
   setFocusPolicy(Qt::StrongFocus);
   setAttribute(Qt::WA_OpaquePaintEvent);
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  // Vertically at least every lane at its smallest (sizeHint); more when the window has it (fitLanes).
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::MinimumExpanding);
   m_map.x0 = m_labelWidth;
 }
 
@@ -38,6 +39,7 @@ void TimelineView::modelChanged() {
   m_map.setExtent(0, m_model && m_model->extentUs() > 0 ? m_model->extentUs() : 1.0);
   updateGeometry();
   adjustSize();
+  fitLanes();
   layoutArea();
   update();
   emit viewChanged();
@@ -46,7 +48,7 @@ void TimelineView::modelChanged() {
 QSize TimelineView::sizeHint() const {
   const int lanes = m_model ? m_model->laneCount() : 0;
   const int traces = m_model ? m_model->traceCount() : 0;
-  const int h = m_rulerHeight + lanes * (m_laneHeight + m_laneGap) + std::max(0, traces - 1) * m_traceGap + 8;
+  const int h = m_rulerHeight + lanes * (kMinLaneHeight + m_laneGap) + std::max(0, traces - 1) * m_traceGap + 8;
   return {800, std::max(h, 160)};
 }
 
@@ -61,8 +63,21 @@ void TimelineView::layoutArea() const {
 }
 
 void TimelineView::resizeEvent(QResizeEvent*) {
+  fitLanes();
   layoutArea();
   emit viewChanged();
+}
+
+void TimelineView::fitLanes() {
+  // Lanes share the height the window gives the timeline (its scroll area stretches it): no
+  // empty band under a short trace, and SWIN-T's 12 block rows fit without scrolling when
+  // the window is tall enough. Below kMinLaneHeight the scroll area scrolls instead.
+  const int lanes = m_model ? m_model->laneCount() : 0;
+  const int traces = m_model ? m_model->traceCount() : 0;
+  if (lanes > 0) {
+    const int fixed = m_rulerHeight + lanes * m_laneGap + std::max(0, traces - 1) * m_traceGap + 8;
+    m_laneHeight = std::clamp((height() - fixed) / lanes, kMinLaneHeight, kMaxLaneHeight);
+  }
 }
 
 int TimelineView::laneTop(int lane) const {

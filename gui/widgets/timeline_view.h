@@ -44,6 +44,7 @@ class TimelineView : public QWidget {
  protected:
   void paintEvent(QPaintEvent* event) override;
   void resizeEvent(QResizeEvent* event) override;
+  void fitLanes();
   void wheelEvent(QWheelEvent* event) override;
   void mousePressEvent(QMouseEvent* event) override;
   void mouseMoveEvent(QMouseEvent* event) override;
@@ -65,7 +66,9 @@ class TimelineView : public QWidget {
   mutable TimelineMapping m_map;
   int m_labelWidth = 180;
   int m_rulerHeight = 28;
-  int m_laneHeight = 18;
+  static constexpr int kMinLaneHeight = 18;
+  static constexpr int kMaxLaneHeight = 40;
+  int m_laneHeight = kMinLaneHeight;  // grows with the height the view is given (resizeEvent)
   int m_laneGap = 2;
   int m_traceGap = 10;
   int m_hover = -1;

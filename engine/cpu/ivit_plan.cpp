@@ -31,6 +31,7 @@ std::int32_t sat(std::int64_t v, std::int64_t lim) { return static_cast<std::int
 struct ILinear {
   int N = 0, K = 0;
   std::vector<std::int8_t> w;
+  std::vector<std::int16_t> w16;  // the same, widened: int16 × int16 → int32 sums vectorize (vpmaddwd)
   std::vector<float> w_scale;  // (1) or (N)
   std::vector<std::int64_t> bias;
   std::vector<Dyadic> out;
@@ -57,6 +58,7 @@ ILinear from_file(const Model& m, const std::string& l) {
   r.N = static_cast<int>(w.shape[0]);
   r.K = static_cast<int>(w.shape[1]);
   r.w = w.data;
+  r.w16.assign(r.w.begin(), r.w.end());
   r.w_scale = m.tensor(weight_scale_name(l)).data;
   return r;
 }
@@ -76,22 +78,30 @@ ILinear from_float(const float* w, int N, int K) {
       r.w[static_cast<std::size_t>(n) * K + k] =
           static_cast<std::int8_t>(numerics::q_signed(w[static_cast<std::size_t>(n) * K + k] / s));
   }
+  r.w16.assign(r.w.begin(), r.w.end());
   return r;
 }
 
-// acc (M, N) = A (M, K) · Wᵀ in int32 (A s8 or u8).
+// acc (M, N) = A (M, K) · Wᵀ in int32 (A s8 or u8), exact: each row widened to int16 once, then
+// int16 dot products with int32 sums (|a·w| ≤ 255·128, so a pair's sum fits vpmaddwd's int32).
 template <typename A>
 void igemm(const A* a, long M, const ILinear& l, std::int32_t* acc) {
   const int N = l.N, K = l.K;
-#pragma omp parallel for schedule(static)
-  for (long m = 0; m < M; ++m) {
-    const A* ar = a + m * K;
-    for (int n = 0; n < N; ++n) {
-      const std::int8_t* wr = l.w.data() + static_cast<std::size_t>(n) * K;
-      std::int32_t s = 0;
+#pragma omp parallel
+  {
+    std::vector<std::int16_t> row(static_cast<std::size_t>(K));
+#pragma omp for schedule(static)
+    for (long m = 0; m < M; ++m) {
+      const A* ar = a + m * K;
+      for (int k = 0; k < K; ++k) row[static_cast<std::size_t>(k)] = static_cast<std::int16_t>(ar[k]);
+      const std::int16_t* r = row.data();
+      for (int n = 0; n < N; ++n) {
+        const std::int16_t* wr = l.w16.data() + static_cast<std::size_t>(n) * K;
+        std::int32_t s = 0;
 #pragma omp simd reduction(+ : s)
-      for (int k = 0; k < K; ++k) s += static_cast<std::int32_t>(ar[k]) * wr[k];
-      acc[m * N + n] = s;
+        for (int k = 0; k < K; ++k) s += static_cast<std::int32_t>(r[k]) * static_cast<std::int32_t>(wr[k]);
+        acc[m * N + n] = s;
+      }
     }
   }
 }
@@ -397,8 +407,12 @@ class IvitCpuPlan final : public Plan {
         const int t = static_cast<int>(r % N);
         for (int n = 0; n < 3 * C; ++n) {
           const int part = n / C, h = (n % C) / d, e = n % d;
-          std::int8_t* dst = part == 0 ? m_q.data() : (part == 1 ? m_k.data() : m_v.data());
-          dst[((win * heads + h) * N + t) * d + e] = static_cast<std::int8_t>(sat(bw.qkv.requant(m_acc[static_cast<std::size_t>(r * 3 * C + n)], n), 127));
+          // int16 (int8 values) so the attention products vectorize; v transposed: (…, d, N)
+          const auto v = static_cast<std::int16_t>(sat(bw.qkv.requant(m_acc[static_cast<std::size_t>(r * 3 * C + n)], n), 127));
+          const long wh = win * heads + h;
+          if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+          else if (part == 1) m_k[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+          else m_v[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
         }
       }
     });
@@ -407,10 +421,11 @@ class IvitCpuPlan final : public Plan {
       for (long wh = 0; wh < wins * heads; ++wh)
         for (int i = 0; i < N; ++i)
           for (int j = 0; j < N; ++j) {
-            const std::int8_t* qi = m_q.data() + (wh * N + i) * d;
-            const std::int8_t* kj = m_k.data() + (wh * N + j) * d;
+            const std::int16_t* qi = m_q.data() + (wh * N + i) * d;
+            const std::int16_t* kj = m_k.data() + (wh * N + j) * d;
             std::int32_t acc = 0;
-            for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(qi[e]) * kj[e];
+#pragma omp simd reduction(+ : acc)
+            for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(qi[e]) * static_cast<std::int32_t>(kj[e]);
             m_scores[static_cast<std::size_t>((wh * N + i) * N + j)] = acc;
           }
     });
@@ -442,10 +457,11 @@ class IvitCpuPlan final : public Plan {
         const int h = static_cast<int>(wh % heads);
         for (int i = 0; i < N; ++i)
           for (int e = 0; e < d; ++e) {
+            const std::int16_t* p = m_probs.data() + (wh * N + i) * N;
+            const std::int16_t* ve = m_v.data() + (wh * d + e) * N;
             std::int32_t acc = 0;
-            for (int j = 0; j < N; ++j)
-              acc += static_cast<std::int32_t>(m_probs[static_cast<std::size_t>((wh * N + i) * N + j)]) *
-                     m_v[static_cast<std::size_t>((wh * N + j) * d + e)];
+#pragma omp simd reduction(+ : acc)
+            for (int j = 0; j < N; ++j) acc += static_cast<std::int32_t>(p[j]) * static_cast<std::int32_t>(ve[j]);
             m_ctx[static_cast<std::size_t>((win * N + i) * C + h * d + e)] = static_cast<std::int8_t>(sat(ivit::apply(acc, bw.av), 127));
           }
       }
@@ -536,9 +552,9 @@ class IvitCpuPlan final : public Plan {
   std::vector<IStage> m_stages;
   std::vector<IBlock> m_blocks;
   std::vector<float> m_cols;
-  std::vector<std::int8_t> m_cols_q, m_a, m_q, m_k, m_v, m_ctx, m_h, m_h2, m_pool;
+  std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
+  std::vector<std::int16_t> m_q, m_k, m_v, m_probs;  // int8 / u8 values, int16 for vector dot products
   std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;
-  std::vector<std::uint8_t> m_probs;
 };
 
 }  // namespace

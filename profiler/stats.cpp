@@ -139,6 +139,26 @@ TraceStats compute_stats(const Trace& trace, int depth) {
   return out;
 }
 
+Histogram histogram(const std::vector<double>& values, int bins) {
+  Histogram h;
+  if (values.empty()) return h;
+  const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
+  h.lo = *mn;
+  if (bins <= 0) bins = static_cast<int>(std::ceil(std::log2(static_cast<double>(values.size())))) + 1;
+  bins = std::max(1, bins);
+  if (*mx == *mn) {
+    h.counts.assign(1, static_cast<int>(values.size()));
+    return h;
+  }
+  h.width = (*mx - *mn) / bins;
+  h.counts.assign(static_cast<std::size_t>(bins), 0);
+  for (double v : values) {
+    auto b = static_cast<std::size_t>((v - h.lo) / h.width);
+    ++h.counts[std::min(b, h.counts.size() - 1)];
+  }
+  return h;
+}
+
 std::optional<KindStats> find_kind(const TraceStats& stats, std::string_view kind) {
   for (const KindStats& k : stats.kinds)
     if (k.kind == kind) return k;

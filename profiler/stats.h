@@ -100,6 +100,16 @@ struct NoiseVerdict {
 };
 NoiseVerdict assess_noise(const TraceStats& stats, const NoiseThresholds& limits = {});
 
+// Equal-width bins over [min, max] of `values` (the last bin closed): the per-stage duration
+// histogram. `bins` ≤ 0: Sturges' rule, ⌈log2 n⌉ + 1, at least 1. Empty for no values; one bin
+// of width 0 when every value is the same.
+struct Histogram {
+  double lo = 0;
+  double width = 0;
+  std::vector<int> counts;
+};
+Histogram histogram(const std::vector<double>& values, int bins = 0);
+
 // The paper's second way to measure a fused op: end-to-end latency with the op, minus
 // end-to-end latency with the op skipped. A skipped op leaves garbage in its output
 // buffer, so an ablated run's predictions mean nothing: `outputs_valid` is always false.

@@ -3,7 +3,10 @@
 // profiling, traces, settings. Every job runs on the app's real worker thread.
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QDialog>
 #include <QDir>
+#include <QLabel>
+#include <QLineEdit>
 #include <QDropEvent>
 #include <QFile>
 #include <QMimeData>
@@ -139,6 +142,7 @@ class TestGuiApp : public QObject {
   void placeholderAndAboutNameWhatExists();
   void numericsTabMeasuresSqnr();
   void layoutFitsSmallWindowsAndGrows();
+  void timelineSearchRangeAndHistogram();
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
@@ -892,6 +896,55 @@ void TestGuiApp::layoutFitsSmallWindowsAndGrows() {
   const int small = tab->timeline()->laneHeight();
   w->resize(2560, 1440);
   QVERIFY(QTest::qWaitFor([&] { return tab->timeline()->laneHeight() > small; }, kTimeout));
+}
+
+// Timeline (issue 15): typing a name highlights its spans (a count beside the field), Shift+drag
+// selects a range whose summary appears, and a click on a span opens its stage's histogram.
+void TestGuiApp::timelineSearchRangeAndHistogram() {
+  auto w = makeWindow();
+  w->resize(1600, 1000);
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+  ProfileTab* tab = w->profileTab();
+  w->tabs()->setCurrentWidget(tab);
+  tab->setSettings(1, 3, 1);
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  TimelineView* tl = tab->timeline();
+  int softmax = 0;
+  for (int r = 0; r < tab->spans()->rowCount(); ++r)
+    if (tab->spans()->index(r, 0).data(TraceSpanModel::KindRole).toString() == QStringLiteral("softmax")) ++softmax;
+  QVERIFY(softmax > 0);
+  tab->findField()->setText(QStringLiteral("SoftMax"));
+  QCOMPARE(tl->matchCount(), softmax);
+  tab->findField()->clear();
+  QCOMPARE(tl->matchCount(), 0);
+  // Shift+drag across the middle of the bar area.
+  QCoreApplication::processEvents();
+  const int y = tl->laneTop(1) + tl->laneHeight() / 2;
+  const QPoint from(tl->mapping().x0 + 20, y), to(static_cast<int>(tl->mapping().x0 + tl->mapping().width / 2), y);
+  QTest::mousePress(tl, Qt::LeftButton, Qt::ShiftModifier, from);
+  QTest::mouseMove(tl, to);
+  QTest::mouseRelease(tl, Qt::LeftButton, Qt::ShiftModifier, to);
+  QVERIFY(tl->hasSelection());
+  QVERIFY(tl->selectionEnd() > tl->selectionStart());
+  QVERIFY2(tab->selectionLabel()->text().startsWith(QStringLiteral("Selection")), qPrintable(tab->selectionLabel()->text()));
+  QVERIFY(tab->selectionLabel()->toolTip().contains(QStringLiteral("span(s)")));
+  // A click clears it; a click on a span opens its histogram: every span of that kind and
+  // trace over the three runs.
+  int row = -1;
+  for (int r = 0; r < tab->spans()->rowCount() && row < 0; ++r)
+    if (tab->spans()->index(r, 0).data(TraceSpanModel::KindRole).toString() == QStringLiteral("softmax") && !tl->spanRect(r).isEmpty()) row = r;
+  QVERIFY(row >= 0);
+  const QPoint centre = tl->spanRect(row).center().toPoint();
+  QCOMPARE(tl->spanAt(centre), row);
+  QTest::mouseClick(tl, Qt::LeftButton, Qt::NoModifier, centre);
+  QVERIFY(!tl->hasSelection());
+  QVERIFY(tab->histogramDialog() && tab->histogramDialog()->isVisible());
+  const int trace = tab->spans()->index(row, 0).data(TraceSpanModel::TraceRole).toInt();
+  const int blocks = trace == 0 ? 6 : 4;  // tiny3, tiny_relu
+  QCOMPARE(static_cast<int>(tab->histogramValues().size()), 3 * blocks);
+  QVERIFY(tab->histogramBins() >= 1);
 }
 
 QTEST_MAIN(TestGuiApp)

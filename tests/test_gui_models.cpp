@@ -237,6 +237,7 @@ class TestGuiModels : public QObject {
   void confusionModel();
   void traceSpanModel();
   void traceSpanModelRunSelection();
+  void traceSpanModelSearchAndRange();
   void stageStatsModel();
   void compareModel();
 };
@@ -579,6 +580,39 @@ void TestGuiModels::traceSpanModel() {
   QCOMPARE(m.kernel(0, "fc1_gemm"), QStringLiteral("oneDNN matmul s8"));
   m.clear();
   QCOMPARE(m.rowCount(), 0);
+}
+
+// Timeline search and range summary (issue 15), by hand on the median run (run 1) of
+// makeTrace: A = patch [0,5], fc1 [5,25], GELU op [25,35], fc1 [35,55], GELU op [55,65], head;
+// B = patch [0,5], fc1 [5,25], fc1 [25,45], head.
+void TestGuiModels::traceSpanModelSearchAndRange() {
+  TraceSpanModel m;
+  auto t = tester(&m);
+  m.setTraces({makeTrace(3, 2, true), makeTrace(3, 2, false)}, {QStringLiteral("A"), QStringLiteral("B")});
+  QCOMPARE(m.findSpans(QStringLiteral("GELU")).size(), std::size_t(2));  // case-insensitive
+  for (int r : m.findSpans(QStringLiteral("gelu"))) QVERIFY(m.index(r, 0).data(TraceSpanModel::GeluOnlyRole).toBool());
+  QCOMPARE(m.findSpans(QStringLiteral("fc1")).size(), std::size_t(6));
+  QVERIFY(m.findSpans(QStringLiteral("  ")).empty());
+  QVERIFY(m.findSpans(QStringLiteral("nothing")).empty());
+  const auto sum = m.summarizeRange(40, 20);  // either order
+  QCOMPARE(sum.t0, 20.0);
+  QCOMPARE(sum.durationUs(), 20.0);
+  QCOMPARE(sum.traces.size(), std::size_t(2));
+  QCOMPARE(sum.traces[0].spans, 3);
+  QCOMPARE(sum.traces[0].coveredUs, 20.0);
+  QCOMPARE(sum.traces[0].kinds.size(), std::size_t(2));
+  QCOMPARE(sum.traces[0].kinds[0].second, 10.0);
+  QCOMPARE(sum.traces[0].kinds[1].second, 10.0);
+  QCOMPARE(sum.traces[1].spans, 2);
+  QCOMPARE(sum.traces[1].kinds.size(), std::size_t(1));
+  QCOMPARE(sum.traces[1].kinds[0], (std::pair<std::string, double>{"fc1_gemm", 20.0}));
+  QVERIFY(sum.text().contains(QStringLiteral("fc1_gemm 100.0 %")));
+  QCOMPARE(m.summarizeRange(200, 300).traces[0].spans, 0);
+  // Every GELU op of A over its three runs and two blocks, for the histogram.
+  const auto d = m.durationsOf(0, "fc1_bias_gelu_quant");
+  QCOMPARE(d, std::vector<double>(6, 10.0));
+  QVERIFY(m.durationsOf(1, "fc1_bias_gelu_quant").empty());
+  QVERIFY(m.durationsOf(5, "fc1_gemm").empty());
 }
 
 void TestGuiModels::traceSpanModelRunSelection() {

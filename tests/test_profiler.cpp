@@ -4,6 +4,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <numeric>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -111,6 +113,7 @@ class TestProfiler : public QObject {
   void statsPerKind_data();
   void statsPerKind();
   void statsPerBlockAndRuns();
+  void histogramBins();
   void ablation();
   void exportRoundTrip();
   void exportFollowsTraceEventRules();
@@ -335,6 +338,23 @@ void TestProfiler::statsPerBlockAndRuns() {
   // Leaf detection must not depend on the order spans are listed in.
   std::reverse(t.spans.begin(), t.spans.end());
   QCOMPARE(compute_stats(t).kinds.size(), std::size_t{3});
+}
+
+void TestProfiler::histogramBins() {
+  // {1, 2, 2, 3, 10} in 3 bins over [1, 10]: [1, 4) holds four, [7, 10] the maximum.
+  auto h = histogram({1, 2, 2, 3, 10}, 3);
+  QCOMPARE(h.lo, 1.0);
+  QCOMPARE(h.width, 3.0);
+  QCOMPARE(h.counts, (std::vector<int>{4, 0, 1}));
+  // Sturges: ⌈log2 5⌉ + 1 = 4 bins, every value counted once.
+  h = histogram({1, 2, 2, 3, 10});
+  QCOMPARE(h.counts.size(), std::size_t(4));
+  QCOMPARE(std::accumulate(h.counts.begin(), h.counts.end(), 0), 5);
+  // All equal: one bin of width 0; nothing: no bins.
+  h = histogram({7, 7, 7});
+  QCOMPARE(h.counts, std::vector<int>{3});
+  QCOMPARE(h.width, 0.0);
+  QVERIFY(histogram({}).counts.empty());
 }
 
 void TestProfiler::ablation() {

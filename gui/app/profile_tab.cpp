@@ -2,6 +2,8 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialog>
+#include <QLineEdit>
 #include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
@@ -27,6 +29,15 @@
 #include "gui/widgets/timeline_view.h"
 #include "profiler/export.h"
 #include "profiler/stats.h"
+
+#ifdef SWINSCOPE_HAVE_QTCHARTS
+#include <QtCharts/QBarCategoryAxis>
+#include <QtCharts/QBarSeries>
+#include <QtCharts/QBarSet>
+#include <QtCharts/QChart>
+#include <QtCharts/QChartView>
+#include <QtCharts/QValueAxis>
+#endif
 
 namespace swinscope::gui {
 
@@ -120,7 +131,26 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   scroll->setFrameShape(QFrame::StyledPanel);
   // Never squeezed below the ruler and three lanes by the table and chart under it.
-  scroll->setMinimumHeight(28 + 3 * 20 + 12);
+  scroll->setMinimumHeight(28 + 2 * 20 + 12);
+  // Search and range selection (issue 15): find spans by name; Shift+drag a time range for its
+  // summary; a click on a span shows its stage's duration histogram.
+  auto* findRow = new QHBoxLayout;
+  m_find = new QLineEdit(timelineBox);
+  m_find->setObjectName(QStringLiteral("timelineFind"));
+  m_find->setPlaceholderText(tr("Find spans by name (e.g. softmax)"));
+  m_find->setClearButtonEnabled(true);
+  m_find->setMaximumWidth(260);
+  m_findCount = new QLabel(timelineBox);
+  m_selection = new QLabel(tr("Shift+drag: summary of a time range · click a span: its stage's durations"), timelineBox);
+  m_selection->setObjectName(QStringLiteral("timelineSelection"));
+  m_selection->setStyleSheet(QStringLiteral("color: palette(placeholder-text);"));
+  m_selection->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  m_selection->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  findRow->addWidget(m_find);
+  findRow->addWidget(m_findCount);
+  findRow->addSpacing(12);
+  findRow->addWidget(m_selection, 1);
+  tl->addLayout(findRow);
   m_legend = new TimelineLegend(timelineBox);
   m_legend->setModel(m_spans);
   tl->addWidget(scroll, 1);
@@ -180,6 +210,22 @@ ProfileTab::ProfileTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
 
   split->addWidget(timelineBox);
   split->addWidget(m_bottomTabs);
+  connect(m_find, &QLineEdit::textChanged, this, [this](const QString& t) {
+    m_timeline->setSearch(t);
+    m_findCount->setText(t.trimmed().isEmpty() ? QString() : tr("%n match(es)", nullptr, m_timeline->matchCount()));
+  });
+  connect(m_timeline, &TimelineView::selectionChanged, this, [this] {
+    if (!m_timeline->hasSelection()) {
+      m_selection->setText(tr("Shift+drag: summary of a time range · click a span: its stage's durations"));
+      m_selection->setToolTip({});
+      return;
+    }
+    const auto sum = m_spans->summarizeRange(m_timeline->selectionStart(), m_timeline->selectionEnd());
+    const QString text = sum.text();
+    m_selection->setText(text.section(QLatin1Char('\n'), 0, 0) + QStringLiteral(" — ") + text.section(QLatin1Char('\n'), 1).replace(QLatin1Char('\n'), QStringLiteral(" | ")));
+    m_selection->setToolTip(text);
+  });
+  connect(m_timeline, &TimelineView::spanClicked, this, &ProfileTab::showStageHistogram);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   lay->addWidget(split, 1);
@@ -330,6 +376,8 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
   m_labels = labels;
   m_source = source;
   m_spans->setTraces(m_traces, labels);
+  m_timeline->setSearch(m_find->text());
+  m_findCount->setText(m_find->text().trimmed().isEmpty() ? QString() : tr("%n match(es)", nullptr, m_timeline->matchCount()));
   for (std::size_t i = 0; i < kernels.size(); ++i) m_spans->setKernels(static_cast<int>(i), kernels[i]);
   std::optional<profiler::TraceStats> st[2];
   for (std::size_t i = 0; i < m_traces.size() && i < 2; ++i) st[i] = m_spans->stats(static_cast<int>(i));
@@ -340,6 +388,69 @@ void ProfileTab::setTraces(std::vector<profiler::Trace> traces, QStringList labe
   m_exportCsv->setEnabled(!m_traces.empty());
 
   m_summary->setText(summaryText());
+}
+
+void ProfileTab::showStageHistogram(int row) {
+  const int trace = m_spans->index(row, 0).data(TraceSpanModel::TraceRole).toInt();
+  const std::string kind = m_spans->index(row, 0).data(TraceSpanModel::KindRole).toString().toStdString();
+  m_histogramValues = m_spans->durationsOf(trace, kind);
+  m_histogramTitle = tr("%1 in %2: %n span(s) over all runs and blocks", nullptr, static_cast<int>(m_histogramValues.size()))
+                         .arg(QString::fromStdString(kind), m_spans->traceLabel(trace));
+  const auto h = profiler::histogram(m_histogramValues);
+  m_histogramBins = static_cast<int>(h.counts.size());
+  if (!m_histogramDialog) {
+    m_histogramDialog = new QDialog(this);
+    m_histogramDialog->setObjectName(QStringLiteral("stageHistogram"));
+    m_histogramDialog->resize(560, 340);
+    new QVBoxLayout(m_histogramDialog);
+  }
+  auto* lay = m_histogramDialog->layout();
+  while (auto* item = lay->takeAt(0)) {
+    delete item->widget();
+    delete item;
+  }
+  m_histogramDialog->setWindowTitle(tr("Duration histogram — %1").arg(QString::fromStdString(kind)));
+  const auto sum = profiler::summarize(m_histogramValues);
+  auto* head = new QLabel(m_histogramTitle + tr("<br>median %1 µs, p10–p90 %2–%3 µs, min %4, max %5")
+                                                 .arg(sum.median, 0, 'f', 2)
+                                                 .arg(sum.p10, 0, 'f', 2)
+                                                 .arg(sum.p90, 0, 'f', 2)
+                                                 .arg(sum.min, 0, 'f', 2)
+                                                 .arg(sum.max, 0, 'f', 2),
+                          m_histogramDialog);
+  head->setWordWrap(true);
+  lay->addWidget(head);
+#ifdef SWINSCOPE_HAVE_QTCHARTS
+  auto* set = new QBarSet(QString::fromStdString(kind));
+  QStringList cats;
+  for (std::size_t b = 0; b < h.counts.size(); ++b) {
+    *set << h.counts[b];
+    cats << QString::number(h.lo + (static_cast<double>(b) + 0.5) * h.width, 'f', 1);
+  }
+  set->setColor(kindColour(kind));
+  auto* series = new QBarSeries;
+  series->append(set);
+  series->setBarWidth(1.0);
+  auto* chart = new QChart;
+  chart->addSeries(series);
+  chart->legend()->hide();
+  chart->setAnimationOptions(QChart::NoAnimation);
+  auto* x = new QBarCategoryAxis;
+  x->append(cats);
+  x->setTitleText(tr("µs (bin centre)"));
+  auto* y = new QValueAxis;
+  y->setLabelFormat(QStringLiteral("%d"));
+  y->setTitleText(tr("spans"));
+  chart->addAxis(x, Qt::AlignBottom);
+  chart->addAxis(y, Qt::AlignLeft);
+  series->attachAxis(x);
+  series->attachAxis(y);
+  auto* view = new QChartView(chart, m_histogramDialog);
+  view->setRenderHint(QPainter::Antialiasing);
+  lay->addWidget(view);
+#endif
+  m_histogramDialog->show();
+  m_histogramDialog->raise();
 }
 
 QString ProfileTab::summaryText() const {

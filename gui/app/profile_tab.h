@@ -14,6 +14,8 @@
 #include "profiler/trace.h"
 
 class QCheckBox;
+class QDialog;
+class QLineEdit;
 class QComboBox;
 class QTabWidget;
 class QLabel;
@@ -64,6 +66,13 @@ class ProfileTab : public QWidget {
   AbDiffModel* diff() const { return m_diff; }
   AbDiffChart* diffChart() const { return m_diffChart; }
   QCheckBox* diffPerBlock() const { return m_diffPerBlock; }
+  QLineEdit* findField() const { return m_find; }
+  QLabel* selectionLabel() const { return m_selection; }
+  // The per-stage duration histogram a click on a span opens (issue 15): its values and bins.
+  void showStageHistogram(int row);
+  const std::vector<double>& histogramValues() const { return m_histogramValues; }
+  int histogramBins() const { return m_histogramBins; }
+  QDialog* histogramDialog() const { return m_histogramDialog; }
   const std::vector<profiler::Trace>& traces() const { return m_traces; }
 
  signals:
@@ -105,6 +114,13 @@ class ProfileTab : public QWidget {
   AbDiffChart* m_diffChart = nullptr;
   QTableView* m_diffTable = nullptr;
   QCheckBox* m_diffPerBlock = nullptr;
+  QLineEdit* m_find = nullptr;
+  QLabel* m_findCount = nullptr;
+  QLabel* m_selection = nullptr;
+  QDialog* m_histogramDialog = nullptr;
+  std::vector<double> m_histogramValues;
+  QString m_histogramTitle;
+  int m_histogramBins = 0;
   std::vector<profiler::Trace> m_traces;
   std::optional<profiler::RatioInterval> m_speedup;  // B over A, from this session's paired runs
   QStringList m_labels;

@@ -138,6 +138,68 @@ QString TraceSpanModel::describe(int row) const {
   return t;
 }
 
+std::vector<int> TraceSpanModel::findSpans(const QString& text) const {
+  std::vector<int> out;
+  const QString needle = text.trimmed();
+  if (needle.isEmpty()) return out;
+  for (std::size_t i = 0; i < m_rows.size(); ++i) {
+    const auto& r = m_rows[i];
+    const auto& s = m_traces[static_cast<std::size_t>(r.trace)].trace.spans[static_cast<std::size_t>(r.span)];
+    if (QString::fromStdString(s.name).contains(needle, Qt::CaseInsensitive) ||
+        QString::fromStdString(s.kind).contains(needle, Qt::CaseInsensitive))
+      out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+TraceSpanModel::RangeSummary TraceSpanModel::summarizeRange(double t0, double t1) const {
+  RangeSummary out;
+  out.t0 = std::min(t0, t1);
+  out.t1 = std::max(t0, t1);
+  std::vector<std::map<std::string, double>> byKind(m_traces.size());
+  out.traces.resize(m_traces.size());
+  for (std::size_t t = 0; t < m_traces.size(); ++t) out.traces[t].label = m_traces[t].label;
+  for (const auto& r : m_rows) {
+    const auto& s = m_traces[static_cast<std::size_t>(r.trace)].trace.spans[static_cast<std::size_t>(r.span)];
+    const double overlap = std::min(out.t1, s.start_us + s.dur_us) - std::max(out.t0, s.start_us);
+    if (overlap <= 0 && !(s.dur_us == 0 && s.start_us >= out.t0 && s.start_us <= out.t1)) continue;
+    auto& pt = out.traces[static_cast<std::size_t>(r.trace)];
+    ++pt.spans;
+    pt.coveredUs += std::max(0.0, overlap);
+    byKind[static_cast<std::size_t>(r.trace)][s.kind] += std::max(0.0, overlap);
+  }
+  for (std::size_t t = 0; t < m_traces.size(); ++t) {
+    auto& k = out.traces[t].kinds;
+    k.assign(byKind[t].begin(), byKind[t].end());
+    std::stable_sort(k.begin(), k.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  }
+  return out;
+}
+
+QString TraceSpanModel::RangeSummary::text(int topKinds) const {
+  QStringList lines;
+  lines << tr("Selection %1–%2 µs: %3 µs").arg(t0, 0, 'f', 1).arg(t1, 0, 'f', 1).arg(durationUs(), 0, 'f', 1);
+  for (const auto& pt : traces) {
+    QStringList kinds;
+    for (int i = 0; i < topKinds && i < static_cast<int>(pt.kinds.size()); ++i) {
+      const auto& [kind, us] = pt.kinds[static_cast<std::size_t>(i)];
+      kinds << QStringLiteral("%1 %2 %").arg(QString::fromStdString(kind)).arg(durationUs() > 0 ? 100.0 * us / durationUs() : 0.0, 0, 'f', 1);
+    }
+    lines << tr("%1: %n span(s), %2 µs in spans; %3", nullptr, pt.spans).arg(pt.label).arg(pt.coveredUs, 0, 'f', 1).arg(kinds.join(QStringLiteral(", ")));
+  }
+  return lines.join(QLatin1Char('\n'));
+}
+
+std::vector<double> TraceSpanModel::durationsOf(int trace, const std::string& kind) const {
+  std::vector<double> out;
+  if (trace < 0 || trace >= traceCount()) return out;
+  const auto& t = m_traces[static_cast<std::size_t>(trace)].trace;
+  const std::vector<bool> leaf = profiler::select_spans(t, profiler::kLeafSpans);
+  for (std::size_t i = 0; i < t.spans.size(); ++i)
+    if (leaf[i] && t.spans[i].kind == kind) out.push_back(t.spans[i].dur_us);
+  return out;
+}
+
 int TraceSpanModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(m_rows.size()); }
 int TraceSpanModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 

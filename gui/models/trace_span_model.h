@@ -60,6 +60,28 @@ class TraceSpanModel : public QAbstractTableModel {
   // share of its run, the median over runs, the kernel.
   QString describe(int row) const;
 
+  // Timeline search (issue 15): the rows whose stage name or kind contains `text`, ignoring
+  // case; none for empty text.
+  std::vector<int> findSpans(const QString& text) const;
+  // A selected time range [t0, t1] (µs, the shared axis) of the displayed runs: per trace the
+  // spans that overlap it and how much of the range each kind covers (overlap only).
+  struct RangeSummary {
+    double t0 = 0, t1 = 0;
+    struct PerTrace {
+      QString label;
+      int spans = 0;
+      double coveredUs = 0;
+      std::vector<std::pair<std::string, double>> kinds;  // µs inside the range, largest first
+    };
+    std::vector<PerTrace> traces;
+    double durationUs() const { return t1 - t0; }
+    QString text(int topKinds = 4) const;  // one line per trace
+  };
+  RangeSummary summarizeRange(double t0, double t1) const;
+  // Every duration (µs) of `kind` in trace `trace`, over all its runs and blocks (the
+  // per-stage histogram on click).
+  std::vector<double> durationsOf(int trace, const std::string& kind) const;
+
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;

@@ -34,8 +34,32 @@ void TimelineView::setModel(TraceSpanModel* model) {
   modelChanged();
 }
 
+void TimelineView::setSearch(const QString& text) {
+  m_search = text;
+  m_matches = m_model ? m_model->findSpans(text) : std::vector<int>{};
+  update();
+}
+
+bool TimelineView::isMatch(int row) const { return std::binary_search(m_matches.begin(), m_matches.end(), row); }
+
+void TimelineView::setSelection(double t0, double t1) {
+  m_selT0 = std::min(t0, t1);
+  m_selT1 = std::max(t0, t1);
+  update();
+  emit selectionChanged();
+}
+
+void TimelineView::clearSelection() {
+  if (!hasSelection()) return;
+  m_selT0 = m_selT1 = 0;
+  update();
+  emit selectionChanged();
+}
+
 void TimelineView::modelChanged() {
   m_hover = -1;
+  m_matches = m_model ? m_model->findSpans(m_search) : std::vector<int>{};
+  m_selT0 = m_selT1 = 0;
   m_map.setExtent(0, m_model && m_model->extentUs() > 0 ? m_model->extentUs() : 1.0);
   updateGeometry();
   adjustSize();
@@ -208,7 +232,9 @@ void TimelineView::paintEvent(QPaintEvent*) {
     const QRectF rc = spanRect(r);
     if (rc.isEmpty()) continue;
     const auto i = m_model->index(r, 0);
-    const QColor c = i.data(TraceSpanModel::ColourRole).value<QColor>();
+    QColor c = i.data(TraceSpanModel::ColourRole).value<QColor>();
+    const bool searching = !m_matches.empty() || !m_search.trimmed().isEmpty();
+    if (searching && !isMatch(r)) c.setAlpha(50);  // the search fades what does not match
     p.fillRect(rc, c);
     // Neighbouring stages can share a palette colour: a darker edge keeps them apart.
     if (rc.width() >= 4) {
@@ -245,6 +271,23 @@ void TimelineView::paintEvent(QPaintEvent*) {
     p.setPen(QPen(slotColour(t % 2), 2, Qt::DashLine));
     p.drawLine(QPointF(x, top - 2), QPointF(x, bottom + 2));
   }
+  // Search matches: a thick outline, so even a 1-pixel span shows where it is.
+  for (int r : m_matches) {
+    const QRectF rc = spanRect(r);
+    if (rc.isEmpty()) continue;
+    p.setPen(QPen(pal.color(QPalette::Highlight), 2));
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(rc.adjusted(-1.5, -1.5, 1.5, 1.5));
+  }
+  if (hasSelection()) {
+    const double x0 = m_map.mapTimeToX(m_selT0), x1 = m_map.mapTimeToX(m_selT1);
+    QColor band = pal.color(QPalette::Highlight);
+    band.setAlpha(45);
+    p.fillRect(QRectF(x0, m_rulerHeight - 4, std::max(1.0, x1 - x0), height()), band);
+    p.setPen(QPen(pal.color(QPalette::Highlight), 1));
+    p.drawLine(QPointF(x0, m_rulerHeight - 4), QPointF(x0, height()));
+    p.drawLine(QPointF(x1, m_rulerHeight - 4), QPointF(x1, height()));
+  }
   if (m_hover >= 0) {
     const QRectF rc = spanRect(m_hover);
     if (!rc.isEmpty()) {
@@ -268,6 +311,14 @@ void TimelineView::wheelEvent(QWheelEvent* event) {
 }
 
 void TimelineView::mousePressEvent(QMouseEvent* event) {
+  m_pressPos = event->position().toPoint();
+  if (event->button() == Qt::LeftButton && (event->modifiers() & Qt::ShiftModifier) && m_model && m_model->rowCount() > 0) {
+    // Shift+drag selects a time range (its summary: TraceSpanModel::summarizeRange).
+    m_selecting = true;
+    m_selAnchor = m_map.mapXToTime(event->position().x());
+    setSelection(m_selAnchor, m_selAnchor);
+    return;
+  }
   if (event->button() == Qt::LeftButton) {
     m_dragging = true;
     m_lastDrag = event->position().toPoint();
@@ -278,6 +329,10 @@ void TimelineView::mousePressEvent(QMouseEvent* event) {
 
 void TimelineView::mouseMoveEvent(QMouseEvent* event) {
   const QPoint pos = event->position().toPoint();
+  if (m_selecting) {
+    setSelection(m_selAnchor, m_map.mapXToTime(event->position().x()));
+    return;
+  }
   if (m_dragging) {
     panBy(pos.x() - m_lastDrag.x());
     m_lastDrag = pos;
@@ -291,9 +346,18 @@ void TimelineView::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void TimelineView::mouseReleaseEvent(QMouseEvent* event) {
+  if (m_selecting && event->button() == Qt::LeftButton) {
+    m_selecting = false;
+    return;
+  }
   if (event->button() == Qt::LeftButton) {
     m_dragging = false;
     unsetCursor();
+    // A click, not a pan: the span under it (its stage's histogram), and the selection goes.
+    if ((event->position().toPoint() - m_pressPos).manhattanLength() < 4) {
+      clearSelection();
+      if (const int row = spanAt(event->position().toPoint()); row >= 0) emit spanClicked(row);
+    }
   }
   QWidget::mouseReleaseEvent(event);
 }

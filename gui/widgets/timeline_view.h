@@ -31,6 +31,17 @@ class TimelineView : public QWidget {
   int laneTop(int lane) const;
   int laneHeight() const { return m_laneHeight; }
 
+  // Search (issue 15): spans whose stage name contains `text` are outlined, the others faded.
+  void setSearch(const QString& text);
+  int matchCount() const { return static_cast<int>(m_matches.size()); }
+  bool isMatch(int row) const;
+  // A time range (µs) picked with Shift+drag; cleared by a plain click or clearSelection().
+  void setSelection(double t0, double t1);
+  void clearSelection();
+  bool hasSelection() const { return m_selT1 > m_selT0; }
+  double selectionStart() const { return m_selT0; }
+  double selectionEnd() const { return m_selT1; }
+
   void fitAll();
   void zoomBy(double factor, double anchorX);
   void panBy(double dx);
@@ -40,6 +51,8 @@ class TimelineView : public QWidget {
 
  signals:
   void viewChanged();
+  void selectionChanged();          // read selectionStart/End; hasSelection() false when cleared
+  void spanClicked(int row);        // a click (no drag) on a span
 
  protected:
   void paintEvent(QPaintEvent* event) override;
@@ -72,6 +85,12 @@ class TimelineView : public QWidget {
   int m_laneGap = 2;
   int m_traceGap = 10;
   int m_hover = -1;
+  std::vector<int> m_matches;  // sorted rows matching the search
+  QString m_search;
+  double m_selT0 = 0, m_selT1 = 0;
+  bool m_selecting = false;
+  double m_selAnchor = 0;
+  QPoint m_pressPos;
   bool m_dragging = false;
   QPoint m_lastDrag;
 };

@@ -131,7 +131,7 @@ int cmd_numerics(const std::vector<std::string>& argv) {
     for (const auto& c : b.cells) std::cout << std::setw(8) << (c.empty() ? "-" : db_text(c.db()));
     std::cout << std::setw(8) << db_text(b.added_db()) << (b.global == worst ? "  <- worst" : "") << "\n";
   }
-  std::cout << "\n";
+  std::cout << "\npatch_embed.output (the stream entering block 0): " << db_text(r.patch_embed.db()) << " dB\n";
   for (const auto& [name, s] : r.merges) std::cout << name << ": " << db_text(s.db()) << " dB\n";
   std::cout << "logits: " << db_text(r.logits.db()) << " dB\n";
   if (worst >= 0)

@@ -12,6 +12,7 @@
 #include "engine/dataset_source.h"
 #include "engine/error.h"
 #include "engine/quant_error.h"
+#include "engine/quantize.h"
 
 namespace swinscope::cli {
 
@@ -44,7 +45,8 @@ int cmd_numerics(const std::vector<std::string>& argv) {
     points_help += "  " + std::string(p.column) + std::string(9 - std::string(p.column).size(), ' ') + p.what + " [" + p.stage + "]\n";
   const std::vector<OptionSpec> opts{
       {"--model", "FILE", "the model to measure, usually the int8 one (.safetensors)", ""},
-      {"--reference", "FILE", "what it is measured against, usually its FP32 source; any model of the same architecture", ""},
+      {"--reference", "FILE", "what it is measured against, usually its FP32 source; any model of the same architecture; "
+                              "'dequantized': the int8 model's own weights dequantized to float (activation error only)", ""},
       {"--data", "DATA", "ImageFolder, flat folder (with --labels), an IDX images file or a folder of IDX files", ""},
       {"--labels", "FILE", "labels file for a flat folder", ""},
       {"--images", "N", "images to run, evenly spaced over the dataset", "8"},
@@ -59,6 +61,8 @@ int cmd_numerics(const std::vector<std::string>& argv) {
             "one bit. An int8 model runs its CPU int8 plan and each tensor is dequantized (q * scale); an FP32\n"
             "model runs the float reference walk that calibration observes. Both sides give each tensor in\n"
             "the same layout (window or token order), checked by size. A model against itself gives inf.\n"
+            "Without the FP32 source at hand, --reference dequantized runs the float walk on the int8 file's\n"
+            "weights dequantized (q * scale): what quantizing the activations alone costs.\n"
             "\n"
             "Columns, per block (in forward order):\n" +
                 points_help +
@@ -82,7 +86,13 @@ int cmd_numerics(const std::vector<std::string>& argv) {
   const DatasetSource source = check_dataset_source(data_arg, labels);  // before any model is loaded
 
   const Model test = load_model(model_path);
-  const Model ref = load_model(ref_path);
+  Model ref;
+  if (ref_path == "dequantized") {
+    ref = dequantize_model(test);  // throws naming the file when it is not int8
+    ref.path = test.path.string() + " (dequantized)";
+  } else {
+    ref = load_model(ref_path);
+  }
   const Dataset data = open_dataset_source(source, test.classes);
   for (const auto& n : data.notes) std::cerr << "note: " << n << "\n";
   ProgressBar bar("numerics");

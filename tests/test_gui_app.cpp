@@ -859,6 +859,18 @@ void TestGuiApp::numericsTabMeasuresSqnr() {
     QCOMPARE(m->index(r, NumericsModel::kFixedColumns).data().toString(), QStringLiteral("inf"));
     QVERIFY(!m->index(r, 0).data(NumericsModel::WorstRole).toBool());
   }
+  // The GELU-less model has no FP32 source beside it: its own weights dequantized are offered.
+  w->context()->load(1, models + QStringLiteral("fmnist_swin_relu.int8.safetensors"));
+  QVERIFY(QTest::qWaitFor([&] { return w->context()->canRun(1); }, kTimeout));
+  tab->setTestSlot(1);
+  QCOMPARE(tab->referenceFile(), QStringLiteral("dequantized"));
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, 3 * kTimeout));
+  QCOMPARE(m->rowCount(), 4);
+  for (int r = 0; r < m->rowCount(); ++r) {
+    const double db = m->index(r, m->addedColumn() - 1).data(NumericsModel::DbRole).toDouble();
+    QVERIFY2(std::isfinite(db) && db > 10, qPrintable(QString::number(db)));
+  }
   // A reference that does not exist is refused at once, naming the file.
   tab->setReferenceFile(m_tmp.filePath(QStringLiteral("no-such.fp32.safetensors")));
   QVERIFY(!tab->run());

@@ -439,7 +439,12 @@ NumericsOutcome runNumerics(const NumericsRequest& request, const JobToken& toke
   if (!request.test.model) throw Error("numerics: the slot has no model");
   std::shared_ptr<const Model> reference = request.reference;
   NumericsOutcome out;
-  if (!request.referencePath.isEmpty()) {
+  if (request.referencePath == QLatin1String("dequantized")) {  // the int8 file's own weights, dequantized
+    auto deq = std::make_shared<Model>(dequantize_model(*request.test.model));
+    deq->path = request.test.model->path.string() + " (dequantized)";
+    reference = std::move(deq);
+    out.referenceLabel = QFileInfo(QString::fromStdString(request.test.model->path.string())).fileName() + QObject::tr(" (dequantized)");
+  } else if (!request.referencePath.isEmpty()) {
     reference = std::make_shared<const Model>(load_model(QFile::encodeName(request.referencePath).toStdString()));
     out.referenceLabel = QFileInfo(request.referencePath).fileName();
   } else if (reference) {

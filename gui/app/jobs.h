@@ -162,7 +162,8 @@ struct ProfileOutcome {
 struct NumericsRequest {
   SlotRun test;
   std::shared_ptr<const Model> reference;  // the other slot's model ...
-  QString referencePath;                    // ... or a file, loaded by the job
+  QString referencePath;                    // ... or a file, loaded by the job, or "dequantized":
+                                            // the int8 model's own weights dequantized
   QString dataDir;                          // any form engine/dataset_source.h accepts
   int images = 8;
 };

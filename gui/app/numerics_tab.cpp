@@ -47,7 +47,7 @@ NumericsTab::NumericsTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
   m_slot->setToolTip(tr("The model measured: usually the int8 one"));
   m_reference = new QLineEdit(this);
   m_reference->setObjectName(QStringLiteral("numericsReference"));
-  m_reference->setPlaceholderText(tr("its FP32 source (.safetensors); empty: the other slot's model"));
+  m_reference->setPlaceholderText(tr("its FP32 source (.safetensors); dequantized: its own weights in float; empty: the other slot"));
   m_reference->setClearButtonEnabled(true);
   auto* browseRef = new QPushButton(tr("Browse…"), this);
   row1->addWidget(new QLabel(tr("Measure"), this));
@@ -122,7 +122,10 @@ NumericsTab::NumericsTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_
     const QString d = QFileDialog::getExistingDirectory(this, tr("Dataset folder"), dataset());
     if (!d.isEmpty()) m_data->setText(d);
   });
-  connect(m_slot, &QComboBox::currentIndexChanged, this, [this] { guessReference(); });
+  connect(m_slot, &QComboBox::currentIndexChanged, this, [this] {
+    m_referenceTouched = false;  // another model measured: its own reference is guessed again
+    guessReference();
+  });
   connect(m_run, &QPushButton::clicked, this, [this] { run(); });
   connect(m_cancel, &QPushButton::clicked, this, &NumericsTab::cancel);
   connect(m_ctx, &AppContext::slotChanged, this, &NumericsTab::onSlotChanged);
@@ -175,6 +178,8 @@ void NumericsTab::guessReference() {
       src.replace(src.size() - 17, 17, QStringLiteral(".fp32.safetensors"));
       if (QFileInfo::exists(src)) guess = src;
     }
+    // No FP32 source beside it: its own weights dequantized (activation quantization only).
+    if (guess.isEmpty()) guess = QStringLiteral("dequantized");
   }
   m_reference->setText(guess);
 }
@@ -195,6 +200,11 @@ bool NumericsTab::run() {
     if (!req.reference) {
       m_ctx->report(MessageBar::Level::Warning,
                     tr("Choose a reference: the FP32 source file, or a model in %1").arg(slotName(1 - slot)), kAction);
+      return false;
+    }
+  } else if (req.referencePath == QLatin1String("dequantized")) {
+    if (!m_ctx->slot(slot).model->is_int8()) {
+      m_ctx->report(MessageBar::Level::Warning, tr("'dequantized' needs an int8 model in %1").arg(slotName(slot)), kAction);
       return false;
     }
   } else if (!QFileInfo(req.referencePath).isFile()) {

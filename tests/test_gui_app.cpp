@@ -139,6 +139,7 @@ class TestGuiApp : public QObject {
   void profileReportsMediansNoiseAndOneCsv();
   void lastModelsRestoredWithFallback();
   void cudaEntryDisabledWithoutDevice();
+  void ivitVariantFollowsTheFile();
   void placeholderAndAboutNameWhatExists();
   void numericsTabMeasuresSqnr();
   void layoutFitsSmallWindowsAndGrows();
@@ -791,6 +792,29 @@ void TestGuiApp::cudaEntryDisabledWithoutDevice() {
   QVERIFY(!cuda->isEnabled());
   QVERIFY2(!cuda->toolTip().isEmpty(), "the reason is the tooltip");
   QCOMPARE(cuda->toolTip(), QString::fromStdString(w->context()->backend().notice));
+}
+
+// int8-ivit (integer-only, CPU) is offered for an int8 file holding its ranges, not for a float one.
+void TestGuiApp::ivitVariantFollowsTheFile() {
+  MainWindowOptions o;
+  o.settingsFile = m_tmp.filePath(QStringLiteral("settings-%1.ini").arg(++m_windows));
+  o.preloadDefaults = false;
+  o.modelA = kSource + QStringLiteral("/assets/models/fmnist_swin_relu.int8.safetensors");
+  o.modelB = golden("models/tiny3.safetensors");
+  MainWindow w(o);
+  QVERIFY(QTest::qWaitFor([&] { return w.context()->canRun(0) && w.context()->canRun(1); }, kTimeout));
+  if (w.context()->backend().backend != Backend::CPU) QSKIP("int8-ivit runs on the CPU backend only; auto chose CUDA here");
+  auto item = [&](int slot) -> QStandardItem* {
+    for (auto* c : w.slotPanel(slot)->findChildren<QComboBox*>()) {
+      const int i = c->findData(static_cast<int>(Variant::Int8Ivit));
+      if (i >= 0) return qobject_cast<QStandardItemModel*>(c->model())->item(i);
+    }
+    return nullptr;
+  };
+  QVERIFY(item(0) && item(1));
+  QVERIFY2(item(0)->isEnabled(), qPrintable(item(0)->toolTip()));
+  QVERIFY(!item(1)->isEnabled());
+  QVERIFY2(item(1)->toolTip().contains(QStringLiteral("int8")), qPrintable(item(1)->toolTip()));
 }
 
 void TestGuiApp::placeholderAndAboutNameWhatExists() {

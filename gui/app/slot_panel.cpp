@@ -204,9 +204,10 @@ SlotPanel::SlotPanel(int slot, QWidget* parent) : DropArea(parent), m_slot(slot)
   m_backend->addItem(tr("CUDA"), QStringLiteral("cuda"));
   m_backend->setToolTip(tr("Where %1 runs: auto takes CUDA when a device is usable").arg(slotName(slot)));
   m_variant = new QComboBox(this);
-  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused})
+  for (auto v : {Variant::FP32, Variant::FP16, Variant::Int8Gelu, Variant::Int8Relu, Variant::Int8GeluFused, Variant::Int8Ivit})
     m_variant->addItem(QString::fromUtf8(variant_name(v).data(), static_cast<int>(variant_name(v).size())), static_cast<int>(v));
-  m_variant->setToolTip(tr("How the model runs: int8-gelu is the FasterTransformer baseline, int8-relu the GELU-less model"));
+  m_variant->setToolTip(tr("How the model runs: int8-gelu is the FasterTransformer baseline, int8-relu the GELU-less model, "
+                           "int8-ivit integer-only after I-ViT (CPU)"));
   run->addWidget(new QLabel(tr("Backend"), this));
   run->addWidget(m_backend);
   run->addSpacing(8);
@@ -330,6 +331,15 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
       if (v == Variant::FP16) ok = !s.model->is_int8() && b.backend == Backend::CUDA;
       if (v == Variant::Int8Gelu || v == Variant::Int8Relu) ok = s.model->is_int8();
       if (v == Variant::Int8GeluFused) ok = s.model->is_int8() && b.backend == Backend::CUDA;
+      if (v == Variant::Int8Ivit) {  // integer-only: CPU, and a file that holds its ranges
+        ok = false;
+        for (const auto& vs : variant_support(*s.model))
+          if (vs.variant == v) {
+            ok = vs.runs && b.backend == Backend::CPU;
+            if (vm) vm->item(i)->setToolTip(QString::fromStdString(vs.runs && b.backend != Backend::CPU ? "runs on the CPU backend only"
+                                                                                                          : vs.note));
+          }
+      }
     }
     if (vm) vm->item(i)->setEnabled(ok);
   }

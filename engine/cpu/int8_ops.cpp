@@ -633,7 +633,9 @@ void fc2_bias_residual(const std::int8_t* y, float* x, long rows, int C, const f
     const std::int8_t* in = y + r * C;
     for (int c = 0; c < C8; c += 8)
       _mm256_storeu_ps(xr + c, _mm256_add_ps(_mm256_loadu_ps(xr + c), _mm256_fmadd_ps(load_s8(in + c), vdeq, _mm256_loadu_ps(bias + c))));
-    for (int c = C8; c < C; ++c) xr[c] += static_cast<float>(in[c]) * deq + bias[c];
+    // The tail as the vector body: one fused multiply-add, then the add (whatever the compiler
+    // would contract; Debug builds did not, and differed by an ulp from the CUDA epilogue).
+    for (int c = C8; c < C; ++c) xr[c] = xr[c] + std::fma(static_cast<float>(in[c]), deq, bias[c]);
   }
 }
 

@@ -124,7 +124,8 @@ std::string cpu_description() {
       model = line.substr(line.find(':') + 2);
       break;
     }
-  return "CPU: " + model + ", " + std::to_string(omp_get_max_threads()) + " threads";
+  const int t = omp_get_max_threads();
+  return "CPU: " + model + ", " + std::to_string(t) + (t == 1 ? " thread" : " threads");
 }
 
 BackendChoice choose_backend(const std::string& request) {

@@ -82,12 +82,10 @@ std::vector<VariantSupport> variant_support(const Model& model) {
         s.runs = true;
         s.note = v == Variant::Int8GeluFused ? "CUDA only" : (v == Variant::Int8Ivit ? "CPU only" : "CPU, CUDA");
         if (v == Variant::Int8Ivit)
-          for (const auto& n : ivit_amax_names(model.config))
-            if (!model.find(n)) {
-              s.runs = false;
-              s.note = "lacks its ranges (e.g. " + n + "): swinscope-cli quantize --model this file adds them";
-              break;
-            }
+          if (const std::string n = missing_ivit_range(model); !n.empty()) {
+            s.runs = false;
+            s.note = "lacks its ranges (e.g. " + n + "): swinscope-cli quantize --model this file adds them";
+          }
       } catch (const Error& e) {
         s.note = first_line(e.what());
       }

@@ -119,6 +119,12 @@ std::vector<std::string> ivit_amax_names(const SwinConfig& c) {
   return out;
 }
 
+std::string missing_ivit_range(const Model& model) {
+  for (const auto& n : ivit_amax_names(model.config))
+    if (!model.find(n)) return n;
+  return {};
+}
+
 Model dequantize_model(const Model& int8) {
   if (!int8.is_int8()) throw Error(int8.path.string() + ": dequantize_model needs an int8 model");
   Model fp = int8;

@@ -45,6 +45,8 @@ std::vector<std::string> int8_amax_names(const SwinConfig& config);
 // logits (scaled scores + relative position bias) and the final LayerNorm's output. quantize
 // writes them beside int8_amax_names; files without them run every variant but int8-ivit.
 std::vector<std::string> ivit_amax_names(const SwinConfig& config);
+// The first of ivit_amax_names the file lacks; empty when it holds them all.
+std::string missing_ivit_range(const Model& model);
 // A float model from an int8 one: every quantized GEMM weight dequantized (q · scale), the
 // float tensors kept, the calibrated ranges dropped — to calibrate what an int8 file lacks
 // (int8-ivit's ranges) when its float source is not at hand.

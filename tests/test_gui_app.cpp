@@ -147,10 +147,24 @@ class TestGuiApp : public QObject {
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
+  // Shows `w` at `size` with the Profile tab current, runs a short profile and waits for it;
+  // null when the window or the profile did not come (the caller's QVERIFY fails).
+  ProfileTab* profileShown(MainWindow& w, QSize size);
 
   QTemporaryDir m_tmp;
   int m_windows = 0;
 };
+
+ProfileTab* TestGuiApp::profileShown(MainWindow& w, QSize size) {
+  w.resize(size);
+  w.show();
+  if (!QTest::qWaitForWindowExposed(&w)) return nullptr;
+  ProfileTab* tab = w.profileTab();
+  w.tabs()->setCurrentWidget(tab);
+  tab->setSettings(1, 3, 1);
+  if (!tab->run() || !QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout)) return nullptr;
+  return tab;
+}
 
 void TestGuiApp::initTestCase() {
   QStandardPaths::setTestModeEnabled(true);
@@ -905,14 +919,8 @@ void TestGuiApp::numericsTabMeasuresSqnr() {
 // slot panels are two lines until Details opens both; the timeline's lanes grow with the window.
 void TestGuiApp::layoutFitsSmallWindowsAndGrows() {
   auto w = makeWindow();
-  w->resize(1100, 700);
-  w->show();
-  QVERIFY(QTest::qWaitForWindowExposed(w.get()));
-  ProfileTab* tab = w->profileTab();
-  w->tabs()->setCurrentWidget(tab);
-  tab->setSettings(1, 3, 1);
-  QVERIFY(tab->run());
-  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  ProfileTab* tab = profileShown(*w, QSize(1100, 700));
+  QVERIFY(tab);
   QCoreApplication::processEvents();
   const QSize min = w->minimumSizeHint();
   QVERIFY2(min.width() <= 1100 && min.height() <= 700, qPrintable(QStringLiteral("%1x%2").arg(min.width()).arg(min.height())));
@@ -938,14 +946,8 @@ void TestGuiApp::layoutFitsSmallWindowsAndGrows() {
 // selects a range whose summary appears, and a click on a span opens its stage's histogram.
 void TestGuiApp::timelineSearchRangeAndHistogram() {
   auto w = makeWindow();
-  w->resize(1600, 1000);
-  w->show();
-  QVERIFY(QTest::qWaitForWindowExposed(w.get()));
-  ProfileTab* tab = w->profileTab();
-  w->tabs()->setCurrentWidget(tab);
-  tab->setSettings(1, 3, 1);
-  QVERIFY(tab->run());
-  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, kTimeout));
+  ProfileTab* tab = profileShown(*w, QSize(1600, 1000));
+  QVERIFY(tab);
   TimelineView* tl = tab->timeline();
   int softmax = 0;
   for (int r = 0; r < tab->spans()->rowCount(); ++r)

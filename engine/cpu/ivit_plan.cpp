@@ -63,22 +63,18 @@ ILinear from_file(const Model& m, const std::string& l) {
   return r;
 }
 
-// The float layers the int8 file keeps (patch embedding, head), quantized per output channel.
-ILinear from_float(const float* w, int N, int K) {
+// The float layers the int8 file keeps (patch embedding, head), quantized per output channel
+// as quantize does it (quantize_weight).
+ILinear from_float(const FloatTensor& w) {
+  Int8Tensor q;
+  FloatTensor scale;
+  quantize_weight(w, WeightQuant::PerChannel, q, scale);
   ILinear r;
-  r.N = N, r.K = K;
-  r.w.resize(static_cast<std::size_t>(N) * K);
-  r.w_scale.resize(static_cast<std::size_t>(N));
-  for (int n = 0; n < N; ++n) {
-    float mx = 0.f;
-    for (int k = 0; k < K; ++k) mx = std::max(mx, std::fabs(w[static_cast<std::size_t>(n) * K + k]));
-    const float s = mx > 0.f ? mx / kAct : 1.f;
-    r.w_scale[static_cast<std::size_t>(n)] = s;
-    for (int k = 0; k < K; ++k)
-      r.w[static_cast<std::size_t>(n) * K + k] =
-          static_cast<std::int8_t>(numerics::q_signed(w[static_cast<std::size_t>(n) * K + k] / s));
-  }
+  r.N = static_cast<int>(w.shape.at(0));
+  r.K = static_cast<int>(w.numel() / w.shape.at(0));
+  r.w = std::move(q.data);
   r.w16.assign(r.w.begin(), r.w.end());
+  r.w_scale = std::move(scale.data);
   return r;
 }
 
@@ -159,11 +155,11 @@ class IvitCpuPlan final : public Plan {
     check_int8_variant(model, Variant::Int8Ivit);
     validate_model_tensors(model);
     validate_int8_model(model);
-    for (const auto& n : ivit_amax_names(model.config))
-      if (!model.find(n))
-        throw Error(model.path.string() + ": variant int8-ivit needs the calibrated range '" + n +
-                    "', which this file lacks (it was quantized before int8-ivit existed): quantize the float model again "
-                    "with this swinscope-cli (swinscope-cli quantize --model FP32.safetensors --calib DIR --out M.int8.safetensors)");
+    if (const std::string n = missing_ivit_range(model); !n.empty())
+      throw Error(model.path.string() + ": variant int8-ivit needs the calibrated range '" + n +
+                  "', which this file lacks (it was quantized before int8-ivit existed): add the ranges with "
+                  "swinscope-cli quantize --model " + model.path.string() + " --calib DIR --out M2.int8.safetensors, or "
+                  "quantize the float model again");
     const auto& c = m_cfg;
     auto t = [&](const std::string& n) { return model.tensor(n).data.data(); };
     auto amax = [&](const std::string& n) { return model.tensor(n).data.at(0); };
@@ -173,7 +169,7 @@ class IvitCpuPlan final : public Plan {
     // the first block's residual scale.
     m_s_img = s8("patch_embed.proj.input_amax");
     const int pk = c.in_chans * c.patch_size * c.patch_size;
-    m_patch = from_float(t("patch_embed.proj.weight"), c.embed_dim, pk);
+    m_patch = from_float(model.tensor("patch_embed.proj.weight"));
     m_patch.bind(m_s_img, s16("patch_embed.norm.input_amax"), t("patch_embed.proj.bias"));
     m_patch_ln.bind(t("patch_embed.norm.weight"), t("patch_embed.norm.bias"), c.embed_dim, s16(block_prefix(0, 0) + "norm1.input_amax"));
     // Blocks: each residual add lands at the scale of the next LayerNorm's input.
@@ -254,7 +250,7 @@ class IvitCpuPlan final : public Plan {
     }
     const float s_norm = s8("norm.output_amax");
     m_norm.bind(t("norm.weight"), t("norm.bias"), c.num_features(), s_norm);
-    m_head = from_float(t("head.fc.weight"), c.num_classes, c.num_features());
+    m_head = from_float(model.tensor("head.fc.weight"));
     m_head.bind(s_norm, 1.f, t("head.fc.bias"));
     m_head_scale.resize(static_cast<std::size_t>(c.num_classes));
     for (int n = 0; n < c.num_classes; ++n) m_head_scale[static_cast<std::size_t>(n)] = s_norm * m_head.sw(n);

@@ -1,6 +1,7 @@
 // profile and profile-diff: where an int8 SWIN spends its time, stage by stage and block by block.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -86,6 +87,159 @@ nlohmann::json stats_json(const TraceStats& st) {
   j["noisy"] = noise.noisy;
   j["noise_reasons"] = noise.reasons;
   return j;
+}
+
+
+// profile-diff with three or more traces: one column per trace, its median and its ratio to the first.
+double end_to_end_us(const profiler::Trace& t, const TraceStats& st) {
+  return t.end_to_end_us_unrecorded > 0 ? t.end_to_end_us_unrecorded : st.run_total_us.median;
+}
+
+// "fmnist_swin_gelu.int8.safetensors int8-ivit": the model's file name and the variant, from the
+// trace's context; the trace file's name when the trace says nothing.
+std::string trace_label(const profiler::Trace& t, const std::string& file) {
+  std::string model = std::filesystem::path(t.context.model).filename().string();
+  if (model.empty()) model = std::filesystem::path(file).filename().string();
+  return t.context.variant.empty() ? model : model + " " + t.context.variant;
+}
+
+std::string strip_suffix(std::string s, const std::string& suffix) {
+  if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0) s.resize(s.size() - suffix.size());
+  return s;
+}
+
+int diff_many(const std::vector<std::string>& files, const std::vector<profiler::Trace>& traces, bool per_block, bool json) {
+  const std::size_t n = traces.size();
+  std::vector<TraceStats> st;
+  for (const auto& t : traces) st.push_back(profiler::compute_stats(t));
+  std::vector<double> e2e;
+  for (std::size_t i = 0; i < n; ++i) e2e.push_back(end_to_end_us(traces[i], st[i]));
+  // Rows: the kinds of every trace, in the order they first appear (the first trace's order).
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<double>> kinds;  // kind → median us per forward, by trace (0: absent)
+  for (std::size_t i = 0; i < n; ++i)
+    for (const auto& k : st[i].kinds) {
+      auto& v = kinds[k.kind];
+      if (v.empty()) {
+        v.assign(n, 0.0);
+        order.push_back(k.kind);
+      }
+      v[i] = k.us.median;
+    }
+  std::map<std::pair<int, std::string>, std::vector<double>> blocks;
+  if (per_block)
+    for (std::size_t i = 0; i < n; ++i)
+      for (const auto& b : st[i].block_kinds) {
+        if (b.block < 0) continue;
+        auto& v = blocks[{b.block, b.kind}];
+        if (v.empty()) v.assign(n, 0.0);
+        v[i] = b.us.median;
+      }
+  auto ratios = [&](const std::vector<double>& v) {
+    nlohmann::json r = nlohmann::json::array();
+    for (std::size_t i = 0; i < n; ++i) r.push_back(v[0] > 0 && v[i] > 0 ? nlohmann::json(v[i] / v[0]) : nlohmann::json());
+    return r;
+  };
+  auto values = [&](const std::vector<double>& v) {
+    nlohmann::json r = nlohmann::json::array();
+    for (double x : v) r.push_back(x > 0 ? nlohmann::json(x) : nlohmann::json());
+    return r;
+  };
+  if (json) {
+    nlohmann::json j;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& c = traces[i].context;
+      j["traces"].push_back({{"file", files[i]},
+                             {"label", trace_label(traces[i], files[i])},
+                             {"model", c.model},
+                             {"variant", c.variant},
+                             {"backend", c.backend},
+                             {"device", c.device},
+                             {"batch", c.batch},
+                             {"runs", c.runs},
+                             {"end_to_end_us", e2e[i]},
+                             {"ratio_to_first", e2e[i] / e2e[0]}});
+    }
+    for (const auto& k : order) j["kinds"].push_back({{"kind", k}, {"us", values(kinds[k])}, {"ratio_to_first", ratios(kinds[k])}});
+    if (per_block)
+      for (const auto& [key, v] : blocks)
+        j["blocks"].push_back({{"block", key.first}, {"kind", key.second}, {"us", values(v)}, {"ratio_to_first", ratios(v)}});
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& c = traces[i].context;
+    std::cout << "[" << i + 1 << "] " << trace_label(traces[i], files[i]) << " (" << (c.device.empty() ? "device unknown" : c.device)
+              << ", batch " << c.batch << ", " << c.runs << " runs)  " << files[i] << "\n";
+  }
+  for (std::size_t i = 1; i < n; ++i)
+    if (traces[i].context.batch != traces[0].context.batch || traces[i].context.device != traces[0].context.device)
+      std::cerr << "warning: [" << i + 1 << "] ran on another device or batch size than [1]: its ratios compare unlike runs\n";
+  // A column per trace: the model file (without .safetensors) over the variant; each cell the
+  // median us and, from the second column on, the ratio to the first.
+  std::vector<std::size_t> width(n);
+  std::vector<std::string> head1(n), head2(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    head1[i] = strip_suffix(std::filesystem::path(traces[i].context.model).filename().string(), ".safetensors");
+    if (head1[i].empty()) head1[i] = "[" + std::to_string(i + 1) + "]";
+    head2[i] = traces[i].context.variant.empty() ? "[" + std::to_string(i + 1) + "]" : traces[i].context.variant;
+    width[i] = std::max<std::size_t>({head1[i].size(), head2[i].size(), std::size_t{i == 0 ? 10u : 17u}}) + 2;
+  }
+  auto cell = [&](std::size_t i, double v, double first) {
+    std::string s = v > 0 ? fmt(v) : "-";
+    if (i > 0) {
+      std::string r = v > 0 && first > 0 ? "x" + fmt(v / first, 3) : "";
+      r.insert(0, 7 - std::min<std::size_t>(7, r.size()), ' ');
+      s += " " + r;
+    }
+    s.insert(0, width[i] - std::min(width[i], s.size()), ' ');
+    return s;
+  };
+  auto right = [](std::string s, std::size_t w) {
+    s.insert(0, w - std::min(w, s.size()), ' ');
+    return s;
+  };
+  auto print_head = [&](const std::string& lead) {
+    std::string pad(lead.size(), ' ');
+    std::cout << "\n" << pad;
+    for (std::size_t i = 0; i < n; ++i) std::cout << right(head1[i], width[i]);
+    std::cout << "\n" << lead;
+    for (std::size_t i = 0; i < n; ++i) std::cout << right(head2[i], width[i]);
+    std::cout << "\n";
+  };
+  std::cout << "median us per forward; xR = ratio to the first column (< 1: faster than [1])\n";
+  print_head("  stage                     ");
+  std::string e2e_name = "end-to-end (recording off)";
+  e2e_name.resize(26, ' ');
+  std::cout << "  " << e2e_name;
+  for (std::size_t i = 0; i < n; ++i) std::cout << cell(i, e2e[i], e2e[0]);
+  std::cout << "\n";
+  for (const auto& k : order) {
+    std::string name = k;
+    name.resize(26, ' ');
+    std::cout << "  " << name;
+    for (std::size_t i = 0; i < n; ++i) std::cout << cell(i, kinds[k][i], kinds[k][0]);
+    std::cout << "\n";
+  }
+  if (per_block) {
+    print_head("  block  stage                     ");
+    // Block by block, each block's stages in the order of the stage rows above.
+    std::vector<std::pair<int, std::string>> keys;
+    for (const auto& kv : blocks) keys.push_back(kv.first);
+    auto rank = [&](const std::string& kind) { return std::find(order.begin(), order.end(), kind) - order.begin(); };
+    std::stable_sort(keys.begin(), keys.end(), [&](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : rank(x.second) < rank(y.second);
+    });
+    for (const auto& key : keys) {
+      const auto& v = blocks[key];
+      std::string name = key.second;
+      name.resize(26, ' ');
+      std::cout << "  " << std::setw(5) << key.first << "  " << name;
+      for (std::size_t i = 0; i < n; ++i) std::cout << cell(i, v[i], v[0]);
+      std::cout << "\n";
+    }
+  }
+  return kOk;
 }
 
 }  // namespace
@@ -220,11 +374,20 @@ int cmd_profile(const std::vector<std::string>& argv) {
 }
 
 int cmd_profile_diff(const std::vector<std::string>& argv) {
-  Args args("profile-diff", "Stage-by-stage (and with --per-block, block-by-block) deltas and ratios between two traces\n"
-                            "written by `profile --trace` (e.g. int8-gelu vs int8-relu). B/A < 1 means B is faster.",
-            {{"--per-block", "", "also compare block by block", ""}, {"--json", "", "print JSON", ""}}, "A.json B.json");
+  Args args("profile-diff",
+            "Stage-by-stage (and with --per-block, block-by-block) comparison of traces written by\n"
+            "`profile --trace`. Two traces (e.g. int8-gelu vs int8-relu): medians, B-A deltas and B/A ratios;\n"
+            "B/A < 1 means B is faster. Three or more (e.g. the four columns of issue 16: int8-gelu and\n"
+            "int8-ivit of the GELU model, int8-relu and int8-ivit of the GELU-less one): one column per trace,\n"
+            "headed by its model file and variant, with the median us per forward and the ratio to the first\n"
+            "trace (< 1: faster than the first); the first row is the end-to-end forward with recording off.\n"
+            "A stage a variant does not run (the GELU op in a GELU-less model) shows '-'.",
+            {{"--per-block", "", "also compare block by block", ""}, {"--json", "", "print JSON", ""}}, "A.json B.json [C.json ...]",
+            "example: swinscope-cli profile-diff gelu.json gelu-ivit.json relu.json relu-ivit.json --per-block\n"
+            "(each written by e.g. swinscope-cli profile --model M --variant int8-ivit --backend cpu --threads 1 --trace gelu-ivit.json;\n"
+            "bench/ivit_cpu.sh times the same four in paired rounds)");
   if (!args.parse(argv)) return kOk;
-  if (args.positional().size() != 2) throw UsageError("swinscope-cli profile-diff: expects two trace files (see --help)");
+  if (args.positional().size() < 2) throw UsageError("swinscope-cli profile-diff: expects two or more trace files (see --help)");
   auto load = [](const std::string& p) {
     std::vector<profiler::Trace> t;
     try {
@@ -235,6 +398,11 @@ int cmd_profile_diff(const std::vector<std::string>& argv) {
     if (t.empty()) throw Error(p + ": holds no SwinScope trace");
     return t.front();
   };
+  if (args.positional().size() > 2) {
+    std::vector<profiler::Trace> traces;
+    for (const auto& p : args.positional()) traces.push_back(load(p));
+    return diff_many(args.positional(), traces, args.flag("--per-block"), args.flag("--json"));
+  }
   const auto a = load(args.positional()[0]);
   const auto b = load(args.positional()[1]);
   const auto sa = profiler::compute_stats(a);

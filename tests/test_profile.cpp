@@ -142,6 +142,77 @@ class TestProfile : public QObject {
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("bad.json"), qPrintable(r.err));
   }
+
+  // Issue 16: profile-diff with more than two traces — the four columns (int8-gelu and int8-ivit
+  // of the bundled GELU model, int8-relu and int8-ivit of the GELU-less one), each headed by its
+  // model file and variant, median us per forward and the ratio to the first column.
+  void profile_diff_compares_four_variants() {
+    QTemporaryDir dir;
+    const QString assets = QStringLiteral(SWINSCOPE_SOURCE_DIR "/assets/models/");
+    const QStringList configs{"gelu int8-gelu", "gelu int8-ivit", "relu int8-relu", "relu int8-ivit"};
+    QStringList traces;
+    for (const auto& c : configs) {
+      const QStringList mv = c.split(' ');
+      const QString trace = dir.filePath(mv[0] + "-" + mv[1] + ".json");
+      const auto r = run_cli({"profile", "--model", assets + "fmnist_swin_" + mv[0] + ".int8.safetensors", "--variant", mv[1], "--backend", "cpu",
+                              "--threads", "1", "--batch", "1", "--runs", "2", "--warmup", "0", "--trace", trace});
+      QVERIFY2(r.code == 0, qPrintable(c + ": " + r.err));
+      traces << trace;
+    }
+    auto r = run_cli(QStringList{"profile-diff"} + traces + QStringList{"--per-block"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    // One header line of model files, one of variants, in the order given.
+    const QStringList lines = r.out.split('\n');
+    const auto variantsLine = std::find_if(lines.begin(), lines.end(), [](const QString& l) { return l.trimmed().startsWith("stage "); });
+    QVERIFY2(variantsLine != lines.end(), qPrintable(r.out));
+    const QStringList heads = variantsLine->simplified().split(' ');
+    QCOMPARE(heads, (QStringList{"stage", "int8-gelu", "int8-ivit", "int8-relu", "int8-ivit"}));
+    const QString models = (variantsLine - 1)->simplified();
+    QCOMPARE(models, QStringLiteral("fmnist_swin_gelu.int8 fmnist_swin_gelu.int8 fmnist_swin_relu.int8 fmnist_swin_relu.int8"));
+    QVERIFY2(r.out.contains("[2] fmnist_swin_gelu.int8.safetensors int8-ivit"), qPrintable(r.out));
+    // Every row: the first column's median, then each other column's median and its ratio.
+    auto row = [&](const QString& name) {
+      for (const auto& l : lines)
+        if (l.trimmed().startsWith(name + "  ")) return l.simplified().mid(name.size() + 1).split(' ');
+      return QStringList();
+    };
+    const QStringList e2e = row("end-to-end (recording off)");
+    QCOMPARE(e2e.size(), 7);
+    QVERIFY(e2e[0].toDouble() > 0);
+    for (int i : {1, 3, 5}) QVERIFY2(e2e[i].toDouble() > 0 && e2e[i + 1].startsWith('x'), qPrintable(e2e.join(' ')));
+    QVERIFY(std::abs(e2e[2].mid(1).toDouble() - e2e[1].toDouble() / e2e[0].toDouble()) < 0.01 * e2e[2].mid(1).toDouble() + 1e-3);
+    // ShiftGELU sits in the GELU op's row; the GELU-less columns have none.
+    QCOMPARE(row("fc1_bias_gelu_quant").mid(3), (QStringList{"-", "-"}));
+    QCOMPARE(row("softmax").size(), 7);
+    // --per-block: a second table, block by block.
+    QVERIFY2(r.out.contains(QRegularExpression("\\n\\s+3  softmax\\s+\\d")), qPrintable(r.out));
+    // The same in JSON: one entry per trace with its label, a value and a ratio per column.
+    r = run_cli(QStringList{"profile-diff", "--json", "--per-block"} + traces);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+    const auto ts = j["traces"].toArray();
+    QCOMPARE(ts.size(), 4);
+    QCOMPARE(ts[0].toObject()["label"].toString(), QStringLiteral("fmnist_swin_gelu.int8.safetensors int8-gelu"));
+    QCOMPARE(ts[3].toObject()["label"].toString(), QStringLiteral("fmnist_swin_relu.int8.safetensors int8-ivit"));
+    QCOMPARE(ts[0].toObject()["ratio_to_first"].toDouble(), 1.0);
+    for (const auto& t : ts) QVERIFY(t.toObject()["end_to_end_us"].toDouble() > 0);
+    bool gelu = false;
+    for (const auto& k : j["kinds"].toArray()) {
+      const auto o = k.toObject();
+      QCOMPARE(o["us"].toArray().size(), 4);
+      QCOMPARE(o["ratio_to_first"].toArray().size(), 4);
+      if (o["kind"].toString() != "fc1_bias_gelu_quant") continue;
+      gelu = true;
+      QVERIFY(o["us"].toArray()[1].toDouble() > 0);
+      QVERIFY(o["us"].toArray()[2].isNull() && o["ratio_to_first"].toArray()[3].isNull());
+    }
+    QVERIFY(gelu);
+    QVERIFY(!j["blocks"].toArray().isEmpty());
+    // Fewer than two traces: a usage error.
+    r = run_cli({"profile-diff", traces[0]});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("two or more"), qPrintable(r.err));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestProfile)

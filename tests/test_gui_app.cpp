@@ -45,6 +45,7 @@
 #include "gui/models/stage_stats_model.h"
 #include "gui/models/stage_style.h"
 #include "gui/models/trace_span_model.h"
+#include "gui/models/variants_model.h"
 #include "gui/widgets/drop_area.h"
 #include "gui/widgets/stage_chart.h"
 #include "gui/widgets/timeline_view.h"
@@ -144,6 +145,8 @@ class TestGuiApp : public QObject {
   void numericsTabMeasuresSqnr();
   void layoutFitsSmallWindowsAndGrows();
   void timelineSearchRangeAndHistogram();
+  // Issue 16.
+  void variantsTableProfilesEveryVariant();
 
  private:
   std::unique_ptr<MainWindow> makeWindow(bool loadModels = true);
@@ -983,6 +986,111 @@ void TestGuiApp::timelineSearchRangeAndHistogram() {
   const int blocks = trace == 0 ? 6 : 4;  // tiny3, tiny_relu
   QCOMPARE(static_cast<int>(tab->histogramValues().size()), 3 * blocks);
   QVERIFY(tab->histogramBins() >= 1);
+}
+
+// Issue 16: the Compare tab's variants table. The bundled GELU model in A and its GELU-less
+// student in B: four columns run on the CPU (A int8-gelu, A int8-ivit, B int8-relu, B
+// int8-ivit), the variants they cannot run (or only on CUDA) are greyed with the reason.
+void TestGuiApp::variantsTableProfilesEveryVariant() {
+  MainWindowOptions o;
+  o.settingsFile = m_tmp.filePath(QStringLiteral("settings-%1.ini").arg(++m_windows));
+  o.preloadDefaults = false;
+  o.modelA = kSource + QStringLiteral("/assets/models/fmnist_swin_gelu.int8.safetensors");
+  o.modelB = kSource + QStringLiteral("/assets/models/fmnist_swin_relu.int8.safetensors");
+  MainWindow w(o);
+  QVERIFY(QTest::qWaitFor([&] { return w.context()->canRun(0) && w.context()->canRun(1); }, kTimeout));
+  CompareTab* tab = w.compareTab();
+  VariantsModel* m = tab->variants();
+  QAbstractItemModelTester tester(m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  // Planned as soon as the files are in: the four that run first, side by side.
+  const auto runnable = m->runnableColumns();
+  QCOMPARE(runnable.size(), std::size_t{4});
+  const QStringList expected{"A int8-gelu", "A int8-ivit", "B int8-relu", "B int8-ivit"};
+  for (int i = 0; i < 4; ++i) {
+    const auto* c = m->columns()[static_cast<std::size_t>(i)].runs ? &m->columns()[static_cast<std::size_t>(i)] : nullptr;
+    QVERIFY(c);
+    QCOMPARE(slotName(c->slot) + QLatin1Char(' ') + c->variant, expected[i]);
+    const QString head = m->headerData(i + 1, Qt::Horizontal).toString();
+    QVERIFY2(head.contains(c->variant) && head.contains(c->model), qPrintable(head));
+  }
+  QVERIFY(m->columns()[0].model.contains(QStringLiteral("fmnist_swin_gelu.int8")));
+  QVERIFY(m->columns()[2].model.contains(QStringLiteral("fmnist_swin_relu.int8")));
+  // The greyed ones: disabled cells, the reason as the tooltip (A cannot run int8-relu).
+  bool sawReluOfGelu = false;
+  for (int col = 5; col <= static_cast<int>(m->columns().size()); ++col) {
+    const auto& c = m->columns()[static_cast<std::size_t>(col - 1)];
+    QVERIFY(!c.runs);
+    QVERIFY(!(m->flags(m->index(VariantsModel::kForwardRow, col)) & Qt::ItemIsEnabled));
+    const QString tip = m->index(VariantsModel::kForwardRow, col).data(Qt::ToolTipRole).toString();
+    QVERIFY2(!c.note.isEmpty() && tip.contains(c.note), qPrintable(tip));
+    if (c.slot == 0 && c.variant == QLatin1String("int8-relu")) sawReluOfGelu = true;
+  }
+  QVERIFY(sawReluOfGelu);
+  QCOMPARE(m->index(VariantsModel::kForwardRow, 1).data().toString(), QStringLiteral("not profiled"));
+
+  // Cancel: the job stops, nothing is shown.
+  tab->setVariantSettings(1, 100000, 0);
+  QSignalSpy profiled(tab, &CompareTab::variantsProfiled);
+  QVERIFY(tab->profileVariants());
+  QVERIFY(!tab->profileVariants());  // one at a time
+  tab->cancelVariants();
+  QVERIFY(!tab->isProfilingVariants());
+  QVERIFY(QTest::qWaitFor([&] { return w.context()->runner().idle(); }, 120000));
+  QCOMPARE(profiled.count(), 0);
+  QVERIFY(!m->hasResults());
+
+  // "Profile every variant", a tiny profile, on the worker thread.
+  tab->setVariantSettings(1, 2, 0);
+  auto* button = tab->findChild<QPushButton*>(QStringLiteral("profileVariantsButton"));
+  QVERIFY(button && button->isEnabled());
+  button->click();
+  QVERIFY(tab->isProfilingVariants());
+  QVERIFY(!button->isEnabled());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isProfilingVariants(); }, 120000));
+  QCOMPARE(profiled.count(), 1);
+  QVERIFY(button->isEnabled());
+  QVERIFY(m->hasResults());
+  for (int col = 1; col <= 4; ++col) {
+    const double fwd = m->index(VariantsModel::kForwardRow, col).data(VariantsModel::ValueRole).toDouble();
+    QVERIFY2(fwd > 0, qPrintable(m->headerData(col, Qt::Horizontal).toString()));
+    const double ratio = m->index(VariantsModel::kForwardRow, col).data(VariantsModel::RatioRole).toDouble();
+    QVERIFY(ratio > 0);
+    if (col == 1) QCOMPARE(ratio, 1.0);
+    else QVERIFY2(m->index(VariantsModel::kForwardRow, col).data().toString().contains(QStringLiteral("×")), qPrintable(m->index(0, col).data().toString()));
+  }
+  // Per stage: Shiftmax in softmax for every column; the GELU op (ShiftGELU in A's int8-ivit)
+  // only in the GELU model's columns.
+  auto rowOf = [&](const QString& stage) {
+    for (int r = 0; r < m->rowCount(); ++r)
+      if (m->stageName(r) == stage) return r;
+    return -1;
+  };
+  const int softmax = rowOf(QStringLiteral("softmax")), gelu = rowOf(QStringLiteral("fc1_bias_gelu_quant"));
+  QVERIFY(softmax > 0 && gelu > 0 && rowOf(QStringLiteral("ln1_quant")) > 0);
+  QVERIFY(m->rowCount() >= 1 + 12);
+  for (int col = 1; col <= 4; ++col) QVERIFY(m->index(softmax, col).data(VariantsModel::ValueRole).toDouble() > 0);
+  QVERIFY(m->index(gelu, 1).data(VariantsModel::ValueRole).toDouble() > 0);
+  QVERIFY(m->index(gelu, 2).data(VariantsModel::ValueRole).toDouble() > 0);
+  QVERIFY(!m->index(gelu, 3).data(VariantsModel::ValueRole).isValid());
+  QVERIFY(!m->index(gelu, 4).data(VariantsModel::ValueRole).isValid());
+  QVERIFY(m->provenance().contains(QStringLiteral("batch 1, 2 recorded runs")));
+  // The Compare tab's CSV export carries the table after Table 2.
+  const QString csv = m_tmp.filePath(QStringLiteral("variants.csv"));
+  QVERIFY(tab->exportCsv(csv));
+  QFile f(csv);
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  const QString text = QString::fromUtf8(f.readAll());
+  QVERIFY(text.startsWith(QStringLiteral("metric,A,B,comparison")));
+  QVERIFY2(text.contains(QStringLiteral("\n\nstage,A fmnist_swin_gelu.int8.safetensors int8-gelu (us),A fmnist_swin_gelu.int8.safetensors int8-ivit (us),")),
+           qPrintable(text));
+  QVERIFY(text.contains(QStringLiteral("B fmnist_swin_relu.int8.safetensors int8-ivit / first")));
+  QVERIFY(text.contains(QStringLiteral("\nforward_recording_off,")));
+  // A new model in B drops B's columns' figures, keeps A's.
+  w.context()->load(1, kSource + QStringLiteral("/assets/models/fmnist_swin_gelu.int8.safetensors"));
+  QVERIFY(QTest::qWaitFor([&] { return !w.context()->isLoading(1) && w.context()->canRun(1); }, kTimeout));
+  QVERIFY(QTest::qWaitFor([&] { return m->columns()[2].slot == 1 && m->columns()[2].variant == QLatin1String("int8-gelu"); }, kTimeout));
+  QVERIFY(m->index(VariantsModel::kForwardRow, 1).data(VariantsModel::ValueRole).toDouble() > 0);
+  QVERIFY(!m->index(VariantsModel::kForwardRow, 3).data(VariantsModel::ValueRole).isValid());
 }
 
 QTEST_MAIN(TestGuiApp)

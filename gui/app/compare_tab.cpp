@@ -5,18 +5,31 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QSpinBox>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "gui/models/compare_model.h"
 #include "gui/models/stage_style.h"
+#include "gui/models/variants_model.h"
+#include "profiler/stats.h"
 
 namespace swinscope::gui {
+
+namespace {
+const QString kVariantsAction = QStringLiteral("variants");
+
+// Variants the CPU backend cannot run: this table profiles on the CPU only.
+bool runsOnCpu(Variant v) { return v != Variant::FP16 && v != Variant::Int8GeluFused; }
+bool isInt8(Variant v) { return v != Variant::FP32 && v != Variant::FP16; }
+}  // namespace
 
 CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ctx(ctx) {
   m_model = new CompareModel(this);
@@ -60,7 +73,55 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   row->addWidget(m_card);
   row->addStretch(1);
   lay->addLayout(row);
-  lay->addStretch(1);
+
+  // The variants table (issue 16): FT-style int8-gelu, I-ViT's integer-only int8-ivit and the
+  // GELU-less int8-relu side by side, per stage and end to end, on the CPU backend.
+  auto* group = new QGroupBox(tr("Every variant on the CPU backend: int8 (FasterTransformer-style), integer-only (I-ViT), GELU-less"), this);
+  group->setObjectName(QStringLiteral("variantsGroup"));
+  auto* gl = new QVBoxLayout(group);
+  auto* vc = new QHBoxLayout;
+  m_variantsRun = new QPushButton(tr("Profile every variant"), group);
+  m_variantsRun->setObjectName(QStringLiteral("profileVariantsButton"));
+  m_variantsRun->setToolTip(tr("Builds a CPU plan for every variant each loaded file can run (int8-gelu, int8-relu, int8-ivit, …) "
+                               "and profiles them in turns, run by run: median µs per stage and per forward, and the ratio to the first column"));
+  m_variantsCancel = new QPushButton(tr("Cancel"), group);
+  m_variantsCancel->setEnabled(false);
+  m_variantsBatch = new QSpinBox(group);
+  m_variantsBatch->setRange(1, 256);
+  m_variantsBatch->setValue(8);
+  m_variantsBatch->setPrefix(tr("batch "));
+  m_variantsRuns = new QSpinBox(group);
+  m_variantsRuns->setRange(1, 1000);
+  m_variantsRuns->setValue(10);
+  m_variantsRuns->setSuffix(tr(" runs"));
+  m_variantsRuns->setToolTip(tr("Recorded runs per variant (each next to an unrecorded one); 2 warm-up runs first"));
+  m_variantsProgress = new QProgressBar(group);
+  m_variantsProgress->setRange(0, 1);
+  m_variantsProgress->setValue(0);
+  m_variantsProgress->setTextVisible(false);
+  m_variantsProgress->setMaximumHeight(12);
+  m_variantsStatus = new QLabel(group);
+  vc->addWidget(m_variantsRun);
+  vc->addWidget(m_variantsBatch);
+  vc->addWidget(m_variantsRuns);
+  vc->addWidget(m_variantsCancel);
+  vc->addWidget(m_variantsProgress, 1);
+  vc->addWidget(m_variantsStatus);
+  gl->addLayout(vc);
+  m_variants = new VariantsModel(this);
+  m_variantsTable = new QTableView(group);
+  m_variantsTable->setObjectName(QStringLiteral("variantsTable"));
+  m_variantsTable->setModel(m_variants);
+  m_variantsTable->verticalHeader()->hide();
+  m_variantsTable->setAlternatingRowColors(true);
+  m_variantsTable->setSelectionMode(QAbstractItemView::NoSelection);
+  m_variantsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  m_variantsTable->horizontalHeader()->setMinimumSectionSize(110);
+  gl->addWidget(m_variantsTable, 1);
+  m_variantsNote = new QLabel(group);
+  m_variantsNote->setWordWrap(true);
+  gl->addWidget(m_variantsNote);
+  lay->addWidget(group, 1);
 
   connect(runAll, &QPushButton::clicked, this, &CompareTab::runAllRequested);
   connect(csv, &QPushButton::clicked, this, [this] {
@@ -71,10 +132,176 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
     const QString f = QFileDialog::getSaveFileName(this, tr("Export Table 2 as PNG"), QDir(m_lastDir).filePath(QStringLiteral("swinscope-table2.png")), tr("PNG (*.png)"));
     if (!f.isEmpty()) exportPng(f);
   });
+  connect(m_variantsRun, &QPushButton::clicked, this, [this] { profileVariants(); });
+  connect(m_variantsCancel, &QPushButton::clicked, this, &CompareTab::cancelVariants);
+  connect(&m_ctx->results(), &JobResults::variantsProgress, this, &CompareTab::onVariantsProgress);
+  connect(&m_ctx->results(), &JobResults::variantsFinished, this, &CompareTab::onVariantsFinished);
+  connect(&m_ctx->runner(), &JobRunner::finished, this,
+          [this](quint64 job, const QString&, bool cancelled, const QString& error) { onVariantsJobEnded(job, cancelled, error); });
   connect(m_ctx, &AppContext::slotChanged, this, &CompareTab::onSlotChanged);
   connect(m_ctx, &AppContext::backendKnown, this, &CompareTab::refresh);
   m_lastDir = QDir::homePath();
+  planVariants();
   refresh();
+}
+
+void CompareTab::planVariants() {
+  std::vector<VariantColumn> cols;
+  for (int s = 0; s < kSlotCount; ++s) {
+    const auto& slot = m_ctx->slot(s);
+    if (!slot.model) continue;
+    const bool int8File = slot.model->is_int8();
+    for (const auto& vs : variant_support(*slot.model)) {
+      // The other precision's variants (fp32 of an int8 file, int8-* of a float one) are not
+      // variants of this file: left out rather than greyed.
+      if (isInt8(vs.variant) != int8File) continue;
+      VariantColumn c;
+      c.slot = s;
+      c.model = slot.label;
+      c.variant = QString::fromUtf8(variant_name(vs.variant).data(), static_cast<int>(variant_name(vs.variant).size()));
+      c.generation = slot.generation;
+      c.runs = vs.runs && runsOnCpu(vs.variant);
+      c.note = QString::fromStdString(vs.note);
+      if (vs.runs && !runsOnCpu(vs.variant)) c.note = tr("%1 (this table profiles on the CPU backend)").arg(c.note);
+      cols.push_back(std::move(c));
+    }
+  }
+  m_variants->setColumns(std::move(cols));
+  const int runnable = static_cast<int>(m_variants->runnableColumns().size());
+  m_variantsRun->setEnabled(!m_variantsJob && runnable > 0);
+  QString note;
+  if (m_variants->columns().empty())
+    note = tr("Load an int8 model into A and B (the bundled GELU model and its GELU-less student, say) to profile every variant they can run.");
+  else
+    note = tr("Median µs per forward pass of each stage (summed over the blocks) and of the whole forward with recording off, "
+              "on random input; (×r) is the ratio to the first column. In int8-ivit, Shiftmax is the softmax row, ShiftGELU "
+              "the fc1_bias_gelu_quant row and I-LayerNorm the ln1_quant row. Greyed columns cannot run here: hover for why. "
+              "Measured: %1.")
+               .arg(m_variants->provenance());
+  if (!m_variantsNoise.isEmpty()) note += QLatin1Char(' ') + tr("<b>Noisy timing</b> (%1): close other work and profile again.").arg(m_variantsNoise.join(QStringLiteral("; ")));
+  m_variantsNote->setText(note);
+}
+
+void CompareTab::setVariantSettings(int batch, int runs, int warmup) {
+  m_variantsBatch->setValue(batch);
+  m_variantsRuns->setValue(runs);
+  m_variantsWarmup = std::max(0, warmup);
+}
+
+bool CompareTab::profileVariants() {
+  if (m_variantsJob) return false;
+  planVariants();
+  VariantsRequest req;
+  req.batch = m_variantsBatch->value();
+  req.runs = m_variantsRuns->value();
+  req.warmup = m_variantsWarmup;
+  for (const auto* c : m_variants->runnableColumns()) {
+    const auto& slot = m_ctx->slot(c->slot);
+    VariantRun r;
+    r.slot = c->slot;
+    r.model = slot.model;
+    r.generation = c->generation;
+    r.label = c->model;
+    r.variant = parse_variant(c->variant.toStdString());
+    r.threads = slot.plans ? slot.plans->options().threads : 0;
+    req.columns.push_back(std::move(r));
+  }
+  if (req.columns.empty()) {
+    m_ctx->report(MessageBar::Level::Warning, tr("No variant can run: load an int8 model into A or B first"), kVariantsAction);
+    return false;
+  }
+  JobResults* results = &m_ctx->results();
+  m_variantsJob = m_ctx->runner().submit(tr("Profiling %1 variants (batch %2, %3 runs)").arg(req.columns.size()).arg(req.batch).arg(req.runs),
+                                         [req, results](const JobToken& token) {
+                                           VariantsOutcome out = runVariants(req, token, [&](const ProfileProgressInfo& p) {
+                                             emit results->variantsProgress(token.id(), p);
+                                           });
+                                           if (!token.cancelled()) emit results->variantsFinished(token.id(), out);
+                                         });
+  m_variantsProgress->setRange(0, 0);
+  m_variantsStatus->setText(m_ctx->runner().runningId() == m_variantsJob ? tr("Starting…")
+                                                                         : tr("Queued behind %1").arg(m_ctx->runner().runningLabel()));
+  setVariantsRunning(true);
+  return true;
+}
+
+void CompareTab::cancelVariants() {
+  if (!m_variantsJob) return;
+  m_ctx->runner().cancel(m_variantsJob);
+  m_variantsJob = 0;
+  setVariantsRunning(false);
+  m_variantsProgress->setRange(0, 1);
+  m_variantsProgress->setValue(0);
+  m_variantsStatus->setText(tr("Cancelled"));
+}
+
+void CompareTab::setVariantsRunning(bool running) {
+  m_variantsRun->setEnabled(!running && !m_variants->runnableColumns().empty());
+  m_variantsCancel->setEnabled(running);
+}
+
+void CompareTab::onVariantsProgress(quint64 job, const ProfileProgressInfo& p) {
+  if (job != m_variantsJob) return;
+  if (p.runs > 0 && p.run > 0) {
+    m_variantsProgress->setRange(0, p.runs);
+    m_variantsProgress->setValue(p.run);
+  }
+  m_variantsStatus->setText(p.phase);
+}
+
+void CompareTab::onVariantsFinished(quint64 job, const VariantsOutcome& outcome) {
+  if (job != m_variantsJob) return;
+  m_variantsJob = 0;
+  setVariantsRunning(false);
+  m_variantsProgress->setRange(0, 1);
+  m_variantsProgress->setValue(1);
+  m_ctx->clearReports(kVariantsAction);
+  std::vector<VariantColumn> measured;
+  m_variantsNoise.clear();
+  for (const auto& r : outcome.columns) {
+    VariantColumn c;
+    c.slot = r.slot;
+    c.model = r.label;
+    c.variant = r.variant;
+    c.generation = r.generation;
+    c.error = r.error;
+    if (!r.error.isEmpty())
+      m_ctx->report(MessageBar::Level::Error, tr("Profiling %1 %2: %3").arg(slotName(r.slot), r.variant, r.error), kVariantsAction);
+    if (r.trace) {
+      const auto st = profiler::compute_stats(*r.trace);
+      c.forwardUs = r.trace->end_to_end_us_unrecorded;
+      if (!r.unrecordedUs.empty()) {
+        const auto spread = profiler::summarize(r.unrecordedUs);
+        c.forwardSpreadUs = std::pair(spread.p10, spread.p90);
+      }
+      for (const auto& k : st.kinds) {
+        c.stageUs[k.kind] = k.us.median;
+        c.stageOrder.push_back(k.kind);
+      }
+      const auto noise = profiler::assess_noise(st);
+      if (noise.noisy && !noise.reasons.empty())
+        m_variantsNoise << tr("%1 %2: %3").arg(slotName(r.slot), r.variant, QString::fromStdString(noise.reasons.front()));
+    }
+    measured.push_back(std::move(c));
+  }
+  m_variants->setResults(measured, outcome.batch, outcome.runs, outcome.device);
+  planVariants();  // the note, with the provenance
+  m_variantsStatus->setText(tr("Done"));
+  emit variantsProfiled();
+}
+
+void CompareTab::onVariantsJobEnded(quint64 job, bool cancelled, const QString& error) {
+  if (job != m_variantsJob) return;
+  m_variantsJob = 0;
+  setVariantsRunning(false);
+  m_variantsProgress->setRange(0, 1);
+  m_variantsProgress->setValue(0);
+  if (cancelled && error.isEmpty()) {
+    m_variantsStatus->setText(tr("Cancelled"));
+    return;
+  }
+  m_variantsStatus->setText(tr("Failed"));
+  m_ctx->report(MessageBar::Level::Error, tr("Profiling the variants failed: %1").arg(error.isEmpty() ? tr("no result") : error), kVariantsAction);
 }
 
 void CompareTab::onSlotChanged(int slot) {
@@ -88,6 +315,7 @@ void CompareTab::onSlotChanged(int slot) {
   m_latency.noise[slot].clear();
   m_latency.speedup.reset();
   if (m_eval) m_eval->result[slot].reset();
+  planVariants();  // the slot's columns follow its file; an older model's figures go
   refresh();
 }
 
@@ -164,7 +392,10 @@ void CompareTab::refresh() {
 
 bool CompareTab::exportCsv(const QString& path) {
   QSaveFile f(path);
-  if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(m_model->toCsv().toUtf8()) < 0 || !f.commit()) {
+  // Table 2, then (once profiled) the variants table after an empty line, in one file.
+  QString csv = m_model->toCsv();
+  if (m_variants->hasResults()) csv += QLatin1Char('\n') + m_variants->toCsv();
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(csv.toUtf8()) < 0 || !f.commit()) {
     m_ctx->report(MessageBar::Level::Error, tr("Cannot write %1: %2").arg(path, f.errorString()));
     return false;
   }
@@ -174,6 +405,12 @@ bool CompareTab::exportCsv(const QString& path) {
 }
 
 bool CompareTab::exportPng(const QString& path) {
+  // A tab never shown has never been laid out (Qt's default 100 × 30, where the variants table
+  // squeezes the card to nothing): it is laid out at its preferred size first.
+  if (!isVisible() && layout()) {
+    resize(size().expandedTo(sizeHint()));
+    layout()->activate();
+  }
   const QPixmap pm = m_card->grab();
   if (pm.isNull() || !pm.save(path, "PNG")) {
     m_ctx->report(MessageBar::Level::Error, tr("Cannot write %1").arg(path));

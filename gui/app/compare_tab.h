@@ -1,7 +1,8 @@
 #pragma once
 // Compare: the paper's Table 2 for this machine — accuracy of A and B on the chosen
 // dataset (Evaluate tab), end-to-end latency and speed-up (Profile tab), prediction
-// agreement — with one-click CSV and PNG export.
+// agreement — with one-click CSV and PNG export. Below it, the variants table (issue 16): every
+// variant each slot's file can run, profiled on the CPU backend, per stage and end to end.
 #include <QWidget>
 
 #include <optional>
@@ -10,11 +11,15 @@
 #include "gui/models/compare_model.h"
 
 class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
 class QTableView;
 
 namespace swinscope::gui {
 
 class CompareModel;
+class VariantsModel;
 
 class CompareTab : public QWidget {
   Q_OBJECT
@@ -32,13 +37,28 @@ class CompareTab : public QWidget {
   bool exportPng(const QString& path);
   QWidget* card() const { return m_card; }
 
+  // The variants table: "Profile every variant" — every variant the loaded files support, each
+  // in its own CPU plan, interleaved run by run, on the job runner's thread. False when nothing
+  // can run or a profile is already running.
+  VariantsModel* variants() const { return m_variants; }
+  void setVariantSettings(int batch, int runs, int warmup);
+  bool profileVariants();
+  void cancelVariants();
+  bool isProfilingVariants() const { return m_variantsJob != 0; }
+
  signals:
   void runAllRequested();
   void flippedImagesRequested();  // the images A and B disagree on: Evaluate's Flipped images list
+  void variantsProfiled();
 
  private:
   void refresh();
   void onSlotChanged(int slot);
+  void planVariants();
+  void setVariantsRunning(bool running);
+  void onVariantsProgress(quint64 job, const ProfileProgressInfo& p);
+  void onVariantsFinished(quint64 job, const VariantsOutcome& outcome);
+  void onVariantsJobEnded(quint64 job, bool cancelled, const QString& error);
 
   AppContext* m_ctx = nullptr;
   CompareModel* m_model = nullptr;
@@ -50,6 +70,18 @@ class CompareTab : public QWidget {
   LatencySummary m_latency;
   quint64 m_generation[2] = {0, 0};
   QString m_lastDir;
+  VariantsModel* m_variants = nullptr;
+  QTableView* m_variantsTable = nullptr;
+  QSpinBox* m_variantsBatch = nullptr;
+  QSpinBox* m_variantsRuns = nullptr;
+  int m_variantsWarmup = 2;
+  QPushButton* m_variantsRun = nullptr;
+  QPushButton* m_variantsCancel = nullptr;
+  QProgressBar* m_variantsProgress = nullptr;
+  QLabel* m_variantsStatus = nullptr;
+  QLabel* m_variantsNote = nullptr;
+  QStringList m_variantsNoise;
+  quint64 m_variantsJob = 0;
 };
 
 }  // namespace swinscope::gui

@@ -423,7 +423,106 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
   return out;
 }
 
+VariantsOutcome runVariants(const VariantsRequest& request, const JobToken& token,
+                            const std::function<void(const ProfileProgressInfo&)>& progress) {
+  VariantsOutcome out;
+  const int batch = std::max(1, request.batch);
+  const int runs = std::max(1, request.runs);
+  out.batch = batch;
+  out.runs = runs;
+  out.device = QString::fromStdString(cpu_description());
+  struct Live {
+    std::size_t column = 0;
+    std::unique_ptr<Plan> plan;
+    std::vector<float> input;
+    std::vector<float> logits;
+    std::unique_ptr<profiler::TraceRecorder> recorder;
+    std::vector<double> unrecorded;
+  };
+  std::vector<std::unique_ptr<Live>> live;
+  const int columns = static_cast<int>(request.columns.size());
+  for (std::size_t i = 0; i < request.columns.size(); ++i) {
+    const auto& c = request.columns[i];
+    VariantResult r;
+    r.slot = c.slot;
+    r.generation = c.generation;
+    r.label = c.label;
+    r.variant = QString::fromUtf8(variant_name(c.variant).data(), static_cast<int>(variant_name(c.variant).size()));
+    out.columns.push_back(r);
+    if (token.cancelled()) return out;
+    progress({0, runs * columns, QObject::tr("building %1 %2 (%3 of %4)").arg(slotName(c.slot), r.variant).arg(i + 1).arg(columns)});
+    try {
+      if (!c.model) throw Error("no model");
+      auto l = std::make_unique<Live>();
+      l->column = i;
+      PlanOptions po;
+      po.variant = c.variant;
+      po.backend = Backend::CPU;
+      po.max_batch = batch;
+      po.threads = c.threads;
+      l->plan = make_plan(*c.model, po);
+      l->input = randomInput(c.model->config, batch, 7);
+      l->logits.resize(static_cast<std::size_t>(batch) * static_cast<std::size_t>(c.model->config.num_classes));
+      // The first run at a batch size builds its primitives: not part of any measurement.
+      l->plan->run(l->input.data(), batch, l->logits.data());
+      l->recorder = make_trace_recorder(*l->plan);
+      live.push_back(std::move(l));
+    } catch (const std::exception& e) {
+      out.columns.back().error = QString::fromUtf8(e.what());
+    }
+  }
+  if (live.empty()) throw Error(out.columns.empty() ? "no variant to profile" : out.columns.front().error.toStdString());
+  auto timed = [&](Live& l, profiler::Recorder* rec) {
+    const auto t0 = Clock::now();
+    l.plan->run(l.input.data(), batch, l.logits.data(), rec);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  };
+  const int totalRuns = runs * static_cast<int>(live.size());
+  for (auto& l : live) {
+    if (token.cancelled()) return out;
+    const auto& c = out.columns[l->column];
+    progress({0, totalRuns, QObject::tr("warming up %1 %2").arg(slotName(c.slot), c.variant)});
+    l->recorder->begin_run(0);
+    timed(*l, l->recorder.get());
+    l->recorder->end_run();
+    l->recorder->clear();
+    l->recorder->reserve_runs(runs);
+    for (int i = 0; i < request.warmup && !token.cancelled(); ++i) timed(*l, nullptr);
+  }
+  // The variants take turns run by run, each recorded run next to an unrecorded one, so drift
+  // on a busy machine hits every column alike.
+  int done = 0;
+  for (int r = 0; r < runs; ++r) {
+    for (auto& l : live) {
+      if (token.cancelled()) return out;
+      l->unrecorded.push_back(timed(*l, nullptr));
+      l->recorder->begin_run(r);
+      timed(*l, l->recorder.get());
+      l->recorder->end_run();
+      progress({++done, totalRuns, QObject::tr("run %1 of %2 (%3 variants)").arg(r + 1).arg(runs).arg(live.size())});
+    }
+  }
+  for (auto& l : live) {
+    auto& res = out.columns[l->column];
+    profiler::TraceContext ctx;
+    ctx.model = res.label.toStdString();
+    ctx.variant = res.variant.toStdString();
+    ctx.backend = std::string(backend_name(l->plan->backend()));
+    ctx.device = out.device.toStdString();
+    ctx.batch = batch;
+    ctx.runs = runs;
+    ctx.warmup = request.warmup;
+    ctx.notes = "SwinScope app, Compare tab variants, slot " + slotName(res.slot).toStdString();
+    auto trace = l->recorder->take_trace(ctx);
+    trace.end_to_end_us_unrecorded = profiler::summarize(l->unrecorded).median;
+    res.unrecordedUs = l->unrecorded;
+    res.trace = std::move(trace);
+  }
+  return out;
+}
+
 JobResults::JobResults(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<VariantsOutcome>();
   qRegisterMetaType<LoadedSlot>();
   qRegisterMetaType<ClassifyChunk>();
   qRegisterMetaType<EvalProgressInfo>();

@@ -157,6 +157,42 @@ struct ProfileOutcome {
   QString error[2];
 };
 
+// The Compare tab's variants table (issue 16): every variant the slots' files can run, each
+// compiled into its own plan on the CPU backend and profiled as the Profile tab profiles A and
+// B (a recorded run next to an unrecorded one; the variants take turns run by run).
+struct VariantRun {
+  int slot = 0;
+  std::shared_ptr<const Model> model;
+  quint64 generation = 0;
+  QString label;  // the slot's label (file name)
+  Variant variant = Variant::Int8Gelu;
+  int threads = 0;  // 0: one per core, as the slot's own plan
+};
+
+struct VariantsRequest {
+  int batch = 1;
+  int runs = 10;
+  int warmup = 2;
+  std::vector<VariantRun> columns;  // in the table's order
+};
+
+struct VariantResult {
+  int slot = 0;
+  quint64 generation = 0;
+  QString label;
+  QString variant;
+  std::optional<profiler::Trace> trace;  // end_to_end_us_unrecorded set
+  std::vector<double> unrecordedUs;      // per run, recording off
+  QString error;                         // this variant could not be built or run
+};
+
+struct VariantsOutcome {
+  std::vector<VariantResult> columns;  // in the request's order
+  QString device;
+  int batch = 0;
+  int runs = 0;
+};
+
 // Numerics (engine/quant_error.h): one slot's model against a reference model file or the
 // other slot's model, on a few images of a dataset.
 struct NumericsRequest {
@@ -187,6 +223,10 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
                         const std::function<void(const EvalProgressInfo&)>& progress);
 ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
                           const std::function<void(const ProfileProgressInfo&)>& progress);
+// Throws only when no variant could be built; one that fails has its error in its column. A
+// cancelled job returns early (its result is never shown).
+VariantsOutcome runVariants(const VariantsRequest& request, const JobToken& token,
+                            const std::function<void(const ProfileProgressInfo&)>& progress);
 // Throws when it cannot measure (a bad reference, different architectures); a cancelled job
 // stops after the image in progress and throws too (its result is never shown).
 NumericsOutcome runNumerics(const NumericsRequest& request, const JobToken& token,
@@ -207,6 +247,8 @@ class JobResults : public QObject {
   void evalFinished(quint64 job, const swinscope::gui::EvalOutcome& outcome);
   void profileProgress(quint64 job, const swinscope::gui::ProfileProgressInfo& progress);
   void profileFinished(quint64 job, const swinscope::gui::ProfileOutcome& outcome);
+  void variantsProgress(quint64 job, const swinscope::gui::ProfileProgressInfo& progress);
+  void variantsFinished(quint64 job, const swinscope::gui::VariantsOutcome& outcome);
   void numericsProgress(quint64 job, const swinscope::gui::NumericsProgressInfo& progress);
   void numericsFinished(quint64 job, const swinscope::gui::NumericsOutcome& outcome);
 };
@@ -219,5 +261,6 @@ Q_DECLARE_METATYPE(swinscope::gui::EvalProgressInfo)
 Q_DECLARE_METATYPE(swinscope::gui::EvalOutcome)
 Q_DECLARE_METATYPE(swinscope::gui::ProfileProgressInfo)
 Q_DECLARE_METATYPE(swinscope::gui::ProfileOutcome)
+Q_DECLARE_METATYPE(swinscope::gui::VariantsOutcome)
 Q_DECLARE_METATYPE(swinscope::gui::NumericsProgressInfo)
 Q_DECLARE_METATYPE(swinscope::gui::NumericsOutcome)

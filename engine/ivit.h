@@ -126,18 +126,22 @@ SWS_HD void shiftmax_row(const In* x, int len, std::int32_t x0, Out* out) {
     out[j] = static_cast<Out>(ratio_q8(exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftmaxN), recip));
 }
 
+// ShiftGELU of one s8 code x in a row whose maximum is mx, with e2 = exp_shift(−mx, x0, 23)
+// (once per row): x · σ at scale S/256.
+SWS_HD std::int64_t shift_gelu_elem(std::int64_t x, std::int64_t mx, std::int64_t e2, std::int32_t x0) {
+  const std::int64_t e1 = exp_shift(x - mx, x0, kShiftGeluN);
+  // Both exponents below the range (a row max far above 0 and x far below it): σ by sign.
+  const std::int64_t sig = e1 + e2 == 0 ? (x > 0 ? kOutMax : 0) : ratio_q8(e1, reciprocal(e1 + e2));
+  return x * sig;
+}
+
 // ShiftGELU of one row of s8 codes at scale S (x0 = exp_x0(1.702·S)); out at scale S/256.
 template <typename Out>
 SWS_HD void shift_gelu_row(const std::int8_t* x, int len, std::int32_t x0, Out* out) {
   std::int64_t mx = x[0];
   for (int j = 1; j < len; ++j) mx = x[j] > mx ? static_cast<std::int64_t>(x[j]) : mx;
   const std::int64_t e2 = exp_shift(-mx, x0, kShiftGeluN);
-  for (int j = 0; j < len; ++j) {
-    const std::int64_t e1 = exp_shift(static_cast<std::int64_t>(x[j]) - mx, x0, kShiftGeluN);
-    // Both exponents below the range (a row max far above 0 and x far below it): σ by sign.
-    const std::int64_t sig = e1 + e2 == 0 ? (x[j] > 0 ? kOutMax : 0) : ratio_q8(e1, reciprocal(e1 + e2));
-    out[j] = static_cast<Out>(static_cast<std::int64_t>(x[j]) * sig);
-  }
+  for (int j = 0; j < len; ++j) out[j] = static_cast<Out>(shift_gelu_elem(x[j], mx, e2, x0));
 }
 
 // ⌊√v⌋ for v ≥ 0: Newton's iteration from 2^⌈bits(v)/2⌉ (≥ √v), decreasing to the floor.
@@ -153,24 +157,40 @@ SWS_HD std::int64_t isqrt(std::int64_t v) {
   }
 }
 
+// I-LayerNorm's pieces, so a row routine and a warp-per-row kernel compute the same thing:
+// the mean of a row of `len` codes summing to s, rounded half to even
+// (floor((2s + len) / (2 len)), one down on exact ties with an odd result) ...
+SWS_HD std::int64_t ilayernorm_mean(std::int64_t s, int len) {
+  const std::int64_t den = 2 * static_cast<std::int64_t>(len);
+  std::int64_t mean = floor_div(2 * s + len, den);
+  if ((2 * s + len) % den == 0 && (mean & 1)) --mean;
+  return mean;
+}
+// ... the factor floor((2^31 − 1) / ⌊√var⌋) from var = Σ (x − mean)² (0 for a constant row) ...
+SWS_HD std::int64_t ilayernorm_factor(std::int64_t var) {
+  const std::int64_t sd = isqrt(var);
+  return sd > 0 ? kInt31 / sd : 0;
+}
+// ... and one output, floor((x − mean) · factor / 2) at scale √len / 2^30.
+SWS_HD std::int32_t ilayernorm_out(std::int64_t x, std::int64_t mean, std::int64_t factor) {
+  return static_cast<std::int32_t>(floor_div((x - mean) * factor, 2));
+}
+
 // I-LayerNorm's integer part over one row: y'[c] = floor((x − mean) · floor((2^31−1)/std) / 2),
-// at scale √len / 2^30 (see the header comment). Returns std (0: a constant row, y' = 0).
+// at scale √len / 2^30 (see the header comment). Returns the factor (0: a constant row, y' = 0).
 template <typename In>
 SWS_HD std::int64_t ilayernorm_row(const In* x, int len, std::int32_t* y) {
   std::int64_t s = 0;
   for (int c = 0; c < len; ++c) s += x[c];
-  // mean rounded half to even: floor((2s + len) / (2 len)), one down on exact ties with an odd result
-  std::int64_t mean = floor_div(2 * s + len, 2 * static_cast<std::int64_t>(len));
-  if ((2 * s + len) % (2 * static_cast<std::int64_t>(len)) == 0 && (mean & 1)) --mean;
+  const std::int64_t mean = ilayernorm_mean(s, len);
   std::int64_t var = 0;
   for (int c = 0; c < len; ++c) {
     const std::int64_t d = static_cast<std::int64_t>(x[c]) - mean;
     var += d * d;
   }
-  const std::int64_t sd = isqrt(var);
-  const std::int64_t factor = sd > 0 ? kInt31 / sd : 0;
-  for (int c = 0; c < len; ++c) y[c] = static_cast<std::int32_t>(floor_div((static_cast<std::int64_t>(x[c]) - mean) * factor, 2));
-  return sd;
+  const std::int64_t factor = ilayernorm_factor(var);
+  for (int c = 0; c < len; ++c) y[c] = ilayernorm_out(x[c], mean, factor);
+  return factor;
 }
 
 // The dyadic form of a positive or negative scale (batch_frexp, 31 bits). Host side.

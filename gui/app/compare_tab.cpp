@@ -5,7 +5,6 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -13,6 +12,7 @@
 #include <QPushButton>
 #include <QSaveFile>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -69,16 +69,28 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   m_note = new QLabel(m_card);
   m_note->setWordWrap(true);
   cl->addWidget(m_note);
+  // Two views: Table 2 (A against B) and the variants table, each with the tab's full height.
+  m_views = new QTabWidget(this);
+  m_views->setObjectName(QStringLiteral("compareViews"));
+  m_views->setDocumentMode(true);
+  auto* top = new QWidget(m_views);
+  auto* tl = new QVBoxLayout(top);
   auto* row = new QHBoxLayout;
   row->addWidget(m_card);
   row->addStretch(1);
-  lay->addLayout(row);
+  tl->addLayout(row);
+  tl->addStretch(1);
+  m_views->addTab(top, tr("A vs B (Table 2)"));
 
   // The variants table (issue 16): FT-style int8-gelu, I-ViT's integer-only int8-ivit and the
   // GELU-less int8-relu side by side, per stage and end to end, on the CPU backend.
-  auto* group = new QGroupBox(tr("Every variant on the CPU backend: int8 (FasterTransformer-style), integer-only (I-ViT), GELU-less"), this);
-  group->setObjectName(QStringLiteral("variantsGroup"));
+  auto* group = new QWidget(m_views);
+  group->setObjectName(QStringLiteral("variantsPage"));
+  m_variantsPage = group;
   auto* gl = new QVBoxLayout(group);
+  gl->addWidget(new QLabel(tr("<h3>Every variant each file can run, on the CPU backend: int8 (FasterTransformer-style), "
+                              "integer-only (I-ViT), GELU-less</h3>"),
+                           group));
   auto* vc = new QHBoxLayout;
   m_variantsRun = new QPushButton(tr("Profile every variant"), group);
   m_variantsRun->setObjectName(QStringLiteral("profileVariantsButton"));
@@ -121,7 +133,8 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   m_variantsNote = new QLabel(group);
   m_variantsNote->setWordWrap(true);
   gl->addWidget(m_variantsNote);
-  lay->addWidget(group, 1);
+  m_views->addTab(group, tr("Variants (CPU)"));
+  lay->addWidget(m_views, 1);
 
   connect(runAll, &QPushButton::clicked, this, &CompareTab::runAllRequested);
   connect(csv, &QPushButton::clicked, this, [this] {
@@ -173,14 +186,15 @@ void CompareTab::planVariants() {
   if (m_variants->columns().empty())
     note = tr("Load an int8 model into A and B (the bundled GELU model and its GELU-less student, say) to profile every variant they can run.");
   else
-    note = tr("Median µs per forward pass of each stage (summed over the blocks) and of the whole forward with recording off, "
-              "on random input; (×r) is the ratio to the first column. In int8-ivit, Shiftmax is the softmax row, ShiftGELU "
-              "the fc1_bias_gelu_quant row and I-LayerNorm the ln1_quant row. Greyed columns cannot run here: hover for why. "
-              "Measured: %1.")
+    note = tr("Median µs per forward of each stage (summed over the blocks) and of the forward with recording off, random input; "
+              "(×r): ratio to the first column. int8-ivit's Shiftmax is in the softmax row, ShiftGELU in fc1_bias_gelu_quant, "
+              "I-LayerNorm in ln1_quant. Greyed: cannot run here (hover for why). Measured: %1.")
                .arg(m_variants->provenance());
   if (!m_variantsNoise.isEmpty()) note += QLatin1Char(' ') + tr("<b>Noisy timing</b> (%1): close other work and profile again.").arg(m_variantsNoise.join(QStringLiteral("; ")));
   m_variantsNote->setText(note);
 }
+
+void CompareTab::showVariants() { m_views->setCurrentWidget(m_variantsPage); }
 
 void CompareTab::setVariantSettings(int batch, int runs, int warmup) {
   m_variantsBatch->setValue(batch);
@@ -210,6 +224,7 @@ bool CompareTab::profileVariants() {
     m_ctx->report(MessageBar::Level::Warning, tr("No variant can run: load an int8 model into A or B first"), kVariantsAction);
     return false;
   }
+  showVariants();
   JobResults* results = &m_ctx->results();
   m_variantsJob = m_ctx->runner().submit(tr("Profiling %1 variants (batch %2, %3 runs)").arg(req.columns.size()).arg(req.batch).arg(req.runs),
                                          [req, results](const JobToken& token) {

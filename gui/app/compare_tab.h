@@ -14,6 +14,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QTabWidget;
 class QTableView;
 
 namespace swinscope::gui {
@@ -45,6 +46,8 @@ class CompareTab : public QWidget {
   bool profileVariants();
   void cancelVariants();
   bool isProfilingVariants() const { return m_variantsJob != 0; }
+  QTabWidget* views() const { return m_views; }
+  void showVariants();
 
  signals:
   void runAllRequested();
@@ -70,6 +73,8 @@ class CompareTab : public QWidget {
   LatencySummary m_latency;
   quint64 m_generation[2] = {0, 0};
   QString m_lastDir;
+  QTabWidget* m_views = nullptr;  // Table 2 | the variants table
+  QWidget* m_variantsPage = nullptr;
   VariantsModel* m_variants = nullptr;
   QTableView* m_variantsTable = nullptr;
   QSpinBox* m_variantsBatch = nullptr;

@@ -474,6 +474,7 @@ void MainWindow::screenshotStep() {
   // One PNG per tab, each taken after that tab's work has finished: the same window a
   // user sees, driven by the same code paths (used by scripts/screenshots under Xvfb).
   const bool busy = !m_ctx->runner().idle() || m_classify->busy() || m_evaluate->isRunning() || m_profile->isRunning() ||
+                    m_compare->isProfilingVariants() ||
                     m_numerics->isRunning();
   if (++m_shotWaits > 4 * 60 * 20) {
     fprintf(stderr, "screenshots: gave up waiting after 20 minutes\n");
@@ -513,10 +514,14 @@ void MainWindow::screenshotStep() {
       break;
     case 4:
       if (!grabTo(QStringLiteral("compare.png"))) return;
+      m_compare->profileVariants();  // its Variants view: every variant of both files on the CPU
+      break;
+    case 5:
+      if (!grabTo(QStringLiteral("compare-variants.png"))) return;
       m_tabs->setCurrentWidget(m_numerics);
       m_numerics->run();
       break;
-    case 5:
+    case 6:
       if (!grabTo(QStringLiteral("numerics.png"))) return;
       m_shotTimer->stop();
       QCoreApplication::exit(0);

@@ -229,6 +229,11 @@ void MainWindow::buildMenus() {
   prof->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
   QAction* all = run->addAction(tr("Evaluate &and profile (Table 2)"), this, &MainWindow::runAll);
   all->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  run->addAction(tr("Profile every &variant (CPU)"), this, [this] {
+    m_tabs->setCurrentWidget(m_compare);
+    m_compare->showVariants();
+    m_compare->profileVariants();
+  });
   run->addSeparator();
   QAction* cancel = run->addAction(tr("&Cancel"), this, &MainWindow::cancelCurrent);
   cancel->setShortcut(QKeySequence(Qt::Key_Escape));
@@ -466,6 +471,7 @@ void MainWindow::cancelCurrent() {
   if (m_tabs->currentWidget() == m_profile && m_profile->isRunning()) return m_profile->cancel();
   if (m_evaluate->isRunning()) return m_evaluate->cancel();
   if (m_profile->isRunning()) return m_profile->cancel();
+  if (m_compare->isProfilingVariants()) return m_compare->cancelVariants();
   const quint64 running = m_ctx->runner().runningId();
   if (running) m_ctx->runner().cancel(running);
 }

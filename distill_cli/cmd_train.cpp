@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -52,7 +53,11 @@ std::vector<OptionSpec> data_options() {
           {"--threads", "N", "libtorch compute threads (0: libtorch's default)", "0"},
           {"--device", "cpu|cuda|auto", "where to train (cuda needs a CUDA build of libtorch)", "auto"},
           {"--checkpoint-dir", "DIR", "write a checkpoint there after every epoch / block", ""},
-          {"--resume", "", "continue the run saved in --checkpoint-dir (same options)", ""}};
+          {"--resume", "", "continue the run saved in --checkpoint-dir (same options; any number of workers)", ""},
+          {"--dist-backend", "gloo|nccl", "data parallelism (under `swinscope-cli launch` or torchrun: RANK, WORLD_SIZE,\n"
+                                          "MASTER_ADDR, MASTER_PORT): the c10d backend", "nccl for --device cuda, else gloo"},
+          {"--dist-timeout", "SECONDS", "data parallelism: how long a rank waits for the others (rendezvous, every\n"
+                                        "all-reduce) before it stops with an error", "60"}};
 }
 
 std::optional<fs::path> opt_path(const Args& a, const char* name) {
@@ -74,6 +79,30 @@ Augment parse_augment(const Args& a, int crop) {
 void set_threads(const Args& a) {
   const int t = a.get_int("--threads", 0, 0, 1024);
   if (t > 0) torch::set_num_threads(t);
+}
+
+// The process group of a data-parallel run (world 1 when started alone: every operation a
+// no-op). Made before the data is read, so every rank meets the others early.
+std::unique_ptr<train::DataParallel> data_parallel(const Args& a, const torch::Device& device) {
+  const train::DistEnv env = train::dist_env_from_environment();
+  const std::string backend = a.get_or("--dist-backend", device.is_cuda() ? "nccl" : "gloo");
+  const int timeout = a.get_int("--dist-timeout", 60, 1, 7 * 24 * 3600);
+  return std::make_unique<train::DataParallel>(env, backend, std::chrono::seconds(timeout));
+}
+
+// "" alone; ", 2 workers (gloo)" in a data-parallel run.
+std::string workers_note(const train::DataParallel& dp) {
+  return dp.distributed() ? ", " + std::to_string(dp.world()) + " data-parallel workers" : std::string();
+}
+
+// After a data-parallel run, rank 0 reports what the gradient all-reduce cost.
+void write_comm_stats(const train::DataParallel& dp) {
+  const auto& c = dp.stats();
+  if (!dp.distributed() || !dp.is_main() || c.steps == 0) return;
+  std::cerr << std::fixed << std::setprecision(2) << "data-parallel: " << dp.world() << " workers, " << c.steps
+            << " steps, gradient all-reduce " << 1e3 * c.seconds / static_cast<double>(c.steps) << " ms/step ("
+            << static_cast<double>(c.bytes) / static_cast<double>(c.steps) / 1e6 << " MB/step per rank in " << c.buckets
+            << (c.buckets == 1 ? " bucket" : " buckets") << ")\n";
 }
 
 std::string percent(double v) {
@@ -260,6 +289,12 @@ int cmd_train(const std::vector<std::string>& argv) {
   o.device = train::parse_device(args.get_or("--device", "auto"));
   if (auto d = args.get("--checkpoint-dir")) o.checkpoint_dir = *d;
   o.resume = args.flag("--resume");
+  const auto dp = data_parallel(args, o.device);
+  o.dp = dp.get();
+  const bool main_rank = dp->is_main();
+  if (o.batch % dp->world() != 0)
+    throw UsageError("swinscope-cli train: --batch " + std::to_string(o.batch) + " (the global batch) does not divide by the " +
+                     std::to_string(dp->world()) + " workers");
   if (!(o.lr > 0) || !(o.min_lr >= 0) || !(o.label_smoothing >= 0 && o.label_smoothing < 1) || !(o.warmup_epochs >= 0))
     throw UsageError("swinscope-cli train: --lr must be > 0, --min-lr ≥ 0, --warmup ≥ 0 and --label-smoothing in [0, 1)");
   set_threads(args);
@@ -306,17 +341,24 @@ int cmd_train(const std::vector<std::string>& argv) {
   o.fingerprint["--resize"] = std::to_string(meta.preprocess.resize);
   o.fingerprint["--mean"] = triplet(meta.preprocess.mean);
   o.fingerprint["--std"] = triplet(meta.preprocess.std);
-  if (!o.checkpoint_dir.empty()) remove_stale_temporaries_noting(o.checkpoint_dir);
-  std::cerr << "train: " << cfg.parameter_count() << " parameters, " << data.images.size() << " images (" << data.layout
+  if (!o.checkpoint_dir.empty() && main_rank) remove_stale_temporaries_noting(o.checkpoint_dir);
+  if (main_rank)
+    std::cerr << "train: " << cfg.parameter_count() << " parameters, " << data.images.size() << " images (" << data.layout
             << "), " << cfg.num_classes << " classes, " << o.epochs << " epochs of " << (data.images.size() + o.batch - 1) / o.batch
-            << " steps on " << (o.device.is_cuda() ? "cuda" : "cpu") << " (" << torch::get_num_threads() << " threads)\n"
+            << " steps on " << (o.device.is_cuda() ? "cuda" : "cpu") << " (" << torch::get_num_threads() << " threads"
+            << workers_note(*dp) << ")\n"
             << std::setprecision(4) << "  preprocessing: resize " << meta.preprocess.resize << ", crop " << meta.preprocess.crop
             << ", mean " << meta.preprocess.mean[0] << ", std " << meta.preprocess.std[0] << "\n";
   ProgressBar bar("train");
-  const auto logs = train::train_teacher(*model, meta, data, val ? &*val : nullptr, o, step_bar(bar), [&](const train::EpochLog& l) {
-    bar.finish();
-    write_epoch(l, o.epochs);
-  });
+  // Progress and logs from rank 0 only; every rank holds the same weights and global figures.
+  const auto logs = train::train_teacher(*model, meta, data, val ? &*val : nullptr, o,
+                                         main_rank ? step_bar(bar) : train::StepFn{}, [&](const train::EpochLog& l) {
+                                           if (!main_rank) return;
+                                           bar.finish();
+                                           write_epoch(l, o.epochs);
+                                         });
+  write_comm_stats(*dp);
+  if (!main_rank) return kOk;
   save_model(model->to_model(meta), out);
   std::cout << "wrote " << out.string() << ": FP32 " << model->to_model(meta).activation_summary() << ", "
             << cfg.parameter_count() << " parameters";
@@ -385,6 +427,12 @@ int cmd_distill(const std::vector<std::string>& argv) {
   if (auto d = args.get("--checkpoint-dir")) o.checkpoint_dir = *d;
   o.resume = args.flag("--resume");
   o.stop_after_block = args.get_int("--stop-after-block", -1, -1, 1 << 20);
+  const auto dp = data_parallel(args, o.device);
+  o.dp = dp.get();
+  const bool main_rank = dp->is_main();
+  if (o.batch % dp->world() != 0)
+    throw UsageError("swinscope-cli distill: --batch " + std::to_string(o.batch) + " (the global batch) does not divide by the " +
+                     std::to_string(dp->world()) + " workers");
   set_threads(args);
   // Everything that changes the weights; a --resume with any of them changed is refused.
   o.fingerprint = data_fingerprint(args, data, o.augment, o.seed);
@@ -397,23 +445,32 @@ int cmd_distill(const std::vector<std::string>& argv) {
   o.fingerprint["--batch"] = std::to_string(o.batch);
   o.fingerprint["--temperature"] = number(o.temperature);
   o.fingerprint["--no-kd"] = o.kd ? "no" : "yes";
-  if (!o.checkpoint_dir.empty()) remove_stale_temporaries_noting(o.checkpoint_dir);
+  if (!o.checkpoint_dir.empty() && main_rank) remove_stale_temporaries_noting(o.checkpoint_dir);
   const int L = teacher.config.total_blocks();
-  std::cerr << "distill: " << L << " blocks, " << (o.kd ? "KD on " + std::to_string(static_cast<long>(std::lround(o.fraction * data.images.size()))) +
+  if (main_rank)
+    std::cerr << "distill: " << L << " blocks, " << (o.kd ? "KD on " + std::to_string(static_cast<long>(std::lround(o.fraction * data.images.size()))) +
                                                              " images per block" : std::string("no KD (ablation)"))
-            << " on " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
+            << " on " << (o.device.is_cuda() ? "cuda" : "cpu") << workers_note(*dp) << "\n";
   if (val) {
     train::Swin t = train::swin_from_model(teacher);
-    std::cerr << "teacher validation top-1 " << percent(train::evaluate_top1(*t, *val, teacher.preprocess, 128, torch::kCPU, o.val_limit, o.workers))
-              << "\n";
+    const double top1 = train::evaluate_top1(*t, *val, teacher.preprocess, 128, torch::kCPU, o.val_limit, o.workers, dp.get());
+    if (main_rank) std::cerr << "teacher validation top-1 " << percent(top1) << "\n";
   }
   ProgressBar bar("distill");
-  const auto r = train::distill(teacher, data, val ? &*val : nullptr, o, step_bar(bar), [&](const train::BlockLog& b) {
-    bar.finish();
-    std::cerr << "block " << b.block + 1 << "/" << L << std::fixed << std::setprecision(4);
-    if (o.kd) std::cerr << "  KD loss " << b.kd_loss_first << " → " << b.kd_loss_last << " (mean " << b.kd_loss_mean << ")";
-    std::cerr << "  val " << (b.val_top1 >= 0 ? percent(b.val_top1) : "-") << std::setprecision(0) << "  " << b.seconds << " s\n";
-  });
+  // Progress and logs from rank 0 only; every rank holds the same weights and global figures.
+  const auto r = train::distill(teacher, data, val ? &*val : nullptr, o, main_rank ? step_bar(bar) : train::StepFn{},
+                                [&](const train::BlockLog& b) {
+                                  if (!main_rank) return;
+                                  bar.finish();
+                                  std::cerr << "block " << b.block + 1 << "/" << L << std::fixed << std::setprecision(4);
+                                  if (o.kd)
+                                    std::cerr << "  KD loss " << b.kd_loss_first << " → " << b.kd_loss_last << " (mean "
+                                              << b.kd_loss_mean << ")";
+                                  std::cerr << "  val " << (b.val_top1 >= 0 ? percent(b.val_top1) : "-")
+                                            << std::setprecision(0) << "  " << b.seconds << " s\n";
+                                });
+  write_comm_stats(*dp);
+  if (!main_rank) return kOk;
   if (!r.finished) {
     std::cerr << "stopped after block " << o.stop_after_block + 1 << " (--stop-after-block); continue with --resume\n";
     return kOk;

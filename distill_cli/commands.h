@@ -18,6 +18,7 @@ int cmd_profile(const std::vector<std::string>& argv);
 int cmd_profile_diff(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_distill(const std::vector<std::string>& argv);
+int cmd_launch(const std::vector<std::string>& argv);
 int cmd_selftest(const std::vector<std::string>& argv);
 
 }  // namespace swinscope::cli

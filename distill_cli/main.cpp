@@ -29,6 +29,7 @@ const Command kCommands[] = {
     {"numerics", "per-block, per-stage int8 error (SQNR in dB) against the FP32 source model", swinscope::cli::cmd_numerics},
     {"train", "train a SWIN teacher from scratch on a small dataset (libtorch)", swinscope::cli::cmd_train},
     {"distill", "the paper's Algorithm 1: GELU → ReLU block by block with knowledge distillation", swinscope::cli::cmd_distill},
+    {"launch", "start N local data-parallel workers of train or distill (torchrun's conventions)", swinscope::cli::cmd_launch},
     {"average", "average the weights of FP32 models of one architecture (a model soup)", swinscope::cli::cmd_average},
     {"quantize", "post-training quantization: calibrate an FP32 model, write the int8 model", swinscope::cli::cmd_quantize},
     {"bench", "end-to-end latency and throughput (median of timed runs after warm-up)", swinscope::cli::cmd_bench},

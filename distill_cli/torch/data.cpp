@@ -101,19 +101,22 @@ BatchLoader::Batch BatchLoader::load(std::size_t b) const {
   return out;
 }
 
+bool BatchLoader::next_step(torch::Tensor& images, torch::Tensor& labels) {
+  if (m_next >= batches()) return false;
+  Batch b = m_pending.get();
+  ++m_next;
+  if (m_next < batches()) m_pending = std::async(std::launch::async, [this, k = m_next] { return load(k); });
+  m_skipped += static_cast<long>(b.errors.size());
+  for (auto& e : b.errors)
+    if (m_reasons.size() < 5) m_reasons.push_back(std::move(e));
+  images = b.images;
+  labels = b.labels;
+  return true;
+}
+
 bool BatchLoader::next(torch::Tensor& images, torch::Tensor& labels) {
-  while (m_next < batches()) {
-    Batch b = m_pending.get();
-    ++m_next;
-    if (m_next < batches()) m_pending = std::async(std::launch::async, [this, k = m_next] { return load(k); });
-    m_skipped += static_cast<long>(b.errors.size());
-    for (auto& e : b.errors)
-      if (m_reasons.size() < 5) m_reasons.push_back(std::move(e));
-    if (b.images.size(0) == 0) continue;
-    images = b.images;
-    labels = b.labels;
-    return true;
-  }
+  while (next_step(images, labels))
+    if (images.size(0) > 0) return true;
   return false;
 }
 

@@ -36,6 +36,9 @@ class BatchLoader {
   // The next batch (images (n, C, crop, crop), labels (n) int64); false after the last.
   // Images that cannot be decoded are left out and counted.
   bool next(torch::Tensor& images, torch::Tensor& labels);
+  // The next batch even when none of its images could be decoded (then empty); false after
+  // the last. Data-parallel ranks take one step per global batch whatever they decoded.
+  bool next_step(torch::Tensor& images, torch::Tensor& labels);
   std::size_t batches() const { return (m_order.size() + static_cast<std::size_t>(m_batch) - 1) / static_cast<std::size_t>(m_batch); }
   std::size_t items() const { return m_order.size(); }
   long skipped() const { return m_skipped; }

@@ -28,11 +28,13 @@ torch::Device parse_device(const std::string& name) {
 }
 
 double evaluate_top1(SwinImpl& model, const Dataset& data, const PreprocessConfig& pp, int batch, torch::Device device,
-                     long limit, int workers) {
+                     long limit, int workers, DataParallel* dp) {
   std::size_t n = data.images.size();
   if (limit > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(limit));
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
+  const bool shard = dp && dp->distributed();
+  const auto [lo, hi] = shard ? rank_range(n, dp->rank(), dp->world()) : std::pair<std::size_t, std::size_t>{0, n};
+  std::vector<std::size_t> order(hi - lo);
+  std::iota(order.begin(), order.end(), lo);
   BatchLoader loader(data, pp, std::move(order), batch, Augment{}, 0, workers);
   torch::NoGradGuard ng;
   const bool was_training = model.is_training();
@@ -45,6 +47,11 @@ double evaluate_top1(SwinImpl& model, const Dataset& data, const PreprocessConfi
     seen += y.size(0);
   }
   model.train(was_training);
+  if (shard) {
+    std::vector<double> counts{static_cast<double>(correct), static_cast<double>(seen)};
+    dp->sum(counts);
+    return counts[1] > 0 ? counts[0] / counts[1] : 0.0;
+  }
   return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
 }
 
@@ -261,45 +268,84 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
     model.to(opt.device);
     load_optimizer(optimizer, optim);
   }
+  DataParallel* dp = opt.dp && opt.dp->distributed() ? opt.dp : nullptr;
+  const int world = dp ? dp->world() : 1;
+  if (opt.batch % world != 0)
+    throw Error("train: --batch " + std::to_string(opt.batch) + " is the global batch and must divide by the " +
+                std::to_string(world) + " workers");
+  const bool main_rank = !dp || dp->is_main();
+  if (dp) dp->broadcast(model.parameters());  // a resumed checkpoint or rank 0's initialisation everywhere
+  const auto params = model.trainable_parameters();
   const long steps_per_epoch = static_cast<long>((train.images.size() + static_cast<std::size_t>(opt.batch) - 1) /
                                                  static_cast<std::size_t>(opt.batch));
   for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
     const auto t0 = Clock::now();
     torch::manual_seed(mix_seed(opt.seed, static_cast<std::uint64_t>(epoch)));
-    BatchLoader loader(train, pp, shuffled_subset(train.images.size(), 1.0, mix_seed(opt.seed, 1000 + static_cast<std::uint64_t>(epoch))),
-                       opt.batch, opt.augment, mix_seed(opt.seed, 2000 + static_cast<std::uint64_t>(epoch)), opt.workers);
+    auto order = shuffled_subset(train.images.size(), 1.0, mix_seed(opt.seed, 1000 + static_cast<std::uint64_t>(epoch)));
+    if (dp) order = rank_shard(order, opt.batch, dp->rank(), world);
+    BatchLoader loader(train, pp, std::move(order), opt.batch / world, opt.augment,
+                       mix_seed(opt.seed, 2000 + static_cast<std::uint64_t>(epoch)), opt.workers);
+    const long steps = dp ? steps_per_epoch : static_cast<long>(loader.batches());
     model.train();
     double loss_sum = 0, lr = opt.lr;
     long correct = 0, seen = 0, s = 0;
     torch::Tensor x, y;
-    while (loader.next(x, y)) {
+    // One process: every non-empty batch. Data-parallel: every global step, even where this
+    // rank's share is empty (short last batch) or undecodable, since every rank all-reduces.
+    while (dp ? s < steps : loader.next(x, y)) {
+      const bool have = dp ? loader.next_step(x, y) && x.size(0) > 0 : true;
       lr = lr_at(opt, static_cast<long>(epoch) * steps_per_epoch + s, steps_per_epoch);
       for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      x = x.to(opt.device);
-      y = y.to(opt.device);
-      auto logits = model.forward(x);
-      auto loss = torch::nn::functional::cross_entropy(
-          logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opt.label_smoothing));
-      const double loss_value = loss.item<double>();
+      torch::Tensor logits, loss;
+      if (have) {
+        x = x.to(opt.device);
+        y = y.to(opt.device);
+        logits = model.forward(x);
+        loss = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opt.label_smoothing));
+      }
+      double loss_value = 0;
+      long n = 0, hits = 0;
+      if (dp) {
+        // The gradient of the local loss sum, summed over ranks and divided by the global
+        // count: the gradient of the mean over the global batch whatever the shares' sizes.
+        optimizer.zero_grad();
+        StepSums sums;
+        if (have) {
+          n = y.size(0);
+          sums.count = static_cast<double>(n);
+          sums.loss_sum = loss.item<double>() * sums.count;
+          sums.correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<long>());
+          (loss * sums.count).backward();
+        }
+        dp->average_gradients(params, sums);
+        n = std::lround(sums.count);
+        hits = std::lround(sums.correct);
+        loss_value = n > 0 ? sums.loss_sum / sums.count : 0.0;
+      } else {
+        loss_value = loss.item<double>();
+      }
       if (!std::isfinite(loss_value))
         throw Error("train: the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) + "/" +
-                        std::to_string(opt.epochs) + ", step " + std::to_string(s + 1) + "/" + std::to_string(loader.batches()) +
+                        std::to_string(opt.epochs) + ", step " + std::to_string(s + 1) + "/" + std::to_string(steps) +
                         "; stopped before updating the weights (a lower --lr may help); " +
                         kept_checkpoint(opt.checkpoint_dir, "epoch", epoch),
                     Error::Kind::Runtime);
-      optimizer.zero_grad();
-      loss.backward();
+      if (!dp) {
+        optimizer.zero_grad();
+        loss.backward();
+        n = y.size(0);
+        hits = logits.argmax(1).eq(y).sum().item<long>();
+      }
       optimizer.step();
-      const long n = y.size(0);
       loss_sum += loss_value * static_cast<double>(n);
-      correct += logits.argmax(1).eq(y).sum().item<long>();
+      correct += hits;
       seen += n;
       ++s;
-      if (step) {
+      if (step && seen > 0) {
         const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-        step({s, static_cast<long>(loader.batches()), loss_sum / static_cast<double>(seen),
-              static_cast<double>(correct) / static_cast<double>(seen), el > 0 ? static_cast<double>(seen) / el : 0,
-              el / static_cast<double>(s) * static_cast<double>(static_cast<long>(loader.batches()) - s)});
+        step({s, steps, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
+              el > 0 ? static_cast<double>(seen) / el : 0, el / static_cast<double>(s) * static_cast<double>(steps - s)});
       }
     }
     if (seen == 0) throw Error(train.root.string() + ": no training image could be decoded (first: " +
@@ -309,12 +355,12 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
     l.loss = loss_sum / static_cast<double>(seen);
     l.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
     l.lr = lr;
-    if (val) l.val_top1 = evaluate_top1(model, *val, pp, std::max(opt.batch, 64), opt.device, opt.val_limit, opt.workers);
+    if (val) l.val_top1 = evaluate_top1(model, *val, pp, std::max(opt.batch, 64), opt.device, opt.val_limit, opt.workers, dp);
     l.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     logs.push_back(l);
     check_finite_parameters(model, "train: after epoch " + std::to_string(l.epoch) + "/" + std::to_string(opt.epochs),
                             kept_checkpoint(opt.checkpoint_dir, "epoch", epoch));
-    if (!opt.checkpoint_dir.empty()) {
+    if (!opt.checkpoint_dir.empty() && main_rank) {
       const std::string w = "teacher-epoch-" + std::to_string(l.epoch) + ".safetensors";
       const std::string o = "optimizer-epoch-" + std::to_string(l.epoch) + ".pt";
       try {
@@ -399,6 +445,13 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
   }
   r.student->to(opt.device);
   teacher_net->to(opt.device);
+  DataParallel* dp = opt.dp && opt.dp->distributed() ? opt.dp : nullptr;
+  const int world = dp ? dp->world() : 1;
+  if (opt.batch % world != 0)
+    throw Error("distill: --batch " + std::to_string(opt.batch) + " is the global batch and must divide by the " +
+                std::to_string(world) + " workers");
+  const bool main_rank = !dp || dp->is_main();
+  if (dp) dp->broadcast(r.student->parameters());
   for (int k = start; k < L; ++k) {
     const auto t0 = Clock::now();
     auto& blk = r.student->block(k);
@@ -411,43 +464,75 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
     for (int e = 0; opt.kd && e < opt.epochs_per_block; ++e) {
       const std::uint64_t seed = mix_seed(opt.seed, static_cast<std::uint64_t>(k) * 1000 + static_cast<std::uint64_t>(e));
       torch::manual_seed(seed);
-      BatchLoader loader(train, pp, shuffled_subset(train.images.size(), opt.fraction, seed), opt.batch, opt.augment,
-                         mix_seed(seed, 1), opt.workers);
-      torch::optim::SGD sgd(r.student->trainable_parameters(), torch::optim::SGDOptions(opt.lr).momentum(opt.momentum));
+      auto order = shuffled_subset(train.images.size(), opt.fraction, seed);
+      const long global_steps = static_cast<long>((order.size() + static_cast<std::size_t>(opt.batch) - 1) /
+                                                  static_cast<std::size_t>(opt.batch));
+      if (dp) order = rank_shard(order, opt.batch, dp->rank(), world);
+      BatchLoader loader(train, pp, std::move(order), opt.batch / world, opt.augment, mix_seed(seed, 1), opt.workers);
+      const long steps = dp ? global_steps : static_cast<long>(loader.batches());
+      const auto params = r.student->trainable_parameters();
+      torch::optim::SGD sgd(params, torch::optim::SGDOptions(opt.lr).momentum(opt.momentum));
       r.student->train();
       torch::Tensor x, y;
       long s = 0, seen = 0;
       double sum = 0;
-      const long block_steps = static_cast<long>(loader.batches()) * opt.epochs_per_block;
-      while (loader.next(x, y)) {
+      const long block_steps = steps * opt.epochs_per_block;
+      // As in train_teacher: data-parallel ranks take every global step.
+      while (dp ? s < steps : loader.next(x, y)) {
+        const bool have = dp ? loader.next_step(x, y) && x.size(0) > 0 : true;
         const double lr = distill_lr_at(opt, block_step++, block_steps);
         for (auto& g : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
-        x = x.to(opt.device);
-        torch::Tensor t;
-        {
-          torch::NoGradGuard ng;
-          t = teacher_net->forward(x);
+        torch::Tensor loss;
+        if (have) {
+          x = x.to(opt.device);
+          torch::Tensor t;
+          {
+            torch::NoGradGuard ng;
+            t = teacher_net->forward(x);
+          }
+          loss = kd_loss(r.student->forward(x), t, opt.temperature);
         }
-        auto loss = kd_loss(r.student->forward(x), t, opt.temperature);
-        const double loss_value = loss.item<double>();
+        double loss_value = 0;
+        long n = 0;
+        if (dp) {
+          // kd_loss is a batch mean: the local sum's gradient, summed over ranks and divided by
+          // the global count, is the single-process gradient of the global batch.
+          sgd.zero_grad();
+          StepSums sums;
+          if (have) {
+            sums.count = static_cast<double>(x.size(0));
+            sums.loss_sum = loss.item<double>() * sums.count;
+            (loss * sums.count).backward();
+          }
+          dp->average_gradients(params, sums);
+          n = std::lround(sums.count);
+          loss_value = n > 0 ? sums.loss_sum / sums.count : 0.0;
+        } else {
+          loss_value = loss.item<double>();
+          n = x.size(0);
+        }
         if (!std::isfinite(loss_value))
           throw Error("distill: the KD loss is " + std::to_string(loss_value) + " at block " + std::to_string(k + 1) + "/" +
                           std::to_string(L) + ", epoch " + std::to_string(e + 1) + "/" + std::to_string(opt.epochs_per_block) +
-                          ", step " + std::to_string(s + 1) + "/" + std::to_string(loader.batches()) +
+                          ", step " + std::to_string(s + 1) + "/" + std::to_string(steps) +
                           "; stopped before updating the weights (a lower --lr may help); " +
                           kept_checkpoint(opt.checkpoint_dir, "block", k),
                       Error::Kind::Runtime);
-        sgd.zero_grad();
-        loss.backward();
+        if (!dp) {
+          sgd.zero_grad();
+          loss.backward();
+        }
         sgd.step();
-        losses.push_back(loss_value);
-        sum += losses.back();
-        seen += x.size(0);
+        if (n > 0) {
+          losses.push_back(loss_value);
+          sum += losses.back();
+        }
+        seen += n;
         ++s;
-        if (step) {
+        if (step && !losses.empty()) {
           const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-          step({s, static_cast<long>(loader.batches()), sum / static_cast<double>(s), -1, el > 0 ? static_cast<double>(seen) / el : 0,
-                el / static_cast<double>(s) * static_cast<double>(static_cast<long>(loader.batches()) - s)});
+          step({s, steps, sum / static_cast<double>(losses.size()), -1, el > 0 ? static_cast<double>(seen) / el : 0,
+                el / static_cast<double>(s) * static_cast<double>(steps - s)});
         }
       }
       if (seen == 0) throw Error(train.root.string() + ": no training image could be decoded");
@@ -458,12 +543,12 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
       bl.kd_loss_last = std::accumulate(losses.end() - static_cast<long>(tenth), losses.end(), 0.0) / static_cast<double>(tenth);
       bl.kd_loss_mean = std::accumulate(losses.begin(), losses.end(), 0.0) / static_cast<double>(losses.size());
     }
-    if (val) bl.val_top1 = evaluate_top1(*r.student, *val, pp, 128, opt.device, opt.val_limit, opt.workers);
+    if (val) bl.val_top1 = evaluate_top1(*r.student, *val, pp, 128, opt.device, opt.val_limit, opt.workers, dp);
     bl.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.blocks.push_back(bl);
     check_finite_parameters(*r.student, "distill: after block " + std::to_string(k + 1) + "/" + std::to_string(L),
                             kept_checkpoint(opt.checkpoint_dir, "block", k));
-    if (!opt.checkpoint_dir.empty()) {
+    if (!opt.checkpoint_dir.empty() && main_rank) {
       const std::string w = "student-block-" + std::to_string(k) + ".safetensors";
       try {
         r.student->to(torch::kCPU);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "distill_cli/torch/data.h"
+#include "distill_cli/torch/dist.h"
 #include "distill_cli/torch/swin.h"
 #include "engine/dataset.h"
 #include "engine/model.h"
@@ -34,9 +35,10 @@ struct StepProgress {
 };
 using StepFn = std::function<void(const StepProgress&)>;
 
-// Top-1 of `model` on `data` (limit > 0: the first `limit` items), no augmentation.
+// Top-1 of `model` on `data` (limit > 0: the first `limit` items), no augmentation. With a
+// distributed `dp`, each rank evaluates its contiguous share and the counts are summed.
 double evaluate_top1(SwinImpl& model, const Dataset& data, const PreprocessConfig& pp, int batch, torch::Device device,
-                     long limit, int workers);
+                     long limit, int workers, DataParallel* dp = nullptr);
 
 // Every option that changes the result of a run, by its command-line name ("--lr") with its
 // value as text: stored in the checkpoint, and a --resume whose options differ is refused
@@ -59,6 +61,9 @@ struct TrainOptions {
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
   bool resume = false;
   Fingerprint fingerprint;  // the options that must match on --resume
+  // Data parallelism (null or world 1: one process). `batch` stays the global batch; each
+  // rank trains on batch / world of it, and only rank 0 writes checkpoints.
+  DataParallel* dp = nullptr;
 };
 
 struct EpochLog {
@@ -89,6 +94,7 @@ struct DistillOptions {
   bool resume = false;
   int stop_after_block = -1;  // test hook: return after this block as if killed
   Fingerprint fingerprint;
+  DataParallel* dp = nullptr;  // as TrainOptions::dp
 };
 
 struct BlockLog {

@@ -1,0 +1,264 @@
+#include "distill_cli/torch/dist.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+
+#include "engine/error.h"
+
+#ifdef SWINSCOPE_HAVE_C10D
+// ProcessGroupGloo.hpp is empty unless USE_C10D_GLOO is defined (libtorch's CMake config
+// defines it); Debian's libtorch-dev ships the c10d headers and exports the symbols, and
+// libgloo-dev provides the gloo headers they include.
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace swinscope::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+int env_int(const char* name, int fallback, int lo, int hi) {
+  const auto v = env(name);
+  if (!v) return fallback;
+  try {
+    std::size_t used = 0;
+    const long x = std::stol(*v, &used);
+    if (used == v->size() && x >= lo && x <= hi) return static_cast<int>(x);
+  } catch (const std::exception&) {
+  }
+  throw Error(std::string("environment variable ") + name + "='" + *v + "' is not an integer in " + std::to_string(lo) +
+              ".." + std::to_string(hi));
+}
+
+// The first line of a c10d / gloo message (they append C++ backtraces).
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+DistEnv dist_env_from_environment() {
+  DistEnv e;
+  e.world = env_int("WORLD_SIZE", 1, 1, 1 << 16);
+  e.rank = env_int("RANK", 0, 0, e.world - 1);
+  e.local_rank = env_int("LOCAL_RANK", e.rank, 0, e.world - 1);
+  if (auto a = env("MASTER_ADDR")) e.master_addr = *a;
+  e.master_port = env_int("MASTER_PORT", 29500, 1, 65535);
+  e.agent_store = env("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  if (e.world > 1 && !env("MASTER_ADDR"))
+    throw Error("WORLD_SIZE is " + std::to_string(e.world) + " but MASTER_ADDR is not set (start the workers with "
+                "`swinscope-cli launch` or torchrun, which set it)");
+  return e;
+}
+
+std::pair<std::size_t, std::size_t> rank_range(std::size_t n, int rank, int world) {
+  const auto w = static_cast<std::size_t>(world), r = static_cast<std::size_t>(rank);
+  return {n * r / w, n * (r + 1) / w};
+}
+
+std::vector<std::size_t> rank_shard(const std::vector<std::size_t>& order, int batch, int rank, int world) {
+  std::vector<std::size_t> out;
+  const auto B = static_cast<std::size_t>(batch);
+  for (std::size_t first = 0; first < order.size(); first += B) {
+    const std::size_t m = std::min(B, order.size() - first);
+    const auto [lo, hi] = rank_range(m, rank, world);
+    out.insert(out.end(), order.begin() + static_cast<long>(first + lo), order.begin() + static_cast<long>(first + hi));
+  }
+  return out;
+}
+
+bool dist_compiled_in() {
+#ifdef SWINSCOPE_HAVE_C10D
+  return true;
+#else
+  return false;
+#endif
+}
+
+struct DataParallel::Impl {
+#ifdef SWINSCOPE_HAVE_C10D
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+#endif
+};
+
+DataParallel::DataParallel(const DistEnv& e, const std::string& backend, std::chrono::milliseconds timeout)
+    : m_env(e), m_timeout(timeout), m_impl(std::make_unique<Impl>()) {
+  if (backend != "gloo" && backend != "nccl")
+    throw Error("--dist-backend must be gloo or nccl, found '" + backend + "'");
+  if (m_env.world <= 1) return;
+  const std::string who = "rank " + std::to_string(m_env.rank) + "/" + std::to_string(m_env.world);
+  if (backend == "nccl")
+    throw Error(who + ": --dist-backend nccl: this build has no NCCL process group (Debian's libtorch-dev is CPU-only and "
+                "ships none); use --dist-backend gloo, which all-reduces CUDA gradients through host memory");
+#ifndef SWINSCOPE_HAVE_C10D
+  throw Error(who + ": WORLD_SIZE is " + std::to_string(m_env.world) +
+                  ", but this swinscope-cli was built without the distributed path (Gloo's headers were not found: "
+                  "install libgloo-dev, reconfigure and rebuild)",
+              Error::Kind::Runtime);
+#else
+  // Test hook (tests/test_dist.cpp): SWINSCOPE_TEST_KILL=R:N makes rank R raise SIGKILL on
+  // itself before its N-th gradient all-reduce, as a worker lost to the OOM killer would die.
+  if (auto k = env("SWINSCOPE_TEST_KILL")) {
+    const auto colon = k->find(':');
+    if (colon != std::string::npos && std::atoi(k->substr(0, colon).c_str()) == m_env.rank)
+      m_kill_after = std::atol(k->substr(colon + 1).c_str());
+  }
+  try {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(m_env.master_port);
+    so.isServer = m_env.rank == 0 && !m_env.agent_store;
+    so.numWorkers = m_env.world;
+    so.waitWorkers = !m_env.agent_store;
+    so.timeout = timeout;
+    m_impl->store = c10::make_intrusive<c10d::TCPStore>(m_env.master_addr, so);
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    // One node: every rank on the loopback interface. Otherwise GLOO_SOCKET_IFNAME as torch's
+    // own init does, or the address this host's name resolves to.
+    const bool loopback = m_env.master_addr == "localhost" || m_env.master_addr.rfind("127.", 0) == 0;
+    if (auto ifname = env("GLOO_SOCKET_IFNAME"))
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(*ifname));
+    else if (loopback)
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    m_impl->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(m_impl->store, m_env.rank, m_env.world, opts);
+  } catch (const c10::Error& x) {
+    throw Error(who + ": cannot join the process group at " + m_env.master_addr + ":" + std::to_string(m_env.master_port) +
+                    " within --dist-timeout " + std::to_string(timeout.count() / 1000) + " s (" +
+                    first_line(x.what_without_backtrace()) + ")",
+                Error::Kind::Runtime);
+  }
+#endif
+}
+
+DataParallel::~DataParallel() = default;
+
+void DataParallel::fail(const char* what, const std::exception& e) const {
+  const auto* c = dynamic_cast<const c10::Error*>(&e);
+  throw Error("rank " + std::to_string(m_env.rank) + "/" + std::to_string(m_env.world) + ": " + what +
+                  " failed: another worker died or did not answer within --dist-timeout " +
+                  std::to_string(m_timeout.count() / 1000) + " s (" + first_line(c ? c->what_without_backtrace() : e.what()) + ")",
+              Error::Kind::Runtime);
+}
+
+void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
+  if (!distributed() || tensors.empty()) return;
+#ifdef SWINSCOPE_HAVE_C10D
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> flat_parts;
+  for (const auto& t : tensors) flat_parts.push_back(t.detach().to(torch::kCPU, torch::kFloat32).reshape({-1}));
+  std::vector<torch::Tensor> buf{torch::cat(flat_parts)};
+  try {
+    c10d::BroadcastOptions o;
+    o.rootRank = 0;
+    m_impl->pg->broadcast(buf, o)->wait();
+  } catch (const std::exception& e) {
+    fail("the broadcast of the parameters", e);
+  }
+  std::int64_t off = 0;
+  for (const auto& t : tensors) {
+    const auto n = t.numel();
+    t.detach().copy_(buf[0].narrow(0, off, n).view(t.sizes()));
+    off += n;
+  }
+#endif
+}
+
+void DataParallel::average_gradients(const std::vector<torch::Tensor>& params, StepSums& sums) {
+  if (!distributed()) {
+    if (sums.count > 0)
+      for (const auto& p : params)
+        if (p.grad().defined()) p.mutable_grad().div_(sums.count);
+    return;
+  }
+#ifdef SWINSCOPE_HAVE_C10D
+  if (m_kill_after >= 0 && m_stats.steps + 1 >= m_kill_after) {
+    std::cerr << "rank " << m_env.rank << ": SWINSCOPE_TEST_KILL: raising SIGKILL\n" << std::flush;
+    std::raise(SIGKILL);
+  }
+  const auto t0 = Clock::now();
+  torch::NoGradGuard ng;
+  // Buckets in parameter order, each at most bucket_bytes (a larger tensor gets its own);
+  // the three step sums ride at the end of the last bucket.
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [first, last) params per bucket
+  std::int64_t cap = std::max<std::int64_t>(1, bucket_bytes / 4), in_bucket = 0;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto n = params[i].numel();
+    if (i > first && in_bucket + n > cap) {
+      ranges.push_back({first, i});
+      first = i;
+      in_bucket = 0;
+    }
+    in_bucket += n;
+  }
+  ranges.push_back({first, params.size()});
+  std::vector<std::vector<torch::Tensor>> bufs;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  try {
+    for (std::size_t b = 0; b < ranges.size(); ++b) {
+      std::vector<torch::Tensor> parts;
+      for (std::size_t i = ranges[b].first; i < ranges[b].second; ++i) {
+        const auto& p = params[i];
+        parts.push_back(p.grad().defined() ? p.grad().detach().to(torch::kCPU, torch::kFloat32).reshape({-1})
+                                           : torch::zeros({p.numel()}, torch::kFloat32));
+      }
+      if (b + 1 == ranges.size())
+        parts.push_back(torch::tensor({static_cast<float>(sums.count), static_cast<float>(sums.loss_sum),
+                                       static_cast<float>(sums.correct)}, torch::kFloat32));
+      bufs.push_back({torch::cat(parts)});
+      m_stats.bytes += bufs.back()[0].numel() * 4;
+      // Gloo runs the buckets' all-reduces on its worker threads while the next is packed.
+      works.push_back(m_impl->pg->allreduce(bufs.back()));
+    }
+    for (auto& w : works) w->wait();
+  } catch (const std::exception& e) {
+    fail("the gradient all-reduce", e);
+  }
+  const auto& last = bufs.back()[0];
+  const auto tail = last.narrow(0, last.numel() - 3, 3);
+  sums.count = tail[0].item<double>();
+  sums.loss_sum = tail[1].item<double>();
+  sums.correct = tail[2].item<double>();
+  const double inv = sums.count > 0 ? 1.0 / sums.count : 0.0;
+  for (std::size_t b = 0; b < ranges.size(); ++b) {
+    std::int64_t off = 0;
+    const auto& flat = bufs[b][0];
+    for (std::size_t i = ranges[b].first; i < ranges[b].second; ++i) {
+      const auto& p = params[i];
+      const auto n = p.numel();
+      auto g = flat.narrow(0, off, n).view(p.sizes()).mul(inv).to(p.device(), p.scalar_type());
+      if (p.grad().defined()) p.mutable_grad().copy_(g);
+      else p.mutable_grad() = g;
+      off += n;
+    }
+  }
+  m_stats.buckets = static_cast<int>(ranges.size());
+  ++m_stats.steps;
+  m_stats.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+#endif
+}
+
+void DataParallel::sum(std::vector<double>& values) {
+  if (!distributed() || values.empty()) return;
+#ifdef SWINSCOPE_HAVE_C10D
+  std::vector<torch::Tensor> buf{torch::tensor(values, torch::kFloat64)};
+  try {
+    m_impl->pg->allreduce(buf)->wait();
+  } catch (const std::exception& e) {
+    fail("an all-reduce of counts", e);
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = buf[0][static_cast<long>(i)].item<double>();
+#endif
+}
+
+}  // namespace swinscope::train

@@ -1,0 +1,143 @@
+// Exact integer GEMM micro-benchmark (engine/cpu/igemm.h) on SWIN-T's linear-layer shapes at
+// batch 1 and the bundled model's: acc (M, N) int32 = A (M, K) u8 · Wᵀ, W (N, K) s8.
+//   old   the integer-only plan's first loop (engine/cpu/ivit_plan.cpp before igemm.h): each
+//         A row widened to int16, one `omp simd` int16 dot product per output
+//   igemm igemm() with the best kernel (igemm_impl()), and with the plain C++ kernel
+//   dnnl  oneDNN's u8·s8 → s8 matmul as the int8 plan binds it (BoundInt8Gemm): reference
+//         speed only, it is not exact without VNNI (engine/cpu/int8_gemm.h)
+// Every igemm result is compared with the old loop's, bit for bit. Warm-up, then the median
+// of --runs runs, the implementations interleaved within each run. Build and run (from the
+// repository root, flags as the engine's Release build with SWINSCOPE_NATIVE):
+//   g++ -O3 -march=native -std=c++20 -fopenmp -I. bench/igemm_micro.cpp engine/cpu/igemm.cpp
+//       engine/cpu/int8_gemm.cpp -ldnnl -o /tmp/igemm_micro
+//   OMP_NUM_THREADS=1 /tmp/igemm_micro [--runs 7]
+#include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/igemm.h"
+#include "engine/cpu/int8_gemm.h"
+
+using namespace swinscope::cpu;
+
+namespace {
+
+struct Shape {
+  const char* name;
+  long M;
+  int N, K;
+};
+
+// The old loop, verbatim in its algorithm.
+void old_igemm(const std::uint8_t* a, long M, const std::vector<std::int16_t>& w16, int N, int K, std::int32_t* acc) {
+#pragma omp parallel
+  {
+    std::vector<std::int16_t> row(static_cast<std::size_t>(K));
+#pragma omp for schedule(static)
+    for (long m = 0; m < M; ++m) {
+      const std::uint8_t* ar = a + m * K;
+      for (int k = 0; k < K; ++k) row[static_cast<std::size_t>(k)] = static_cast<std::int16_t>(ar[k]);
+      const std::int16_t* r = row.data();
+      for (int n = 0; n < N; ++n) {
+        const std::int16_t* wr = w16.data() + static_cast<std::size_t>(n) * K;
+        std::int32_t s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int k = 0; k < K; ++k) s += static_cast<std::int32_t>(r[k]) * static_cast<std::int32_t>(wr[k]);
+        acc[m * N + n] = s;
+      }
+    }
+  }
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 7;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (!std::strcmp(argv[i], "--runs")) runs = std::max(1, std::atoi(argv[i + 1]));
+  const Shape shapes[] = {
+      {"stage 0 qkv", 3136, 288, 96},   {"stage 0 proj", 3136, 96, 96},  {"stage 0 fc1", 3136, 384, 96},
+      {"stage 0 fc2", 3136, 96, 384},   {"stage 1 fc1", 784, 768, 192},  {"stage 1 fc2", 784, 192, 768},
+      {"stage 2 qkv", 196, 1152, 384},  {"stage 2 fc1", 196, 1536, 384}, {"stage 2 fc2", 196, 384, 1536},
+      {"stage 3 fc1", 49, 3072, 768},   {"stage 3 fc2", 49, 768, 3072},  {"C=32 fc1", 256, 128, 32},
+      {"C=32 fc2", 256, 32, 128},       {"C=128 fc1", 16, 512, 128},     {"C=128 fc2", 16, 128, 512},
+  };
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  std::printf("threads %d; igemm kernel: %s; oneDNN ISA 7-bit weights (no VNNI): %s\n", omp_get_max_threads(),
+              igemm_impl().c_str(), int8_gemm_needs_7bit_weights() ? "yes" : "no");
+  std::printf("%-14s %5s %5s %5s | %9s %9s %9s %9s | %7s %7s | %s\n", "shape", "M", "N", "K", "old ms", "igemm ms",
+              "plain ms", "dnnl ms", "old/ig", "ig/dnnl", "exact");
+  double sum_old = 0, sum_ig = 0, sum_dnnl = 0;
+  for (const Shape& s : shapes) {
+    std::mt19937 rng(5);
+    std::vector<std::uint8_t> a(static_cast<std::size_t>(s.M) * s.K);
+    std::vector<std::int8_t> w(static_cast<std::size_t>(s.N) * s.K);
+    for (auto& x : a) x = static_cast<std::uint8_t>(rng() % 256);
+    for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(rng() % 256) - 128);
+    const std::vector<std::int16_t> w16(w.begin(), w.end());
+    const IGemmWeights packed(w.data(), s.N, s.K);
+    std::vector<std::int32_t> acc_old(static_cast<std::size_t>(s.M) * s.N), acc_ig(acc_old.size()),
+        acc_plain(acc_old.size());
+    const float scale = 1.f;
+    Int8LinearWeights dw(w.data(), &scale, 1, s.N, s.K, int8_gemm_needs_7bit_weights());
+    std::vector<std::int8_t> dst(acc_old.size());
+    Int8GemmIo io;
+    io.src = a.data();
+    io.src_kind = Int8Src::Unsigned;
+    io.dst = dst.data();
+    io.dst_kind = Int8Dst::S8;
+    io.dst_scale = 1000.f;
+    BoundInt8Gemm dnnl_gemm(eng, strm, dw, static_cast<int>(s.M), io);
+
+    auto t_old = [&] { old_igemm(a.data(), s.M, w16, s.N, s.K, acc_old.data()); };
+    auto t_ig = [&] { igemm(a.data(), s.M, packed, acc_ig.data()); };
+    auto t_plain = [&] { igemm(a.data(), s.M, packed, acc_plain.data(), IGemmKernel::Plain); };
+    auto t_dnnl = [&] {
+      dnnl_gemm.execute(strm);
+      strm.wait();
+    };
+    t_old(), t_ig(), t_plain(), t_dnnl();  // warm-up
+    const bool exact = acc_ig == acc_old && acc_plain == acc_old;
+    std::vector<double> v_old, v_ig, v_plain, v_dnnl;
+    for (int r = 0; r < runs; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      t_old();
+      v_old.push_back(ms_since(t0));
+      t0 = std::chrono::steady_clock::now();
+      t_ig();
+      v_ig.push_back(ms_since(t0));
+      t0 = std::chrono::steady_clock::now();
+      t_plain();
+      v_plain.push_back(ms_since(t0));
+      t0 = std::chrono::steady_clock::now();
+      t_dnnl();
+      v_dnnl.push_back(ms_since(t0));
+    }
+    const double mo = median(v_old), mi = median(v_ig), mp = median(v_plain), md = median(v_dnnl);
+    sum_old += mo, sum_ig += mi, sum_dnnl += md;
+    std::printf("%-14s %5ld %5d %5d | %9.3f %9.3f %9.3f %9.3f | %6.1fx %6.2fx | %s\n", s.name, s.M, s.N, s.K, mo, mi, mp,
+                md, mo / mi, mi / md, exact ? "yes" : "NO");
+    if (!exact) return 1;
+  }
+  std::printf("sum of medians: old %.2f ms, igemm %.2f ms, dnnl %.2f ms (old/igemm %.1fx, igemm/dnnl %.2fx)\n", sum_old,
+              sum_ig, sum_dnnl, sum_old / sum_ig, sum_ig / sum_dnnl);
+  return 0;
+}

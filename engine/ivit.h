@@ -78,6 +78,8 @@ SWS_HD std::int64_t apply(std::int64_t v, Dyadic d) {
 }
 
 SWS_HD std::int64_t clamp64(std::int64_t v, std::int64_t lo, std::int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// Saturation to ±lim (16-bit residual codes, 8-bit activations).
+SWS_HD std::int32_t sat(std::int64_t v, std::int64_t lim) { return static_cast<std::int32_t>(clamp64(v, -lim, lim)); }
 
 // The code of −1.0 at scale S: floor(−1/S) (negative). Host side, from a float scale.
 inline std::int32_t exp_x0(double scale) {

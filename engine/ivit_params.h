@@ -23,8 +23,6 @@ inline constexpr float kRes = 32767.f;  // the residual stream: 16-bit codes
 inline constexpr float kAct = 127.f;    // 8-bit activations
 inline constexpr std::int64_t kResMax = 32767, kActMax = 127;
 
-SWS_HD std::int32_t sat(std::int64_t v, std::int64_t lim) { return static_cast<std::int32_t>(clamp64(v, -lim, lim)); }
-
 // A linear layer in integers: s8 weights (N, K), their per-tensor or per-channel scales, the
 // bias as int64 at the accumulator's scale and the dyadic multiplier to the output's scale.
 struct Linear {

@@ -80,7 +80,7 @@ std::vector<VariantSupport> variant_support(const Model& model) {
       try {
         cpu::check_int8_variant(model, v);
         s.runs = true;
-        s.note = v == Variant::Int8GeluFused ? "CUDA only" : (v == Variant::Int8Ivit ? "CPU only" : "CPU, CUDA");
+        s.note = v == Variant::Int8GeluFused ? "CUDA only" : "CPU, CUDA";
         if (v == Variant::Int8Ivit)
           if (const std::string n = missing_ivit_range(model); !n.empty()) {
             s.runs = false;
@@ -164,21 +164,22 @@ namespace {
 std::unique_ptr<Plan> make_cuda_plan([[maybe_unused]] const Model& model, const PlanOptions& opts) {
   const bool emu = opts.backend == Backend::CUDAEmu;
   const std::string where = emu ? "the cuda-emu backend" : "the CUDA backend";
-  if (opts.variant == Variant::Int8Ivit)
-    throw Error("variant int8-ivit (integer-only, after I-ViT) runs on the CPU backend only so far; use --backend cpu");
+  const bool ivit = opts.variant == Variant::Int8Ivit;
   const bool fp = opts.variant == Variant::FP32 || opts.variant == Variant::FP16;
   if (emu) {
 #ifdef SWINSCOPE_HAVE_CUDA_EMU
+    if (ivit) return cuda_emu::make_ivit_plan(model, opts.max_batch);
     return fp ? cuda_emu::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
               : cuda_emu::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.gemm);
 #endif
   } else {
 #ifdef SWINSCOPE_HAVE_CUDA
+    if (ivit) return cuda::make_ivit_plan(model, opts.max_batch);
     return fp ? cuda::make_float_plan(model, opts.variant, opts.tf32, opts.max_batch)
               : cuda::make_int8_plan(model, opts.variant, opts.max_batch, opts.fused_attention, opts.gemm);
 #endif
   }
-  (void)fp;
+  (void)fp, (void)ivit;
   throw Error(where + " is not in this build", Error::Kind::Runtime);
 }
 

@@ -168,9 +168,9 @@ class CudaPlanBase : public Plan {
   GemmRunner m_runner;
   float* m_in = nullptr;      // (B, Cin, img, img)
   float* m_logits = nullptr;  // (B, classes)
+  float* m_cols = nullptr;    // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
 
  private:
-  float* m_cols = nullptr;    // im2col (B·L0, Cin·p·p) / head LayerNorm (B·L, F)
   float* m_pooled = nullptr;  // (B, F)
   const float *m_patch_w = nullptr, *m_patch_b = nullptr, *m_patch_g = nullptr, *m_patch_nb = nullptr;
   const float *m_norm_g = nullptr, *m_norm_b = nullptr, *m_head_w = nullptr, *m_head_b = nullptr;

@@ -89,8 +89,7 @@ nlohmann::json stats_json(const TraceStats& st) {
   return j;
 }
 
-
-// profile-diff with three or more traces: one column per trace, its median and its ratio to the first.
+// A trace's forward: the unrecorded runs' median, or the recorded one's for a trace without it.
 double end_to_end_us(const profiler::Trace& t, const TraceStats& st) {
   return t.end_to_end_us_unrecorded > 0 ? t.end_to_end_us_unrecorded : st.run_total_us.median;
 }
@@ -103,11 +102,13 @@ std::string trace_label(const profiler::Trace& t, const std::string& file) {
   return t.context.variant.empty() ? model : model + " " + t.context.variant;
 }
 
+// "fmnist_swin_gelu.int8.safetensors" → "fmnist_swin_gelu.int8": a column header.
 std::string strip_suffix(std::string s, const std::string& suffix) {
   if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0) s.resize(s.size() - suffix.size());
   return s;
 }
 
+// profile-diff with three or more traces: one column per trace, its median and its ratio to the first.
 int diff_many(const std::vector<std::string>& files, const std::vector<profiler::Trace>& traces, bool per_block, bool json) {
   const std::size_t n = traces.size();
   std::vector<TraceStats> st;
@@ -417,8 +418,8 @@ int cmd_profile_diff(const std::vector<std::string>& argv) {
     if (!kinds.count(k.kind)) order.push_back(k.kind);
     kinds[k.kind].second = k.us.median;
   }
-  const double ea = a.end_to_end_us_unrecorded > 0 ? a.end_to_end_us_unrecorded : sa.run_total_us.median;
-  const double eb = b.end_to_end_us_unrecorded > 0 ? b.end_to_end_us_unrecorded : sb.run_total_us.median;
+  const double ea = end_to_end_us(a, sa);
+  const double eb = end_to_end_us(b, sb);
   if (args.flag("--json")) {
     nlohmann::json j{{"a", args.positional()[0]}, {"b", args.positional()[1]}, {"end_to_end_us", {ea, eb}}, {"speedup_a_over_b", ea / eb}};
     for (const auto& k : order) j["kinds"].push_back({{"kind", k}, {"a_us", kinds[k].first}, {"b_us", kinds[k].second}});

@@ -334,16 +334,77 @@ EvalOutcome runEvaluate(const EvalRequest& request, const JobToken& token,
 
 // ---- profiling ----
 
+namespace {
+
+// One plan under the profiler: random input, its recorder, and the unrecorded runs' times.
+struct ProfiledPlan {
+  Plan* plan = nullptr;
+  QString name;  // for progress: "A", "A int8-ivit"
+  std::vector<float> input;
+  std::vector<float> logits;
+  std::unique_ptr<profiler::TraceRecorder> recorder;  // make_trace_recorder: CUDA events for a CUDA plan
+  std::vector<double> unrecorded;
+
+  ProfiledPlan(Plan& p, QString n, const SwinConfig& c, int batch)
+      : plan(&p), name(std::move(n)), input(randomInput(c, batch, 7)),
+        logits(static_cast<std::size_t>(batch) * static_cast<std::size_t>(c.num_classes)), recorder(make_trace_recorder(p)) {}
+
+  double timed(int batch, profiler::Recorder* rec) {
+    const auto t0 = Clock::now();
+    plan->run(input.data(), batch, logits.data(), rec);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  }
+
+  // The trace of the recorded runs, with the median unrecorded forward as the end-to-end latency.
+  profiler::Trace take(profiler::TraceContext ctx) {
+    ctx.variant = std::string(variant_name(plan->variant()));
+    ctx.backend = std::string(backend_name(plan->backend()));
+    auto trace = recorder->take_trace(ctx);
+    trace.end_to_end_us_unrecorded = profiler::summarize(unrecorded).median;
+    return trace;
+  }
+};
+
+// Warm-up, then `runs` rounds in which the plans take turns, each recorded run next to an
+// unrecorded one, so drift on a busy machine (turbo, other processes) hits every plan alike.
+// False when cancelled.
+bool profileInTurns(const std::vector<ProfiledPlan*>& plans, int batch, int runs, int warmup, const JobToken& token,
+                    const std::function<void(const ProfileProgressInfo&)>& progress) {
+  const int totalRuns = runs * static_cast<int>(plans.size());
+  for (auto* l : plans) {
+    if (token.cancelled()) return false;
+    progress({0, totalRuns, QObject::tr("warming up %1").arg(l->name)});
+    // One recorded run sizes the recorder; the measured runs then allocate nothing.
+    l->recorder->begin_run(0);
+    l->timed(batch, l->recorder.get());
+    l->recorder->end_run();
+    l->recorder->clear();
+    l->recorder->reserve_runs(runs);
+    for (int i = 0; i < warmup && !token.cancelled(); ++i) l->timed(batch, nullptr);
+  }
+  int done = 0;
+  for (int r = 0; r < runs; ++r) {
+    for (auto* l : plans) {
+      if (token.cancelled()) return false;
+      l->unrecorded.push_back(l->timed(batch, nullptr));
+      l->recorder->begin_run(r);
+      l->timed(batch, l->recorder.get());
+      l->recorder->end_run();
+      progress({++done, totalRuns, QObject::tr("run %1 of %2").arg(r + 1).arg(runs)});
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
                           const std::function<void(const ProfileProgressInfo&)>& progress) {
   ProfileOutcome out;
   struct Live {
     const SlotRun* run = nullptr;
     PlanCache::Handle handle;
-    std::vector<float> input;
-    std::vector<float> logits;
-    std::unique_ptr<profiler::TraceRecorder> recorder;  // make_trace_recorder: CUDA events for a CUDA plan
-    std::vector<double> unrecorded;
+    std::unique_ptr<ProfiledPlan> profiled;
   };
   const int batch = std::max(1, request.batch);
   std::vector<std::unique_ptr<Live>> live;
@@ -363,9 +424,7 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
       out.error[run.slot] = QString::fromUtf8(e.what());
       continue;
     }
-    l->recorder = make_trace_recorder(*l->handle.plan);
-    l->input = randomInput(run.model->config, batch, 7);
-    l->logits.resize(static_cast<std::size_t>(batch) * static_cast<std::size_t>(run.model->config.num_classes));
+    l->profiled = std::make_unique<ProfiledPlan>(*l->handle.plan, slotName(run.slot), run.model->config, batch);
     live.push_back(std::move(l));
   }
   if (live.empty()) {
@@ -373,52 +432,21 @@ ProfileOutcome runProfile(const ProfileRequest& request, const JobToken& token,
       if (!e.isEmpty()) throw Error(e.toStdString());
     throw Error("no model to profile");
   }
-  auto timed = [&](Live& l, profiler::Recorder* rec) {
-    const auto t0 = Clock::now();
-    l.handle.plan->run(l.input.data(), batch, l.logits.data(), rec);
-    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-  };
-  const int totalRuns = request.runs * static_cast<int>(live.size());
-  for (auto& l : live) {
-    if (token.cancelled()) return out;
-    progress({0, totalRuns, QObject::tr("warming up %1").arg(slotName(l->run->slot))});
-    // One recorded run sizes the recorder; the measured runs then allocate nothing.
-    l->recorder->begin_run(0);
-    timed(*l, l->recorder.get());
-    l->recorder->end_run();
-    l->recorder->clear();
-    l->recorder->reserve_runs(request.runs);
-    for (int i = 0; i < request.warmup && !token.cancelled(); ++i) timed(*l, nullptr);
-  }
-  // A and B alternate run by run, each recorded run next to an unrecorded one, so drift
-  // on a busy machine (turbo, other processes) hits both models alike.
-  int done = 0;
-  for (int r = 0; r < request.runs; ++r) {
-    for (auto& l : live) {
-      if (token.cancelled()) return out;
-      l->unrecorded.push_back(timed(*l, nullptr));
-      l->recorder->begin_run(r);
-      timed(*l, l->recorder.get());
-      l->recorder->end_run();
-      progress({++done, totalRuns, QObject::tr("run %1 of %2").arg(r + 1).arg(request.runs)});
-    }
-  }
+  std::vector<ProfiledPlan*> plans;
+  for (auto& l : live) plans.push_back(l->profiled.get());
+  if (!profileInTurns(plans, batch, request.runs, request.warmup, token, progress)) return out;
   for (auto& l : live) {
     const auto& run = *l->run;
     profiler::TraceContext ctx;
     ctx.model = run.label.toStdString();
-    ctx.variant = std::string(variant_name(l->handle.plan->variant()));
-    ctx.backend = std::string(backend_name(l->handle.plan->backend()));
     ctx.device = run.device.toStdString();
     ctx.batch = batch;
     ctx.runs = request.runs;
     ctx.warmup = request.warmup;
     ctx.notes = "SwinScope app, slot " + slotName(run.slot).toStdString();
-    auto trace = l->recorder->take_trace(ctx);
-    trace.end_to_end_us_unrecorded = profiler::summarize(l->unrecorded).median;
     for (const auto& k : l->handle.plan->kernels()) out.kernels[run.slot][k.stage] = k.kernel;
-    out.unrecordedUs[run.slot] = l->unrecorded;
-    out.trace[run.slot] = std::move(trace);
+    out.unrecordedUs[run.slot] = l->profiled->unrecorded;
+    out.trace[run.slot] = l->profiled->take(ctx);
   }
   return out;
 }
@@ -434,10 +462,7 @@ VariantsOutcome runVariants(const VariantsRequest& request, const JobToken& toke
   struct Live {
     std::size_t column = 0;
     std::unique_ptr<Plan> plan;
-    std::vector<float> input;
-    std::vector<float> logits;
-    std::unique_ptr<profiler::TraceRecorder> recorder;
-    std::vector<double> unrecorded;
+    std::unique_ptr<ProfiledPlan> profiled;
   };
   std::vector<std::unique_ptr<Live>> live;
   const int columns = static_cast<int>(request.columns.size());
@@ -461,62 +486,29 @@ VariantsOutcome runVariants(const VariantsRequest& request, const JobToken& toke
       po.max_batch = batch;
       po.threads = c.threads;
       l->plan = make_plan(*c.model, po);
-      l->input = randomInput(c.model->config, batch, 7);
-      l->logits.resize(static_cast<std::size_t>(batch) * static_cast<std::size_t>(c.model->config.num_classes));
+      l->profiled = std::make_unique<ProfiledPlan>(*l->plan, slotName(c.slot) + QLatin1Char(' ') + r.variant, c.model->config, batch);
       // The first run at a batch size builds its primitives: not part of any measurement.
-      l->plan->run(l->input.data(), batch, l->logits.data());
-      l->recorder = make_trace_recorder(*l->plan);
+      l->profiled->timed(batch, nullptr);
       live.push_back(std::move(l));
     } catch (const std::exception& e) {
       out.columns.back().error = QString::fromUtf8(e.what());
     }
   }
   if (live.empty()) throw Error(out.columns.empty() ? "no variant to profile" : out.columns.front().error.toStdString());
-  auto timed = [&](Live& l, profiler::Recorder* rec) {
-    const auto t0 = Clock::now();
-    l.plan->run(l.input.data(), batch, l.logits.data(), rec);
-    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-  };
-  const int totalRuns = runs * static_cast<int>(live.size());
-  for (auto& l : live) {
-    if (token.cancelled()) return out;
-    const auto& c = out.columns[l->column];
-    progress({0, totalRuns, QObject::tr("warming up %1 %2").arg(slotName(c.slot), c.variant)});
-    l->recorder->begin_run(0);
-    timed(*l, l->recorder.get());
-    l->recorder->end_run();
-    l->recorder->clear();
-    l->recorder->reserve_runs(runs);
-    for (int i = 0; i < request.warmup && !token.cancelled(); ++i) timed(*l, nullptr);
-  }
-  // The variants take turns run by run, each recorded run next to an unrecorded one, so drift
-  // on a busy machine hits every column alike.
-  int done = 0;
-  for (int r = 0; r < runs; ++r) {
-    for (auto& l : live) {
-      if (token.cancelled()) return out;
-      l->unrecorded.push_back(timed(*l, nullptr));
-      l->recorder->begin_run(r);
-      timed(*l, l->recorder.get());
-      l->recorder->end_run();
-      progress({++done, totalRuns, QObject::tr("run %1 of %2 (%3 variants)").arg(r + 1).arg(runs).arg(live.size())});
-    }
-  }
+  std::vector<ProfiledPlan*> plans;
+  for (auto& l : live) plans.push_back(l->profiled.get());
+  if (!profileInTurns(plans, batch, runs, request.warmup, token, progress)) return out;
   for (auto& l : live) {
     auto& res = out.columns[l->column];
     profiler::TraceContext ctx;
     ctx.model = res.label.toStdString();
-    ctx.variant = res.variant.toStdString();
-    ctx.backend = std::string(backend_name(l->plan->backend()));
     ctx.device = out.device.toStdString();
     ctx.batch = batch;
     ctx.runs = runs;
     ctx.warmup = request.warmup;
     ctx.notes = "SwinScope app, Compare tab variants, slot " + slotName(res.slot).toStdString();
-    auto trace = l->recorder->take_trace(ctx);
-    trace.end_to_end_us_unrecorded = profiler::summarize(l->unrecorded).median;
-    res.unrecordedUs = l->unrecorded;
-    res.trace = std::move(trace);
+    res.unrecordedUs = l->profiled->unrecorded;
+    res.trace = l->profiled->take(ctx);
   }
   return out;
 }

@@ -8,15 +8,11 @@
 
 namespace swinscope::gui {
 
-namespace {
-
 QString csvField(QString s) {
   if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
     return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
   return s;
 }
-
-}  // namespace
 
 CompareModel::CompareModel(QObject* parent) : QAbstractTableModel(parent) {}
 

@@ -42,6 +42,9 @@ struct LatencySummary {
 QString speedupSentence(double speedupOfB, const std::optional<profiler::RatioInterval>& interval,
                         const QString& labelA = QStringLiteral("A"), const QString& labelB = QStringLiteral("B"));
 
+// One field of an RFC 4180 CSV line: quoted (quotes doubled) when it holds a comma, quote or newline.
+QString csvField(QString s);
+
 struct CompareInputs {
   CompareSlot slot[2];
   QString dataset;

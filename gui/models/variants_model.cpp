@@ -7,17 +7,12 @@
 
 #include <algorithm>
 
+#include "gui/models/compare_model.h"  // csvField
 #include "gui/models/stage_style.h"
 
 namespace swinscope::gui {
 
 namespace {
-
-QString csvField(QString s) {
-  if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
-    return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
-  return s;
-}
 
 bool sameColumn(const VariantColumn& a, const VariantColumn& b) {
   return a.slot == b.slot && a.generation == b.generation && a.variant == b.variant && a.model == b.model;

@@ -26,7 +26,7 @@ namespace swinscope::gui {
 namespace {
 const QString kVariantsAction = QStringLiteral("variants");
 
-// Variants the CPU backend cannot run: this table profiles on the CPU only.
+// The variants the CPU backend runs (the variants table profiles on the CPU only).
 bool runsOnCpu(Variant v) { return v != Variant::FP16 && v != Variant::Int8GeluFused; }
 bool isInt8(Variant v) { return v != Variant::FP32 && v != Variant::FP16; }
 }  // namespace
@@ -84,35 +84,35 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
 
   // The variants table (issue 16): FT-style int8-gelu, I-ViT's integer-only int8-ivit and the
   // GELU-less int8-relu side by side, per stage and end to end, on the CPU backend.
-  auto* group = new QWidget(m_views);
-  group->setObjectName(QStringLiteral("variantsPage"));
-  m_variantsPage = group;
-  auto* gl = new QVBoxLayout(group);
+  auto* page = new QWidget(m_views);
+  page->setObjectName(QStringLiteral("variantsPage"));
+  m_variantsPage = page;
+  auto* gl = new QVBoxLayout(page);
   gl->addWidget(new QLabel(tr("<h3>Every variant each file can run, on the CPU backend: int8 (FasterTransformer-style), "
                               "integer-only (I-ViT), GELU-less</h3>"),
-                           group));
+                           page));
   auto* vc = new QHBoxLayout;
-  m_variantsRun = new QPushButton(tr("Profile every variant"), group);
+  m_variantsRun = new QPushButton(tr("Profile every variant"), page);
   m_variantsRun->setObjectName(QStringLiteral("profileVariantsButton"));
   m_variantsRun->setToolTip(tr("Builds a CPU plan for every variant each loaded file can run (int8-gelu, int8-relu, int8-ivit, …) "
                                "and profiles them in turns, run by run: median µs per stage and per forward, and the ratio to the first column"));
-  m_variantsCancel = new QPushButton(tr("Cancel"), group);
+  m_variantsCancel = new QPushButton(tr("Cancel"), page);
   m_variantsCancel->setEnabled(false);
-  m_variantsBatch = new QSpinBox(group);
+  m_variantsBatch = new QSpinBox(page);
   m_variantsBatch->setRange(1, 256);
   m_variantsBatch->setValue(8);
   m_variantsBatch->setPrefix(tr("batch "));
-  m_variantsRuns = new QSpinBox(group);
+  m_variantsRuns = new QSpinBox(page);
   m_variantsRuns->setRange(1, 1000);
   m_variantsRuns->setValue(10);
   m_variantsRuns->setSuffix(tr(" runs"));
   m_variantsRuns->setToolTip(tr("Recorded runs per variant (each next to an unrecorded one); 2 warm-up runs first"));
-  m_variantsProgress = new QProgressBar(group);
+  m_variantsProgress = new QProgressBar(page);
   m_variantsProgress->setRange(0, 1);
   m_variantsProgress->setValue(0);
   m_variantsProgress->setTextVisible(false);
   m_variantsProgress->setMaximumHeight(12);
-  m_variantsStatus = new QLabel(group);
+  m_variantsStatus = new QLabel(page);
   vc->addWidget(m_variantsRun);
   vc->addWidget(m_variantsBatch);
   vc->addWidget(m_variantsRuns);
@@ -121,7 +121,7 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   vc->addWidget(m_variantsStatus);
   gl->addLayout(vc);
   m_variants = new VariantsModel(this);
-  m_variantsTable = new QTableView(group);
+  m_variantsTable = new QTableView(page);
   m_variantsTable->setObjectName(QStringLiteral("variantsTable"));
   m_variantsTable->setModel(m_variants);
   m_variantsTable->verticalHeader()->hide();
@@ -130,10 +130,10 @@ CompareTab::CompareTab(AppContext* ctx, QWidget* parent) : QWidget(parent), m_ct
   m_variantsTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   m_variantsTable->horizontalHeader()->setMinimumSectionSize(110);
   gl->addWidget(m_variantsTable, 1);
-  m_variantsNote = new QLabel(group);
+  m_variantsNote = new QLabel(page);
   m_variantsNote->setWordWrap(true);
   gl->addWidget(m_variantsNote);
-  m_views->addTab(group, tr("Variants (CPU)"));
+  m_views->addTab(page, tr("Variants (CPU)"));
   lay->addWidget(m_views, 1);
 
   connect(runAll, &QPushButton::clicked, this, &CompareTab::runAllRequested);
@@ -180,8 +180,11 @@ void CompareTab::planVariants() {
     }
   }
   m_variants->setColumns(std::move(cols));
-  const int runnable = static_cast<int>(m_variants->runnableColumns().size());
-  m_variantsRun->setEnabled(!m_variantsJob && runnable > 0);
+  m_variantsRun->setEnabled(!m_variantsJob && !m_variants->runnableColumns().empty());
+  updateVariantsNote();
+}
+
+void CompareTab::updateVariantsNote() {
   QString note;
   if (m_variants->columns().empty())
     note = tr("Load an int8 model into A and B (the bundled GELU model and its GELU-less student, say) to profile every variant they can run.");
@@ -300,7 +303,7 @@ void CompareTab::onVariantsFinished(quint64 job, const VariantsOutcome& outcome)
     measured.push_back(std::move(c));
   }
   m_variants->setResults(measured, outcome.batch, outcome.runs, outcome.device);
-  planVariants();  // the note, with the provenance
+  updateVariantsNote();  // with the provenance
   m_variantsStatus->setText(tr("Done"));
   emit variantsProfiled();
 }

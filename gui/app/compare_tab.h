@@ -57,7 +57,8 @@ class CompareTab : public QWidget {
  private:
   void refresh();
   void onSlotChanged(int slot);
-  void planVariants();
+  void planVariants();  // the columns of the loaded slots' files
+  void updateVariantsNote();
   void setVariantsRunning(bool running);
   void onVariantsProgress(quint64 job, const ProfileProgressInfo& p);
   void onVariantsFinished(quint64 job, const VariantsOutcome& outcome);

@@ -18,12 +18,13 @@ int cmd_selftest(const std::vector<std::string>& argv) {
   Args args("selftest",
             "Check the CUDA backend against the CPU reference: every fused op and GEMM of the int8 plans on\n"
             "random inputs (golden-config and SWIN-T shapes; outputs poisoned, sentinels after them), then the\n"
-            "whole forward of each MODEL against the CPU plan (int8 models: their int8 plan; float models: fp32,\n"
-            "tf32 and fp16). Prints stage, case, max error, tolerance.\n"
+            "whole forward of each MODEL against the CPU plan (int8 models: their int8 plan, and int8-ivit bit for\n"
+            "bit when the file holds its ranges; float models: fp32, tf32 and fp16). Prints stage, case, max\n"
+            "error, tolerance.\n"
             "--backend cuda needs a GPU; cuda-emu runs the same kernels under device emulation on the CPU.",
             {{"--backend", "cuda|cuda-emu", "the CUDA backend to check", "cuda"},
              {"--model", "FILE", "a model for the end-to-end rows (more as positional arguments): an int8 model runs its int8 "
-              "plan, a float model fp32, tf32 and fp16", "the bundled assets/models/*.safetensors when found"},
+              "plan (and int8-ivit), a float model fp32, tf32 and fp16", "the bundled assets/models/*.safetensors when found"},
              {"--quick", "", "skip the SWIN-T shapes (much faster under emulation)", ""},
              {"--batch", "N", "images per end-to-end forward", "4"},
              {"--seed", "N", "random inputs", "1"},

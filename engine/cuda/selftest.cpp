@@ -28,6 +28,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/cuda/plans.h"
+#include "engine/quantize.h"
 #include "profiler/recorder.h"
 #include <filesystem>
 
@@ -623,6 +624,7 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     double tol;
     bool fused = false;
     GemmPolicy gemm = GemmPolicy::CuBlasLt;
+    bool ivit = false;  // int8-ivit: the CUDA plan against the CPU's integer-only plan, bit for bit
   };
   std::vector<Flavour> flavours;
   if (model.is_int8()) {
@@ -636,11 +638,20 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     // round twice, so it is compared with the CPU only.
     if (v == Variant::Int8Gelu)
       flavours.push_back({"int8-gelu-fused", Variant::Int8GeluFused, false, seven_bit ? 0.15 : 0.05});
+    if (missing_ivit_range(model).empty())
+      flavours.push_back({"int8-ivit", Variant::Int8Ivit, false, 0.0, false, GemmPolicy::CuBlasLt, true});
   }
   else flavours = {{"fp32", Variant::FP32, false, 1e-5}, {"tf32", Variant::FP32, true, 1e-3}, {"fp16", Variant::FP16, false, 1e-2}};
   std::vector<int> baseline;
   for (const auto& f : flavours) {
-    auto gpu_plan = model.is_int8() ? make_int8_plan(model, f.variant, B, f.fused, f.gemm) : make_float_plan(model, f.variant, f.tf32, B);
+    auto gpu_plan = f.ivit ? make_ivit_plan(model, B)
+                    : model.is_int8() ? make_int8_plan(model, f.variant, B, f.fused, f.gemm) : make_float_plan(model, f.variant, f.tf32, B);
+    std::vector<float> ref_ivit;
+    if (f.ivit) {  // all integers up to the logits' one multiplication: the same bits
+      ref_ivit.resize(n);
+      make_plan(model, PlanOptions{Variant::Int8Ivit, Backend::CPU, B, 0})->run(input.data(), B, ref_ivit.data());
+    }
+    const auto& want = f.ivit ? ref_ivit : ref;
     std::vector<float> graphed(n), again(n), recorded(n);
     gpu_plan->run(input.data(), B, graphed.data());  // captures the graph, then replays it
     gpu_plan->run(input.data(), B, again.data());    // a second replay
@@ -651,16 +662,23 @@ void forward_rows(std::vector<SelftestRow>& rows, const std::string& path, const
     } count;
     gpu_plan->run(input.data(), B, recorded.data(), &count);  // ungraphed, stage by stage
     Checker ck(rows, std::filesystem::path(path).filename().string() + ", " + f.name + ", batch " + std::to_string(B));
-    ck.floats("forward (logits vs CPU plan)", graphed, ref, f.tol, true);
+    if (f.ivit) {
+      std::vector<int> g_bits(n), w_bits(n);
+      std::memcpy(g_bits.data(), graphed.data(), 4 * n);
+      std::memcpy(w_bits.data(), want.data(), 4 * n);
+      ck.ints("forward (vs CPU int8-ivit)", g_bits, w_bits, 0, true, "exact (bits)");
+    } else {
+      ck.floats("forward (logits vs CPU plan)", graphed, ref, f.tol, true);
+    }
     int agree = 0;
     for (int b = 0; b < B; ++b) {
       auto arg = [&](const std::vector<float>& l) {
         return std::max_element(l.begin() + b * c.num_classes, l.begin() + (b + 1) * c.num_classes) - (l.begin() + b * c.num_classes);
       };
-      agree += arg(graphed) == arg(ref);
+      agree += arg(graphed) == arg(want);
     }
     rows.back().detail = std::to_string(agree) + "/" + std::to_string(B) + " same top-1" +
-                         (model.is_int8() && seven_bit ? "; this CPU's plan uses 7-bit weights (no VNNI), CUDA the file's 8-bit ones" : "");
+                         (model.is_int8() && seven_bit && !f.ivit ? "; this CPU's plan uses 7-bit weights (no VNNI), CUDA the file's 8-bit ones" : "");
     std::vector<int> gi(n), ai(n), ri(n);
     for (std::size_t i = 0; i < n; ++i) {
       std::memcpy(&gi[i], &graphed[i], 4);

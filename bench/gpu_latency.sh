@@ -6,6 +6,7 @@
 #   fast:      int8-gelu, int8-relu with --gemm own --fused-attention (every block GEMM on gemm_s8)
 #   tuned:     int8-gelu, int8-relu with --gemm tune --fused-attention (per shape the faster, timed at plan build)
 #   fused:     int8-gelu-fused with --gemm own --fused-attention
+#   ivit:      int8-ivit of the GELU and of the GELU-less model (integer-only; plain kernels, cuBLASLt GEMMs)
 # and in the same run PyTorch FP16 eager (all sizes) and torch.compile (SWIN-T batch 128, the
 # goal row). Every JSON line carries "arch" and "config".
 # Usage: bench/gpu_latency.sh CLI OUTFILE [--quick]     (scripts/gpu-check calls it)
@@ -25,13 +26,14 @@ for arch in "${archs[@]}"; do
   done
   for b in "${batches[@]}"; do
     # The variants interleaved, so drift on the GPU hits them alike.
-    for cfg in "gelu cublaslt" "relu cublaslt" "gelu fast" "relu fast" "gelu tuned" "relu tuned" "gelu fused"; do
+    for cfg in "gelu cublaslt" "relu cublaslt" "gelu fast" "relu fast" "gelu tuned" "relu tuned" "gelu fused" "gelu ivit" "relu ivit"; do
       read -r act kind <<<"$cfg"
       case $kind in
         cublaslt) flags=(--gemm cublaslt) ;;
         fast) flags=(--gemm own --fused-attention) ;;
         tuned) flags=(--gemm tune --fused-attention) ;;
         fused) flags=(--gemm own --fused-attention --variant int8-gelu-fused) ;;
+        ivit) flags=(--variant int8-ivit) ;;
       esac
       "$cli" bench --backend cuda --model "$work/$arch.$act.int8.safetensors" --batch "$b" --runs 100 --warmup 10 --json \
         "${flags[@]}" | python3 -c "import json,sys; j=json.load(sys.stdin); j['arch']='$arch'; j['config']='$kind'; print(json.dumps(j))" >>"$out" ||

@@ -282,20 +282,17 @@ void CompareTab::onVariantsFinished(quint64 job, const VariantsOutcome& outcome)
     c.model = r.label;
     c.variant = r.variant;
     c.generation = r.generation;
-    c.error = r.error;
+    c.figures.error = r.error;
     if (!r.error.isEmpty())
       m_ctx->report(MessageBar::Level::Error, tr("Profiling %1 %2: %3").arg(slotName(r.slot), r.variant, r.error), kVariantsAction);
     if (r.trace) {
       const auto st = profiler::compute_stats(*r.trace);
-      c.forwardUs = r.trace->end_to_end_us_unrecorded;
+      c.figures.forwardUs = r.trace->end_to_end_us_unrecorded;
       if (!r.unrecordedUs.empty()) {
         const auto spread = profiler::summarize(r.unrecordedUs);
-        c.forwardSpreadUs = std::pair(spread.p10, spread.p90);
+        c.figures.forwardSpreadUs = std::pair(spread.p10, spread.p90);
       }
-      for (const auto& k : st.kinds) {
-        c.stageUs[k.kind] = k.us.median;
-        c.stageOrder.push_back(k.kind);
-      }
+      for (const auto& k : st.kinds) c.figures.stageUs[k.kind] = k.us.median;
       const auto noise = profiler::assess_noise(st);
       if (noise.noisy && !noise.reasons.empty())
         m_variantsNoise << tr("%1 %2: %3").arg(slotName(r.slot), r.variant, QString::fromStdString(noise.reasons.front()));

@@ -32,12 +32,7 @@ void VariantsModel::setColumns(std::vector<VariantColumn> columns) {
   std::stable_partition(columns.begin(), columns.end(), [](const VariantColumn& c) { return c.runs; });
   for (auto& c : columns) {
     const auto old = std::find_if(m_columns.begin(), m_columns.end(), [&](const VariantColumn& o) { return sameColumn(o, c); });
-    if (old == m_columns.end() || !c.runs) continue;
-    c.forwardUs = old->forwardUs;
-    c.forwardSpreadUs = old->forwardSpreadUs;
-    c.stageUs = old->stageUs;
-    c.stageOrder = old->stageOrder;
-    c.error = old->error;
+    if (old != m_columns.end() && c.runs) c.figures = old->figures;
   }
   beginResetModel();
   m_columns = std::move(columns);
@@ -49,17 +44,7 @@ void VariantsModel::setResults(const std::vector<VariantColumn>& measured, int b
   beginResetModel();
   for (auto& c : m_columns) {
     const auto m = std::find_if(measured.begin(), measured.end(), [&](const VariantColumn& x) { return sameColumn(x, c); });
-    c.forwardUs.reset();
-    c.forwardSpreadUs.reset();
-    c.stageUs.clear();
-    c.stageOrder.clear();
-    c.error.clear();
-    if (m == measured.end() || !c.runs) continue;
-    c.forwardUs = m->forwardUs;
-    c.forwardSpreadUs = m->forwardSpreadUs;
-    c.stageUs = m->stageUs;
-    c.stageOrder = m->stageOrder;
-    c.error = m->error;
+    c.figures = m != measured.end() && c.runs ? m->figures : VariantColumn::Figures{};
   }
   m_batch = batch;
   m_runs = runs;
@@ -71,13 +56,7 @@ void VariantsModel::setResults(const std::vector<VariantColumn>& measured, int b
 
 void VariantsModel::clearResults() {
   beginResetModel();
-  for (auto& c : m_columns) {
-    c.forwardUs.reset();
-    c.forwardSpreadUs.reset();
-    c.stageUs.clear();
-    c.stageOrder.clear();
-    c.error.clear();
-  }
+  for (auto& c : m_columns) c.figures = {};
   rebuildRows();
   endResetModel();
 }
@@ -85,7 +64,7 @@ void VariantsModel::clearResults() {
 void VariantsModel::rebuildRows() {
   m_stages.clear();
   for (const auto& c : m_columns)
-    for (const auto& k : c.stageOrder)
+    for (const auto& [k, us] : c.figures.stageUs)
       if (std::find(m_stages.begin(), m_stages.end(), k) == m_stages.end()) m_stages.push_back(k);
   // patch_embed, the twelve block stages in the paper's order, the merges, the head.
   std::stable_sort(m_stages.begin(), m_stages.end(), [](const std::string& a, const std::string& b) { return stageOrder(a) < stageOrder(b); });
@@ -99,7 +78,7 @@ std::vector<const VariantColumn*> VariantsModel::runnableColumns() const {
 }
 
 bool VariantsModel::hasResults() const {
-  return std::any_of(m_columns.begin(), m_columns.end(), [](const VariantColumn& c) { return c.forwardUs.has_value(); });
+  return std::any_of(m_columns.begin(), m_columns.end(), [](const VariantColumn& c) { return c.figures.forwardUs.has_value(); });
 }
 
 QString VariantsModel::stageName(int row) const {
@@ -117,9 +96,9 @@ QString VariantsModel::provenance() const {
 }
 
 std::optional<double> VariantsModel::value(int row, const VariantColumn& c) const {
-  if (row == kForwardRow) return c.forwardUs;
-  const auto it = c.stageUs.find(m_stages[static_cast<std::size_t>(row - 1)]);
-  if (it == c.stageUs.end() || !(it->second > 0)) return std::nullopt;
+  if (row == kForwardRow) return c.figures.forwardUs;
+  const auto it = c.figures.stageUs.find(m_stages[static_cast<std::size_t>(row - 1)]);
+  if (it == c.figures.stageUs.end() || !(it->second > 0)) return std::nullopt;
   return it->second;
 }
 
@@ -176,8 +155,8 @@ QVariant VariantsModel::data(const QModelIndex& index, int role) const {
   switch (role) {
     case Qt::DisplayRole: {
       if (!c.runs) return row == kForwardRow ? tr("cannot run") : QString();
-      if (!c.error.isEmpty()) return row == kForwardRow ? tr("failed") : QString();
-      if (!c.forwardUs) return row == kForwardRow ? tr("not profiled") : QString();
+      if (!c.figures.error.isEmpty()) return row == kForwardRow ? tr("failed") : QString();
+      if (!c.figures.forwardUs) return row == kForwardRow ? tr("not profiled") : QString();
       if (!v) return QStringLiteral("–");
       const QString text = QLocale().toString(us, 'f', 1);
       if (col == 0 || !r) return text;
@@ -200,12 +179,12 @@ QVariant VariantsModel::data(const QModelIndex& index, int role) const {
       return {};
     case Qt::ToolTipRole: {
       if (!c.runs) return tr("%1 cannot run %2 here: %3").arg(c.model, c.variant, c.note);
-      if (!c.error.isEmpty()) return c.error;
-      if (!c.forwardUs) return tr("Profile every variant to measure %1").arg(c.label());
+      if (!c.figures.error.isEmpty()) return c.figures.error;
+      if (!c.figures.forwardUs) return tr("Profile every variant to measure %1").arg(c.label());
       if (!v) return tr("%1 has no %2 stage").arg(c.variant, stageName(row));
       QString t = tr("%1\n%2: median %3 µs per forward").arg(c.label(), stageName(row), QLocale().toString(us, 'f', 1));
-      if (row == kForwardRow && c.forwardSpreadUs)
-        t += tr(" (p10–p90 %1–%2 µs)").arg(QLocale().toString(c.forwardSpreadUs->first, 'f', 1), QLocale().toString(c.forwardSpreadUs->second, 'f', 1));
+      if (row == kForwardRow && c.figures.forwardSpreadUs)
+        t += tr(" (p10–p90 %1–%2 µs)").arg(QLocale().toString(c.figures.forwardSpreadUs->first, 'f', 1), QLocale().toString(c.figures.forwardSpreadUs->second, 'f', 1));
       if (r && col > 0) t += tr("\n×%1 of the first column (%2)").arg(QLocale().toString(rv, 'f', 3), m_columns.front().label());
       return t;
     }
@@ -242,10 +221,10 @@ QString VariantsModel::toCsv() const {
   for (int row = 0; row < rowCount(); ++row) {
     QStringList f{csvField(row == kForwardRow ? QStringLiteral("forward_recording_off") : stageName(row))};
     for (std::size_t i = 0; i < cols.size(); ++i) {
-      const double v = cols[i]->forwardUs ? value(row, *cols[i]).value_or(0.0) : 0.0;
+      const double v = cols[i]->figures.forwardUs ? value(row, *cols[i]).value_or(0.0) : 0.0;
       f << (v > 0 ? QString::number(v, 'g', 8) : QString());
       if (i == 0) continue;
-      const double first = cols[0]->forwardUs ? value(row, *cols[0]).value_or(0.0) : 0.0;
+      const double first = cols[0]->figures.forwardUs ? value(row, *cols[0]).value_or(0.0) : 0.0;
       f << (v > 0 && first > 0 ? QString::number(v / first, 'g', 6) : QString());
     }
     out += f.join(QLatin1Char(',')) + QLatin1Char('\n');

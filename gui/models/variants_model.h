@@ -24,12 +24,12 @@ struct VariantColumn {
   bool runs = true;  // false: greyed, `note` says why
   QString note;      // where it runs / why not (engine's variant_support)
   quint64 generation = 0;  // of the slot when the column was planned: results of an older model are dropped
-  // Measured (empty until profiled).
-  std::optional<double> forwardUs;              // median forward, recording off
-  std::optional<std::pair<double, double>> forwardSpreadUs;  // p10, p90
-  std::map<std::string, double> stageUs;        // kind → median µs per forward
-  std::vector<std::string> stageOrder;          // the kinds in the trace's order
-  QString error;                                // the profile of this column failed
+  struct Figures {  // measured; empty until profiled
+    std::optional<double> forwardUs;                           // median forward, recording off
+    std::optional<std::pair<double, double>> forwardSpreadUs;  // p10, p90
+    std::map<std::string, double> stageUs;                     // kind → median µs per forward
+    QString error;                                             // the profile of this column failed
+  } figures;
 
   QString label() const;  // "A · fmnist_swin_gelu.int8.safetensors · int8-ivit"
 };

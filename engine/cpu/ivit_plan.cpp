@@ -47,6 +47,36 @@ void igemm(const A* a, long M, const ivit::Linear& l, const std::vector<std::int
   }
 }
 
+// Per block, the integer functions of the narrow inputs tabulated once from engine/ivit.h (so
+// the loops compute the same integers as the CUDA kernels, which evaluate them directly):
+//   exp[t]        exp_shift(−t, x0, 15) for t = max − logit in 0…254 (8-bit logits);
+//   exp_masked[m] exp_shift(masked − m, …) for a row maximum m in −127…127 (shift-masked keys);
+//   gelu[m][x]    ShiftGELU + its dyadic to s8 for an s8 code x in a row whose maximum is m.
+struct Tables {
+  std::vector<std::int64_t> exp, exp_masked;
+  std::vector<std::int8_t> gelu;  // (256 maxima) × (256 codes); x > m never occurs
+};
+
+Tables make_tables(const ivit::Block& b) {
+  Tables t;
+  t.exp.resize(255);
+  t.exp_masked.resize(255);
+  for (int i = 0; i < 255; ++i) {
+    t.exp[static_cast<std::size_t>(i)] = ivit::exp_shift(-i, b.x0, ivit::kShiftmaxN);
+    t.exp_masked[static_cast<std::size_t>(i)] = ivit::exp_shift(static_cast<std::int64_t>(b.masked) - (i - 127), b.x0, ivit::kShiftmaxN);
+  }
+  if (b.act == Activation::GELU) {
+    t.gelu.assign(256 * 256, 0);
+    for (int m = -128; m < 128; ++m) {
+      const std::int64_t e2 = ivit::exp_shift(-m, b.gelu_x0, ivit::kShiftGeluN);
+      for (int x = -128; x <= m; ++x)
+        t.gelu[static_cast<std::size_t>((m + 128) * 256 + x + 128)] =
+            static_cast<std::int8_t>(sat(ivit::apply(ivit::shift_gelu_elem(x, m, e2, b.gelu_x0), b.gelu_out), 127));
+    }
+  }
+  return t;
+}
+
 class IvitCpuPlan final : public Plan {
  public:
   IvitCpuPlan(const Model& model, int max_batch) : m_p(ivit::build_params(model)), m_cfg(m_p.cfg), m_max_batch(max_batch) {
@@ -60,6 +90,7 @@ class IvitCpuPlan final : public Plan {
     for (const auto& b : m_p.blocks) {
       widen(b.qkv), widen(b.proj), widen(b.fc1), widen(b.fc2);
     }
+    for (const auto& b : m_p.blocks) m_tables.push_back(make_tables(b));
     std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, hid_e = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
       const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
@@ -243,24 +274,39 @@ class IvitCpuPlan final : public Plan {
             m_scores[static_cast<std::size_t>((wh * N + i) * N + j)] = acc;
           }
     });
+    const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
     run_stage(5, [&] {
 #pragma omp parallel
       {
         std::vector<std::int32_t> logit(static_cast<std::size_t>(N));
+        std::vector<std::int64_t> e(static_cast<std::size_t>(N));
 #pragma omp for schedule(static)
         for (long r = 0; r < wins * heads * N; ++r) {
           const long wh = r / N;
           const int i = static_cast<int>(r % N), h = static_cast<int>(wh % heads);
           const long win = wh / heads;
+          std::int32_t mx = -127;
           for (int j = 0; j < N; ++j) {
             const bool masked = mask && mask[(static_cast<std::size_t>(win % nw) * N + i) * Np + j] != 0.f;
-            logit[static_cast<std::size_t>(j)] =
-                masked ? bw.masked
-                       : sat(ivit::apply(m_scores[static_cast<std::size_t>(r * N + j)], bw.att) +
-                                 bw.rel_bias[(static_cast<std::size_t>(h) * N + i) * N + j],
-                             127);
+            const std::int32_t v = masked ? bw.masked
+                                          : sat(ivit::apply(m_scores[static_cast<std::size_t>(r * N + j)], bw.att) +
+                                                    bw.rel_bias[(static_cast<std::size_t>(h) * N + i) * N + j],
+                                                127);
+            logit[static_cast<std::size_t>(j)] = v;
+            mx = v > mx ? v : mx;
           }
-          ivit::shiftmax_row(logit.data(), N, bw.x0, m_probs.data() + r * N);
+          // Shiftmax (ivit::shiftmax_row) with the exponentials from the tables: a masked logit
+          // is below −127, the others within ±127 of the maximum.
+          std::int64_t sum = 0;
+          for (int j = 0; j < N; ++j) {
+            const std::int32_t v = logit[static_cast<std::size_t>(j)];
+            const std::int64_t x = v < -127 ? tab.exp_masked[static_cast<std::size_t>(mx + 127)] : tab.exp[static_cast<std::size_t>(mx - v)];
+            e[static_cast<std::size_t>(j)] = x;
+            sum += x;
+          }
+          const std::int64_t recip = ivit::reciprocal(sum);
+          std::int16_t* out = m_probs.data() + r * N;
+          for (int j = 0; j < N; ++j) out[j] = static_cast<std::int16_t>(ivit::ratio_q8(e[static_cast<std::size_t>(j)], recip));
         }
       }
     });
@@ -308,16 +354,15 @@ class IvitCpuPlan final : public Plan {
         }
     });
     if (!relu)
-      run_stage(10, [&] {
-#pragma omp parallel
-        {
-          std::vector<std::int32_t> g(static_cast<std::size_t>(hidden));
-#pragma omp for schedule(static)
-          for (long r = 0; r < rows; ++r) {
-            ivit::shift_gelu_row(m_h.data() + r * hidden, hidden, bw.gelu_x0, g.data());
-            for (int n = 0; n < hidden; ++n)
-              m_h2[static_cast<std::size_t>(r * hidden + n)] = static_cast<std::int8_t>(sat(ivit::apply(g[static_cast<std::size_t>(n)], bw.gelu_out), 127));
-          }
+      run_stage(10, [&] {  // ShiftGELU from the table: the row's maximum, then one lookup per code
+#pragma omp parallel for schedule(static)
+        for (long r = 0; r < rows; ++r) {
+          const std::int8_t* x = m_h.data() + r * hidden;
+          std::int8_t mx = -128;
+          for (int n = 0; n < hidden; ++n) mx = x[n] > mx ? x[n] : mx;
+          const std::int8_t* lut = tab.gelu.data() + (mx + 128) * 256 + 128;
+          std::int8_t* out = m_h2.data() + r * hidden;
+          for (int n = 0; n < hidden; ++n) out[n] = lut[x[n]];
         }
       });
     run_stage(11, [&] {
@@ -362,7 +407,8 @@ class IvitCpuPlan final : public Plan {
   ivit::Params m_p;
   const SwinConfig& m_cfg;
   int m_max_batch = 1;
-  std::unordered_map<const ivit::Linear*, std::vector<std::int16_t>> m_w16;  // each linear's weights widened
+  std::unordered_map<const ivit::Linear*, std::vector<std::int16_t>> m_w16;
+  std::vector<Tables> m_tables;  // per block  // each linear's weights widened
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
   std::vector<std::int16_t> m_q, m_k, m_v, m_probs;  // int8 / u8 values, int16 for vector dot products

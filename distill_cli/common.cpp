@@ -25,7 +25,7 @@ std::vector<OptionSpec> plan_options() {
        "cuda-emu runs the CUDA kernels under device emulation on the CPU: a testing aid, slow, timings meaningless",
        "auto"},
       {"--variant", "NAME", "fp32 | fp16 | int8-gelu | int8-relu | int8-gelu-fused | int8-ivit (int8 needs an int8 model file; "
-       "fp16 and int8-gelu-fused run on CUDA only; int8-ivit, integer-only after I-ViT, on the CPU only; `info` lists what "
+       "fp16 and int8-gelu-fused run on CUDA only; int8-ivit, integer-only after I-ViT, on the CPU and CUDA; `info` lists what "
        "a file runs)",
        "fp32 for a float model; int8-gelu or int8-relu for an int8 one, by its activations"},
       {"--threads", "N", "CPU threads", "one per core"},

@@ -2,7 +2,7 @@
 // batch 1 and the bundled model's: acc (M, N) int32 = A (M, K) u8 · Wᵀ, W (N, K) s8.
 //   old   the integer-only plan's first loop (engine/cpu/ivit_plan.cpp before igemm.h): each
 //         A row widened to int16, one `omp simd` int16 dot product per output
-//   igemm igemm() with the best kernel (igemm_impl()), and with the plain C++ kernel
+//   igemm igemm() with the best kernel (igemm_impl()), and with the AVX2 and the plain kernel
 //   dnnl  oneDNN's u8·s8 → s8 matmul as the int8 plan binds it (BoundInt8Gemm): reference
 //         speed only, it is not exact without VNNI (engine/cpu/int8_gemm.h)
 // Every igemm result is compared with the old loop's, bit for bit. Warm-up, then the median
@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
   dnnl::stream strm(eng);
   std::printf("threads %d; igemm kernel: %s; oneDNN ISA 7-bit weights (no VNNI): %s\n", omp_get_max_threads(),
               igemm_impl().c_str(), int8_gemm_needs_7bit_weights() ? "yes" : "no");
-  std::printf("%-14s %5s %5s %5s | %9s %9s %9s %9s | %7s %7s | %s\n", "shape", "M", "N", "K", "old ms", "igemm ms",
-              "plain ms", "dnnl ms", "old/ig", "ig/dnnl", "exact");
-  double sum_old = 0, sum_ig = 0, sum_dnnl = 0;
+  std::printf("%-14s %5s %5s %5s | %8s %8s %8s %8s %8s | %7s %7s %7s | %s\n", "shape", "M", "N", "K", "old ms",
+              "best ms", "avx2 ms", "plain ms", "dnnl ms", "old/best", "old/avx2", "best/dnnl", "exact");
+  double sum_old = 0, sum_ig = 0, sum_avx2 = 0, sum_dnnl = 0;
   for (const Shape& s : shapes) {
     std::mt19937 rng(5);
     std::vector<std::uint8_t> a(static_cast<std::size_t>(s.M) * s.K);
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     const std::vector<std::int16_t> w16(w.begin(), w.end());
     const IGemmWeights packed(w.data(), s.N, s.K);
     std::vector<std::int32_t> acc_old(static_cast<std::size_t>(s.M) * s.N), acc_ig(acc_old.size()),
-        acc_plain(acc_old.size());
+        acc_avx2(acc_old.size()), acc_plain(acc_old.size());
     const float scale = 1.f;
     Int8LinearWeights dw(w.data(), &scale, 1, s.N, s.K, int8_gemm_needs_7bit_weights());
     std::vector<std::int8_t> dst(acc_old.size());
@@ -109,14 +109,15 @@ int main(int argc, char** argv) {
 
     auto t_old = [&] { old_igemm(a.data(), s.M, w16, s.N, s.K, acc_old.data()); };
     auto t_ig = [&] { igemm(a.data(), s.M, packed, acc_ig.data()); };
+    auto t_avx2 = [&] { igemm(a.data(), s.M, packed, acc_avx2.data(), IGemmKernel::Avx2); };
     auto t_plain = [&] { igemm(a.data(), s.M, packed, acc_plain.data(), IGemmKernel::Plain); };
     auto t_dnnl = [&] {
       dnnl_gemm.execute(strm);
       strm.wait();
     };
-    t_old(), t_ig(), t_plain(), t_dnnl();  // warm-up
-    const bool exact = acc_ig == acc_old && acc_plain == acc_old;
-    std::vector<double> v_old, v_ig, v_plain, v_dnnl;
+    t_old(), t_ig(), t_avx2(), t_plain(), t_dnnl();  // warm-up
+    const bool exact = acc_ig == acc_old && acc_avx2 == acc_old && acc_plain == acc_old;
+    std::vector<double> v_old, v_ig, v_avx2, v_plain, v_dnnl;
     for (int r = 0; r < runs; ++r) {
       auto t0 = std::chrono::steady_clock::now();
       t_old();
@@ -125,19 +126,23 @@ int main(int argc, char** argv) {
       t_ig();
       v_ig.push_back(ms_since(t0));
       t0 = std::chrono::steady_clock::now();
+      t_avx2();
+      v_avx2.push_back(ms_since(t0));
+      t0 = std::chrono::steady_clock::now();
       t_plain();
       v_plain.push_back(ms_since(t0));
       t0 = std::chrono::steady_clock::now();
       t_dnnl();
       v_dnnl.push_back(ms_since(t0));
     }
-    const double mo = median(v_old), mi = median(v_ig), mp = median(v_plain), md = median(v_dnnl);
-    sum_old += mo, sum_ig += mi, sum_dnnl += md;
-    std::printf("%-14s %5ld %5d %5d | %9.3f %9.3f %9.3f %9.3f | %6.1fx %6.2fx | %s\n", s.name, s.M, s.N, s.K, mo, mi, mp,
-                md, mo / mi, mi / md, exact ? "yes" : "NO");
+    const double mo = median(v_old), mi = median(v_ig), ma = median(v_avx2), mp = median(v_plain), md = median(v_dnnl);
+    sum_old += mo, sum_ig += mi, sum_avx2 += ma, sum_dnnl += md;
+    std::printf("%-14s %5ld %5d %5d | %8.3f %8.3f %8.3f %8.3f %8.3f | %6.1fx %6.1fx %6.2fx | %s\n", s.name, s.M, s.N, s.K,
+                mo, mi, ma, mp, md, mo / mi, mo / ma, mi / md, exact ? "yes" : "NO");
     if (!exact) return 1;
   }
-  std::printf("sum of medians: old %.2f ms, igemm %.2f ms, dnnl %.2f ms (old/igemm %.1fx, igemm/dnnl %.2fx)\n", sum_old,
-              sum_ig, sum_dnnl, sum_old / sum_ig, sum_ig / sum_dnnl);
+  std::printf("sum of medians: old %.2f ms, best %.2f ms, avx2 %.2f ms, dnnl %.2f ms (old/best %.1fx, old/avx2 %.1fx, "
+              "best/dnnl %.2fx)\n",
+              sum_old, sum_ig, sum_avx2, sum_dnnl, sum_old / sum_ig, sum_old / sum_avx2, sum_ig / sum_dnnl);
   return 0;
 }

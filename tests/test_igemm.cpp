@@ -1,4 +1,4 @@
-// The exact integer GEMM of the integer-only plan (engine/cpu/igemm.h): every kernel, s8 and
+// The exact integer GEMM of the integer-only plan (engine/cpu/igemm.h): every kernel the CPU runs, s8 and
 // u8 activations, against a naive int64 triple loop, bit for bit, on shapes that hit every
 // edge of the packing and blocking (K odd, N not a multiple of 16, M not a multiple of the
 // register block, K across cache blocks), with full-range and all-extreme operands and
@@ -46,9 +46,11 @@ T draw(std::mt19937& rng) {
   return static_cast<T>(lo + static_cast<int>(rng() % (hi - lo + 1)));
 }
 
+// Every kernel this CPU runs (the others would only repeat the fallback's result).
 std::vector<IGemmKernel> kernels() {
-  std::vector<IGemmKernel> k{IGemmKernel::Plain};
-  if (best_igemm_kernel() == IGemmKernel::Avx2) k.push_back(IGemmKernel::Avx2);
+  std::vector<IGemmKernel> k;
+  for (IGemmKernel c : {IGemmKernel::Plain, IGemmKernel::Avx2, IGemmKernel::Avx512Vnni})
+    if (igemm_kernel_available(c)) k.push_back(c);
   return k;
 }
 
@@ -97,8 +99,13 @@ class TestIGemm : public QObject {
   void names() {
     QVERIFY(igemm_kernel_name(IGemmKernel::Plain) == "plain");
     QVERIFY(igemm_kernel_name(IGemmKernel::Avx2).rfind("avx2 vpmaddwd ", 0) == 0);
+    QVERIFY(igemm_kernel_name(IGemmKernel::Avx512Vnni).rfind("avx512-vnni vpdpbusd ", 0) == 0);
     QCOMPARE(QString::fromStdString(igemm_impl()), QString::fromStdString(igemm_kernel_name(best_igemm_kernel())));
-    qInfo("igemm kernel on this CPU: %s", igemm_impl().c_str());
+    QVERIFY(igemm_kernel_available(best_igemm_kernel()));
+    std::string tested;
+    for (IGemmKernel k : kernels()) tested += (tested.empty() ? "" : ", ") + igemm_kernel_name(k);
+    qInfo("igemm kernel on this CPU: %s; tested here: %s", igemm_impl().c_str(), tested.c_str());
+    if (kernels().size() < 3) qInfo("kernels this CPU lacks are not tested here");
   }
 
   void refusesBadShapes() {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "engine/error.h"
 
@@ -31,6 +32,8 @@ constexpr int kKC = 256;
 using BlockKernel = void (*)(const std::int16_t* a, long lda, const std::int16_t* wp, int kc, std::int32_t* c, long ldc,
                              int ncols, bool accumulate);
 
+// One row at a time: the same loop with a (R, 16) accumulator array segfaulted under GCC 12.2
+// -O3 (the loop vectorizer read past the A block; fine at -O2 or -fno-tree-loop-vectorize).
 template <int R>
 void block_plain(const std::int16_t* a, long lda, const std::int16_t* wp, int kc, std::int32_t* c, long ldc, int ncols,
                  bool accumulate) {
@@ -89,6 +92,70 @@ void block_avx2(const std::int16_t* a, long lda, const std::int16_t* wp, int kc,
 
 #pragma GCC pop_options
 
+// AVX-512 VNNI: vpdpbusd multiplies u8 × s8 quads and adds the four products and the
+// accumulator in int32, without an int16 step, so it is exact too: 64 products per instruction
+// against vpmaddwd's 16 on ymm. s8 activations enter shifted to u8 (a + 128) and the block adds
+// −128·Σₖ w[n][k] (corr) once. Intermediate sums may then leave int32 (K·(255·128 + 128·128) for
+// K near kIGemmMaxK), but vector adds wrap modulo 2³² and the final sum fits, so it is exact.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vnni")
+
+using VnniKernel = void (*)(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq,
+                            std::int32_t* c, long ldc, int ncols, bool accumulate, const std::int32_t* corr);
+
+// c (rows, ncols ≤ 16·P) (+)= a (rows, 4·kq) · (panels wp0, wp1 blocks (kq, 16, 4))ᵀ (+ corr).
+template <int R, int P>
+void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq, std::int32_t* c,
+                long ldc, int ncols, bool accumulate, const std::int32_t* corr) {
+  __m512i s[R][P];
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < P; ++p) s[r][p] = _mm512_setzero_si512();
+  for (int q = 0; q < kq; ++q) {
+    const __m512i w0 = _mm512_loadu_si512(wp0 + static_cast<long>(q) * kPanel * 4);
+    const __m512i w1 = P == 2 ? _mm512_loadu_si512(wp1 + static_cast<long>(q) * kPanel * 4) : w0;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      std::int32_t quad;
+      std::memcpy(&quad, a + r * lda + 4 * q, sizeof quad);
+      const __m512i b = _mm512_set1_epi32(quad);
+      s[r][0] = _mm512_dpbusd_epi32(s[r][0], b, w0);
+      if (P == 2) s[r][P - 1] = _mm512_dpbusd_epi32(s[r][P - 1], b, w1);
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    const int cols = std::min(kPanel, ncols - kPanel * p);
+    if (cols <= 0) break;
+    const __mmask16 m = static_cast<__mmask16>((1u << cols) - 1u);
+    const __m512i add = !accumulate && corr ? _mm512_maskz_loadu_epi32(m, corr + kPanel * p) : _mm512_setzero_si512();
+    for (int r = 0; r < R; ++r) {
+      std::int32_t* cr = c + r * ldc + kPanel * p;
+      __m512i v = _mm512_add_epi32(s[r][p], add);
+      if (accumulate) v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, cr));
+      _mm512_mask_storeu_epi32(cr, m, v);
+    }
+  }
+}
+
+#pragma GCC pop_options
+
+// 6 rows × 32 columns: 12 zmm accumulators (8 rows made GCC 12 spill two of them per step).
+constexpr int kVnniRows = 6;
+constexpr int kVnniKC = 256;   // K quads per cache block: two panels' blocks are 2 · 16 KiB
+static_assert(kMC % kVnniRows == 0, "whole register blocks per row chunk");
+
+template <int P>
+VnniKernel vnni_kernel(int rows) {
+  static_assert(kVnniRows <= 6, "register blocks up to 6 rows are instantiated");
+  switch (rows) {
+    case 1: return block_vnni<1, P>;
+    case 2: return block_vnni<2, P>;
+    case 3: return block_vnni<3, P>;
+    case 4: return block_vnni<4, P>;
+    case 5: return block_vnni<5, P>;
+    default: return block_vnni<6, P>;
+  }
+}
+
 BlockKernel plain_kernel(int rows) {
   switch (rows) {
     case 1: return block_plain<1>;
@@ -122,23 +189,94 @@ void widen(const A* a, long m0, int rows, int K, int k_pairs, std::int16_t* out)
   }
 }
 
+bool cpu_avx2() {
+  static const bool v = __builtin_cpu_supports("avx2");
+  return v;
+}
+bool cpu_avx512_vnni() {
+  static const bool v =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+  return v;
+}
+
+// Tiles: row chunks of kMC × groups of panels. Few row chunks (the late stages: M = 49 or
+// 196) are split by panels too, so every thread has work.
+struct Tiling {
+  long m_chunks = 0;
+  int groups = 1;
+  Tiling(long M, int panels) : m_chunks((M + kMC - 1) / kMC) {
+    const int threads = omp_get_max_threads();
+    if (m_chunks < 4L * threads) groups = static_cast<int>(std::min<long>(panels, (4L * threads + m_chunks - 1) / m_chunks));
+  }
+  long tiles() const { return m_chunks * groups; }
+};
+
+// Rows [m0, m0 + rows) of A as u8 (s8 shifted by 128), each padded with zeros to 4·k_quads.
+template <typename A>
+void to_u8(const A* a, long m0, int rows, int K, long lda, std::uint8_t* out) {
+  for (int r = 0; r < rows; ++r) {
+    const A* ar = a + (m0 + r) * static_cast<long>(K);
+    std::uint8_t* o = out + r * lda;
+    for (int k = 0; k < K; ++k) o[k] = static_cast<std::uint8_t>(std::is_signed_v<A> ? ar[k] + 128 : ar[k]);
+    for (long k = K; k < lda; ++k) o[k] = 0;
+  }
+}
+
+template <typename A>
+void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
+  const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
+  const long lda = 4L * k_quads;
+  const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
+  const Tiling tiling(M, panels);
+  const VnniKernel full2 = vnni_kernel<2>(kVnniRows), full1 = vnni_kernel<1>(kVnniRows);
+#pragma omp parallel
+  {
+    std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
+    long converted = -1;  // the row chunk a8 holds
+#pragma omp for schedule(static)
+    for (long t = 0; t < tiling.tiles(); ++t) {
+      const long mc = t / tiling.groups;
+      const int g = static_cast<int>(t % tiling.groups);
+      const long m0 = mc * kMC;
+      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
+      if (converted != mc) {
+        to_u8(a, m0, rows, K, lda, a8.data());
+        converted = mc;
+      }
+      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
+      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+      for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
+        const int kq = std::min(kVnniKC, k_quads - k0);
+        for (int p = p_begin; p < p_end; p += 2) {
+          const bool two = p + 1 < p_end;
+          const std::int8_t* wp0 = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
+          const std::int8_t* wp1 = two ? w.quad_panel(p + 1) + static_cast<long>(k0) * kPanel * 4 : wp0;
+          const int ncols = std::min(kPanel * (two ? 2 : 1), N - p * kPanel);
+          for (int r = 0; r < rows; r += kVnniRows) {
+            const int rr = std::min(kVnniRows, rows - r);
+            const VnniKernel kern = rr == kVnniRows ? (two ? full2 : full1) : (two ? vnni_kernel<2>(rr) : vnni_kernel<1>(rr));
+            kern(a8.data() + r * lda + 4L * k0, lda, wp0, wp1, kq, acc + (m0 + r) * N + static_cast<long>(p) * kPanel, N,
+                 ncols, k0 > 0, corr ? corr + static_cast<long>(p) * kPanel : nullptr);
+          }
+        }
+      }
+    }
+  }
+}
+
 template <typename A>
 void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel) {
   if (M <= 0) return;
+  if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0) return run_vnni(a, M, w, acc);
   const int K = w.K(), N = w.N(), k_pairs = w.k_pairs(), panels = w.panels();
-  const bool avx2 = kernel == IGemmKernel::Avx2 && best_igemm_kernel() == IGemmKernel::Avx2;
+  const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
   const int block_rows = avx2 ? kRows : 4;
   BlockKernel full = avx2 ? avx2_kernel(block_rows) : plain_kernel(block_rows);
   const long lda = 2L * k_pairs;
 
-  // Tiles: row chunks of kMC × groups of panels. Few row chunks (the late stages: M = 49 or
-  // 196) are split by panels too, so every thread has work.
-  const long m_chunks = (M + kMC - 1) / kMC;
-  const int threads = omp_get_max_threads();
-  int groups = 1;
-  if (m_chunks < 4L * threads)
-    groups = static_cast<int>(std::min<long>(panels, (4L * threads + m_chunks - 1) / m_chunks));
-  const long tiles = m_chunks * groups;
+  const Tiling tiling(M, panels);
+  const long tiles = tiling.tiles();
+  const int groups = tiling.groups;
 
 #pragma omp parallel
   {
@@ -176,12 +314,20 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
 }  // namespace
 
 IGemmKernel best_igemm_kernel() {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2 ? IGemmKernel::Avx2 : IGemmKernel::Plain;
+  return cpu_avx512_vnni() ? IGemmKernel::Avx512Vnni : (cpu_avx2() ? IGemmKernel::Avx2 : IGemmKernel::Plain);
+}
+
+bool igemm_kernel_available(IGemmKernel k) {
+  return k == IGemmKernel::Plain || (k == IGemmKernel::Avx2 && cpu_avx2()) || (k == IGemmKernel::Avx512Vnni && cpu_avx512_vnni());
 }
 
 std::string igemm_kernel_name(IGemmKernel k) {
-  return k == IGemmKernel::Avx2 ? "avx2 vpmaddwd " + std::to_string(kRows) + "x16" : "plain";
+  switch (k) {
+    case IGemmKernel::Avx512Vnni: return "avx512-vnni vpdpbusd " + std::to_string(kVnniRows) + "x32";
+    case IGemmKernel::Avx2: return "avx2 vpmaddwd " + std::to_string(kRows) + "x16";
+    case IGemmKernel::Plain: break;
+  }
+  return "plain";
 }
 
 std::string igemm_impl() { return igemm_kernel_name(best_igemm_kernel()); }
@@ -197,6 +343,20 @@ IGemmWeights::IGemmWeights(const std::int8_t* w, int N, int K) : m_N(N), m_K(K) 
     std::int16_t* p = m_packed.data() + static_cast<std::size_t>(n / kPanel) * m_k_pairs * kPanel * 2 + (n % kPanel) * 2;
     const std::int8_t* wr = w + static_cast<long>(n) * K;
     for (int k = 0; k < K; ++k) p[static_cast<std::size_t>(k / 2) * kPanel * 2 + k % 2] = wr[k];
+  }
+  if (!cpu_avx512_vnni()) return;
+  m_k_quads = (K + 3) / 4;
+  m_quads.assign(static_cast<std::size_t>(m_panels) * static_cast<std::size_t>(m_k_quads) * kPanel * 4, 0);
+  m_s8_correction.assign(static_cast<std::size_t>(m_panels) * kPanel, 0);
+  for (int n = 0; n < N; ++n) {
+    std::int8_t* p = m_quads.data() + static_cast<std::size_t>(n / kPanel) * m_k_quads * kPanel * 4 + (n % kPanel) * 4;
+    const std::int8_t* wr = w + static_cast<long>(n) * K;
+    std::int32_t sum = 0;
+    for (int k = 0; k < K; ++k) {
+      p[static_cast<std::size_t>(k / 4) * kPanel * 4 + k % 4] = wr[k];
+      sum += wr[k];
+    }
+    m_s8_correction[static_cast<std::size_t>(n)] = -128 * sum;  // |Σw| ≤ 128·K: fits for K ≤ kIGemmMaxK
   }
 }
 

@@ -4,9 +4,10 @@
 //
 // Why not oneDNN's int8 matmul: without VNNI, x86 sums u8·s8 pairs with vpmaddubsw into a
 // *saturating* int16 (engine/cpu/int8_gemm.h), so full-range operands give wrong sums, and
-// I-ViT's integer arithmetic needs every accumulator exact. Here both operands are widened to
-// int16 and multiplied with vpmaddwd, which adds each pair of products into an int32 exactly:
-// |a·w| ≤ 255·128 = 32640, a pair ≤ 65280.
+// I-ViT's integer arithmetic needs every accumulator exact. Here, with AVX2, both operands are
+// widened to int16 and multiplied with vpmaddwd, which adds each pair of products into an int32
+// exactly: |a·w| ≤ 255·128 = 32640, a pair ≤ 65280. With AVX-512 VNNI, vpdpbusd sums u8 × s8
+// quads straight into int32 (exact as well; s8 activations enter shifted to u8).
 //
 // Bound: a sum of K such products stays inside int32 while K·32640 ≤ 2³¹ − 1, i.e. K ≤ 65793;
 // IGemmWeights refuses K > kIGemmMaxK = 65536.
@@ -20,18 +21,23 @@ inline constexpr int kIGemmMaxK = 65536;  // 65536 · 255 · 128 = 2 139 095 040
 
 // The kernels igemm can run; best_igemm_kernel() is the one it runs by default.
 enum class IGemmKernel {
-  Avx2,   // vpmaddwd on int16 pairs, 6 rows × 16 columns per step (AVX2, chosen at run time)
-  Plain,  // portable C++ on the same packed layout
+  Avx512Vnni,  // vpdpbusd on u8 × s8 quads into int32 (exact: no int16 step), 6 rows × 32 columns
+  Avx2,        // vpmaddwd on int16 pairs, 6 rows × 16 columns per step
+  Plain,       // portable C++ on the AVX2 kernel's packed layout
 };
 
+// The first of the three the CPU runs (checked at run time; the build stays baseline x86-64).
 IGemmKernel best_igemm_kernel();
-std::string igemm_kernel_name(IGemmKernel k);  // "avx2 vpmaddwd 6x16" or "plain"
+bool igemm_kernel_available(IGemmKernel k);
+std::string igemm_kernel_name(IGemmKernel k);  // "avx512-vnni vpdpbusd 6x32", "avx2 vpmaddwd 6x16", "plain"
 std::string igemm_impl();                      // igemm_kernel_name(best_igemm_kernel())
 
 // W (N, K) s8, packed once: panels of 16 output columns; within a panel, for each pair of
 // K indices p, the 16 columns' (w[j][2p], w[j][2p+1]) as int16 pairs, i.e. one 256-bit load
 // is 8 columns × 1 pair, exactly vpmaddwd's operand. Odd K is padded with a zero weight,
-// N with zero columns up to a multiple of 16 (never stored).
+// N with zero columns up to a multiple of 16 (never stored). On a CPU with AVX-512 VNNI the
+// weights are also packed for that kernel: panels of 16 columns × K quads as s8 (one 512-bit
+// load is 16 columns × 4 k), with −128·Σₖ w[n][k] per column for s8 activations.
 class IGemmWeights {
  public:
   static constexpr int kPanel = 16;  // output columns per panel
@@ -46,18 +52,26 @@ class IGemmWeights {
   const std::int16_t* panel(int p) const {
     return m_packed.data() + static_cast<std::size_t>(p) * static_cast<std::size_t>(m_k_pairs) * kPanel * 2;
   }
+  int k_quads() const { return m_k_quads; }  // ⌈K / 4⌉ where packed for AVX-512 VNNI, else 0
+  // Panel p for AVX-512 VNNI: (k_quads, 16, 4) s8.
+  const std::int8_t* quad_panel(int p) const {
+    return m_quads.data() + static_cast<std::size_t>(p) * static_cast<std::size_t>(m_k_quads) * kPanel * 4;
+  }
+  const std::int32_t* s8_correction() const { return m_s8_correction.data(); }  // (panels · 16)
 
  private:
-  int m_N = 0, m_K = 0, m_k_pairs = 0, m_panels = 0;
-  std::vector<std::int16_t> m_packed;  // (panels, k_pairs, 16, 2)
+  int m_N = 0, m_K = 0, m_k_pairs = 0, m_panels = 0, m_k_quads = 0;
+  std::vector<std::int16_t> m_packed;          // (panels, k_pairs, 16, 2)
+  std::vector<std::int8_t> m_quads;            // (panels, k_quads, 16, 4), AVX-512 VNNI only
+  std::vector<std::int32_t> m_s8_correction;  // (panels · 16), AVX-512 VNNI only
 };
 
 // acc (M, N) = A (M, K) · Wᵀ, exact. A row-major with stride K; acc row-major with stride N.
 // Parallel over row blocks and column panels (OpenMP).
 void igemm(const std::int8_t* a, long M, const IGemmWeights& w, std::int32_t* acc);
 void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* acc);
-// The same with a chosen kernel (tests and bench/igemm_micro.cpp); Avx2 falls back to Plain
-// on a CPU without AVX2.
+// The same with a chosen kernel (tests and bench/igemm_micro.cpp); one the CPU lacks falls back
+// to the next in IGemmKernel's order.
 void igemm(const std::int8_t* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel);
 void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel);
 

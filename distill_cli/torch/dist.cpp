@@ -1,5 +1,6 @@
 #include "distill_cli/torch/dist.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -169,6 +170,27 @@ void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
     const auto n = t.numel();
     t.detach().copy_(buf[0].narrow(0, off, n).view(t.sizes()));
     off += n;
+  }
+  // Measurement hook (bench/README.md): SWINSCOPE_DIST_PROBE=N times N back-to-back all-reduces
+  // of one gradient-sized buffer with no training around them, i.e. the transfer cost alone,
+  // without the wait for a slower rank that the per-step figure includes.
+  if (const int probes = env_int("SWINSCOPE_DIST_PROBE", 0, 0, 100000); probes > 0) {
+    std::vector<torch::Tensor> g{torch::zeros({off + 3}, torch::kFloat32)};
+    std::vector<double> ms;
+    try {
+      m_impl->pg->allreduce(g)->wait();  // line up
+      for (int i = 0; i < probes; ++i) {
+        const auto t0 = Clock::now();
+        m_impl->pg->allreduce(g)->wait();
+        ms.push_back(1e3 * std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+    } catch (const std::exception& e) {
+      fail("the all-reduce probe", e);
+    }
+    std::sort(ms.begin(), ms.end());
+    if (is_main())
+      std::cerr << "all-reduce probe: " << (off + 3) * 4 << " bytes, " << m_env.world << " ranks: median "
+                << ms[ms.size() / 2] << " ms, min " << ms.front() << " ms over " << probes << "\n";
   }
 #endif
 }

@@ -106,11 +106,22 @@ SWS_HD std::int64_t reciprocal(std::int64_t s) {
   return (std::int64_t{1} << kRecipBits) / (s < 1 ? 1 : (s > cap ? cap : s));
 }
 
+// The number of significant bits of v (0 for 0).
+SWS_HD int bit_length(std::uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  return v ? 64 - __clzll(static_cast<long long>(v)) : 0;
+#else
+  return v ? 64 - __builtin_clzll(v) : 0;
+#endif
+}
+
 // round(e · R(sum) / 2^45) for 0 ≤ e ≤ sum: e/sum in 0…256 steps of 1/256, clamped to 255.
 SWS_HD std::int64_t ratio_q8(std::int64_t e, std::int64_t recip) {
   const std::int64_t cap = std::int64_t{1} << (kRecipBits - 1);
   if (e > cap) e = cap;
-  if (e > 0 && recip > (std::int64_t{1} << 61) / e) return kOutMax;  // e > sum: cannot happen for sums of e
+  // e ≤ sum keeps e · R(sum) ≤ 2^53 (bit lengths ≤ 55 together); a product that could pass
+  // 2^62 means e > sum, which sums of e never give: saturate rather than overflow.
+  if (bit_length(static_cast<std::uint64_t>(e)) + bit_length(static_cast<std::uint64_t>(recip)) > 62) return kOutMax;
   const std::int64_t v = (e * recip + (std::int64_t{1} << (kOutShift - 1))) >> kOutShift;
   return v > kOutMax ? kOutMax : v;
 }

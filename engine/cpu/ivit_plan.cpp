@@ -250,29 +250,40 @@ class IvitCpuPlan final : public Plan {
       for (long r = 0; r < rows; ++r) {
         const long win = r / N;
         const int t = static_cast<int>(r % N);
-        for (int n = 0; n < 3 * C; ++n) {
-          const int part = n / C, h = (n % C) / d, e = n % d;
-          // int16 (int8 values) so the attention products vectorize; v transposed: (…, d, N)
-          const auto v = static_cast<std::int16_t>(sat(bw.qkv.requant(m_acc[static_cast<std::size_t>(r * 3 * C + n)], n), 127));
-          const long wh = win * heads + h;
-          if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
-          else if (part == 1) m_k[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
-          else m_v[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
-        }
+        const std::int32_t* acc = m_acc.data() + r * 3 * C;
+        // int16 (int8 values) so the attention products vectorize; k transposed: (…, d, N)
+        for (int part = 0; part < 3; ++part)
+          for (int h = 0; h < heads; ++h) {
+            const long wh = win * heads + h;
+            for (int e = 0; e < d; ++e) {
+              const int n = part * C + h * d + e;
+              const auto v = static_cast<std::int16_t>(sat(bw.qkv.requant(acc[n], n), 127));
+              if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+              else if (part == 1) m_k[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
+              else m_v[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+            }
+          }
       }
     });
-    run_stage(4, [&] {
-#pragma omp parallel for schedule(static)
-      for (long wh = 0; wh < wins * heads; ++wh)
-        for (int i = 0; i < N; ++i)
-          for (int j = 0; j < N; ++j) {
+    run_stage(4, [&] {  // a query row at a time: Σ_e q[i][e] · kᵀ[e][·], vectorized over the keys
+#pragma omp parallel
+      {
+        std::vector<std::int32_t> acc(static_cast<std::size_t>(N));
+#pragma omp for schedule(static)
+        for (long wh = 0; wh < wins * heads; ++wh)
+          for (int i = 0; i < N; ++i) {
+            std::fill(acc.begin(), acc.end(), 0);
             const std::int16_t* qi = m_q.data() + (wh * N + i) * d;
-            const std::int16_t* kj = m_k.data() + (wh * N + j) * d;
-            std::int32_t acc = 0;
-#pragma omp simd reduction(+ : acc)
-            for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(qi[e]) * static_cast<std::int32_t>(kj[e]);
-            m_scores[static_cast<std::size_t>((wh * N + i) * N + j)] = acc;
+            for (int e = 0; e < d; ++e) {
+              const std::int32_t qv = qi[e];
+              const std::int16_t* ke = m_k.data() + (wh * d + e) * N;
+              std::int32_t* ap = acc.data();
+#pragma omp simd
+              for (int j = 0; j < N; ++j) ap[j] += qv * static_cast<std::int32_t>(ke[j]);
+            }
+            std::copy(acc.begin(), acc.end(), m_scores.begin() + (wh * N + i) * N);
           }
+      }
     });
     const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
     run_stage(5, [&] {
@@ -310,20 +321,28 @@ class IvitCpuPlan final : public Plan {
         }
       }
     });
-    run_stage(6, [&] {
-#pragma omp parallel for schedule(static)
-      for (long wh = 0; wh < wins * heads; ++wh) {
-        const long win = wh / heads;
-        const int h = static_cast<int>(wh % heads);
-        for (int i = 0; i < N; ++i)
-          for (int e = 0; e < d; ++e) {
+    run_stage(6, [&] {  // a query row at a time: Σ_j p[i][j] · v[j][·], vectorized over the head's channels
+#pragma omp parallel
+      {
+        std::vector<std::int32_t> acc(static_cast<std::size_t>(d));
+#pragma omp for schedule(static)
+        for (long wh = 0; wh < wins * heads; ++wh) {
+          const long win = wh / heads;
+          const int h = static_cast<int>(wh % heads);
+          for (int i = 0; i < N; ++i) {
+            std::fill(acc.begin(), acc.end(), 0);
             const std::int16_t* p = m_probs.data() + (wh * N + i) * N;
-            const std::int16_t* ve = m_v.data() + (wh * d + e) * N;
-            std::int32_t acc = 0;
-#pragma omp simd reduction(+ : acc)
-            for (int j = 0; j < N; ++j) acc += static_cast<std::int32_t>(p[j]) * static_cast<std::int32_t>(ve[j]);
-            m_ctx[static_cast<std::size_t>((win * N + i) * C + h * d + e)] = static_cast<std::int8_t>(sat(ivit::apply(acc, bw.av), 127));
+            for (int j = 0; j < N; ++j) {
+              const std::int32_t pj = p[j];
+              const std::int16_t* vj = m_v.data() + (wh * N + j) * d;
+              std::int32_t* ap = acc.data();
+#pragma omp simd
+              for (int e = 0; e < d; ++e) ap[e] += pj * static_cast<std::int32_t>(vj[e]);
+            }
+            std::int8_t* out = m_ctx.data() + (win * N + i) * C + h * d;
+            for (int e = 0; e < d; ++e) out[e] = static_cast<std::int8_t>(sat(ivit::apply(acc[static_cast<std::size_t>(e)], bw.av), 127));
           }
+        }
       }
     });
     run_stage(7, [&] { igemm(m_ctx.data(), rows, bw.proj, w16(bw.proj), m_acc.data()); });

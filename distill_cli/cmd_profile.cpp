@@ -1,8 +1,8 @@
 // profile and profile-diff: where an int8 SWIN spends its time, stage by stage and block by block.
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "engine/cpu/fp32_ops.h"
+#include "engine/cpu/igemm.h"
 #include "engine/cpu/int8_ops.h"
 #include "engine/cpu/int8_plan.h"
 #include "engine/error.h"
@@ -22,30 +23,6 @@ namespace {
 using profiler::Span;
 using ivit::Dyadic;
 using ivit::sat;
-
-// acc (M, N) = A (M, K) · Wᵀ in int32 (A s8 or u8), exact: each row widened to int16 once, then
-// int16 dot products with int32 sums (|a·w| ≤ 255·128, so a pair's sum fits vpmaddwd's int32).
-template <typename A>
-void igemm(const A* a, long M, const ivit::Linear& l, const std::vector<std::int16_t>& w16, std::int32_t* acc) {
-  const int N = l.N, K = l.K;
-#pragma omp parallel
-  {
-    std::vector<std::int16_t> row(static_cast<std::size_t>(K));
-#pragma omp for schedule(static)
-    for (long m = 0; m < M; ++m) {
-      const A* ar = a + m * K;
-      for (int k = 0; k < K; ++k) row[static_cast<std::size_t>(k)] = static_cast<std::int16_t>(ar[k]);
-      const std::int16_t* r = row.data();
-      for (int n = 0; n < N; ++n) {
-        const std::int16_t* wr = w16.data() + static_cast<std::size_t>(n) * K;
-        std::int32_t s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int k = 0; k < K; ++k) s += static_cast<std::int32_t>(r[k]) * static_cast<std::int32_t>(wr[k]);
-        acc[m * N + n] = s;
-      }
-    }
-  }
-}
 
 // Per block, the integer functions of the narrow inputs tabulated once from engine/ivit.h (so
 // the loops compute the same integers as the CUDA kernels, which evaluate them directly):
@@ -82,7 +59,7 @@ class IvitCpuPlan final : public Plan {
   IvitCpuPlan(const Model& model, int max_batch) : m_p(ivit::build_params(model)), m_cfg(m_p.cfg), m_max_batch(max_batch) {
     if (max_batch <= 0) throw Error("plan: max_batch must be positive");
     const auto& c = m_cfg;
-    auto widen = [&](const ivit::Linear& l) { m_w16.emplace(&l, std::vector<std::int16_t>(l.w.begin(), l.w.end())); };
+    auto widen = [&](const ivit::Linear& l) { m_gemm.emplace(&l, IGemmWeights(l.w.data(), l.N, l.K)); };
     widen(m_p.patch);
     widen(m_p.head);
     for (const auto& st : m_p.stages)
@@ -128,28 +105,29 @@ class IvitCpuPlan final : public Plan {
 
   std::vector<StageKernel> kernels() const override {
     const std::string loop = "integer loop (engine/ivit.h): ";
+    const std::string gemm = "igemm (engine/cpu/igemm.h, " + igemm_impl() + "): exact ";
     bool gelu = false, relu = false;
     for (const auto& b : m_p.blocks) (b.act == Activation::ReLU ? relu : gelu) = true;
     std::vector<StageKernel> k;
     k.push_back({std::string(kPatchEmbed), loop + "quantize the image to s8 + im2col + s8 GEMM (weights per channel) + bias, "
                                                   "dyadic to 16 bits + I-LayerNorm into the 16-bit residual stream"});
     k.push_back({"ln1_quant", loop + "I-LayerNorm (integer mean, isqrt) + cyclic shift + window partition + dyadic to s8"});
-    k.push_back({"qkv_gemm", loop + "s8 x s8 -> s32 GEMM"});
+    k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"qkv_bias_quant", loop + "int32 bias + dyadic to s8 q, k, v + split heads"});
     k.push_back({"qk_gemm", loop + "s8 q . s8 k^T -> s32 per window and head"});
-    k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax -> u8 (1/256)"});
+    k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
     k.push_back({"av_gemm", loop + "u8 p . s8 v -> s32, dyadic to s8, merge heads"});
-    k.push_back({"proj_gemm", loop + "s8 x s8 -> s32 GEMM"});
+    k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"proj_residual_ln2_quant",
                  loop + "int32 bias, dyadic + window reverse + reverse shift + integer residual add (16 bits) + I-LayerNorm + dyadic to s8"});
-    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + loop + "s8 GEMM + int32 bias + dyadic to s8"});
-    if (relu) k.push_back({"fc1_gemm", "GELU-less blocks: " + loop + "s8 GEMM + ReLU in the dyadic requantization to u8"});
-    if (gelu) k.push_back({"fc1_bias_gelu_quant", loop + "ShiftGELU (row max, shift exponentials, integer division) + dyadic to s8"});
-    k.push_back({"fc2_gemm", loop + "s8 (u8 after ReLU) GEMM -> s32"});
+    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + gemm + "s8 GEMM + " + loop + "int32 bias + dyadic to s8"});
+    if (relu) k.push_back({"fc1_gemm", "GELU-less blocks: " + gemm + "s8 GEMM + " + loop + "ReLU in the dyadic requantization to u8"});
+    if (gelu) k.push_back({"fc1_bias_gelu_quant", loop + "ShiftGELU (row max, then a per-block table of engine/ivit.h's ShiftGELU + dyadic to s8)"});
+    k.push_back({"fc2_gemm", gemm + "s8 (u8 after ReLU) GEMM -> s32"});
     k.push_back({"fc2_bias_residual", loop + "int32 bias, dyadic + integer residual add (16 bits)"});
     if (m_cfg.num_stages() > 1) {
       k.push_back({std::string(kMergeLnQuant), loop + "2x2 gather + I-LayerNorm + dyadic to s8"});
-      k.push_back({std::string(kMergeGemm), loop + "s8 GEMM + dyadic into the next stage's 16-bit residual"});
+      k.push_back({std::string(kMergeGemm), gemm + "s8 GEMM + " + loop + "dyadic into the next stage's 16-bit residual"});
     }
     k.push_back({std::string(kHead), loop + "I-LayerNorm + dyadic to s8 + integer mean pool + s8 GEMM (weights per channel); "
                                              "the logits are the only dequantized values"});
@@ -183,7 +161,7 @@ class IvitCpuPlan final : public Plan {
     const float inv = 1.f / m_p.s_img;
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < rows * pk; ++i) m_cols_q[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(numerics::q_signed(m_cols[static_cast<std::size_t>(i)] * inv));
-    igemm(m_cols_q.data(), rows, m_p.patch, w16(m_p.patch), m_acc.data());
+    igemm(m_cols_q.data(), rows, packed(m_p.patch), m_acc.data());
 #pragma omp parallel
     {
       std::vector<std::int32_t> pre(static_cast<std::size_t>(C)), scratch(static_cast<std::size_t>(C));
@@ -218,7 +196,7 @@ class IvitCpuPlan final : public Plan {
       }
     }
     Span sp(rec, kMergeGemm, -1);
-    igemm(m_a.data(), rows, st.merge, w16(st.merge), m_acc.data());
+    igemm(m_a.data(), rows, packed(st.merge), m_acc.data());
     const int C = st.merge.N;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; ++r)
@@ -244,7 +222,7 @@ class IvitCpuPlan final : public Plan {
         for (long r = 0; r < rows; ++r) bw.ln1.row(m_x.data() + tok(r) * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
-    run_stage(2, [&] { igemm(m_a.data(), rows, bw.qkv, w16(bw.qkv), m_acc.data()); });
+    run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
     run_stage(3, [&] {
 #pragma omp parallel for schedule(static)
       for (long r = 0; r < rows; ++r) {
@@ -345,7 +323,7 @@ class IvitCpuPlan final : public Plan {
         }
       }
     });
-    run_stage(7, [&] { igemm(m_ctx.data(), rows, bw.proj, w16(bw.proj), m_acc.data()); });
+    run_stage(7, [&] { igemm(m_ctx.data(), rows, packed(bw.proj), m_acc.data()); });
     run_stage(8, [&] {
 #pragma omp parallel for schedule(static)
       for (long r = 0; r < rows; ++r) {  // window order → the token it came from; each token once
@@ -362,7 +340,7 @@ class IvitCpuPlan final : public Plan {
     });
     auto* h_u8 = reinterpret_cast<std::uint8_t*>(m_h.data());
     run_stage(9, [&] {
-      igemm(m_a.data(), rows, bw.fc1, w16(bw.fc1), m_acc.data());
+      igemm(m_a.data(), rows, packed(bw.fc1), m_acc.data());
 #pragma omp parallel for schedule(static)
       for (long r = 0; r < rows; ++r)
         for (int n = 0; n < hidden; ++n) {
@@ -385,8 +363,8 @@ class IvitCpuPlan final : public Plan {
         }
       });
     run_stage(11, [&] {
-      if (relu) igemm(h_u8, rows, bw.fc2, w16(bw.fc2), m_acc.data());
-      else igemm(m_h2.data(), rows, bw.fc2, w16(bw.fc2), m_acc.data());
+      if (relu) igemm(h_u8, rows, packed(bw.fc2), m_acc.data());
+      else igemm(m_h2.data(), rows, packed(bw.fc2), m_acc.data());
     });
     run_stage(12, [&] {
 #pragma omp parallel for schedule(static)
@@ -413,7 +391,7 @@ class IvitCpuPlan final : public Plan {
       for (int f = 0; f < F; ++f)  // the mean, rounded half up
         m_pool[static_cast<std::size_t>(b) * F + f] = static_cast<std::int8_t>(ivit::floor_div(2 * sum[static_cast<std::size_t>(f)] + L, 2 * static_cast<std::int64_t>(L)));
     }
-    igemm(m_pool.data(), batch, m_p.head, w16(m_p.head), m_head_acc.data());
+    igemm(m_pool.data(), batch, packed(m_p.head), m_head_acc.data());
     for (int b = 0; b < batch; ++b)
       for (int n = 0; n < c.num_classes; ++n) {
         const auto i = static_cast<std::size_t>(b) * c.num_classes + n;
@@ -421,13 +399,13 @@ class IvitCpuPlan final : public Plan {
       }
   }
 
-  const std::vector<std::int16_t>& w16(const ivit::Linear& l) const { return m_w16.at(&l); }
+  const IGemmWeights& packed(const ivit::Linear& l) const { return m_gemm.at(&l); }
 
   ivit::Params m_p;
   const SwinConfig& m_cfg;
   int m_max_batch = 1;
-  std::unordered_map<const ivit::Linear*, std::vector<std::int16_t>> m_w16;
-  std::vector<Tables> m_tables;  // per block  // each linear's weights widened
+  std::unordered_map<const ivit::Linear*, IGemmWeights> m_gemm;  // each linear's weights packed for igemm
+  std::vector<Tables> m_tables;                                   // per block
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
   std::vector<std::int16_t> m_q, m_k, m_v, m_probs;  // int8 / u8 values, int16 for vector dot products

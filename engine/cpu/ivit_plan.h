@@ -7,8 +7,10 @@
 // integers, each branch requantized to the sum's scale, as I-ViT's QuantAct identity path).
 // Only the logits are dequantized at the end. The same stage names as the other plans.
 //
-// Plain loops (int8 × int8 → int32 GEMMs, OpenMP over rows): the readable reference that later
-// vector and CUDA kernels are checked against. Needs an int8 file quantized by a swinscope-cli
+// The GEMMs are engine/cpu/igemm.h's exact s8 × s8 → s32 kernels (AVX-512 VNNI, AVX2 or plain,
+// at run time); the other stages are plain loops over engine/ivit.h's functions (Shiftmax's
+// exponentials and ShiftGELU tabulated per block from them), OpenMP over rows. The CUDA plan
+// (engine/cuda/ivit_plan.cpp) computes the same integers (checked bit for bit). Needs an int8 file quantized by a swinscope-cli
 // that records the extra ranges (engine/quantize.h, ivit_amax_names); the patch embedding's
 // and the head's float weights are quantized here, per output channel.
 #include <memory>

@@ -331,13 +331,12 @@ void SlotPanel::setState(const AppContext::Slot& s, const BackendChoice& detecte
       if (v == Variant::FP16) ok = !s.model->is_int8() && b.backend == Backend::CUDA;
       if (v == Variant::Int8Gelu || v == Variant::Int8Relu) ok = s.model->is_int8();
       if (v == Variant::Int8GeluFused) ok = s.model->is_int8() && b.backend == Backend::CUDA;
-      if (v == Variant::Int8Ivit) {  // integer-only: CPU, and a file that holds its ranges
+      if (v == Variant::Int8Ivit) {  // integer-only: a file that holds its ranges (CPU and CUDA)
         ok = false;
         for (const auto& vs : variant_support(*s.model))
           if (vs.variant == v) {
-            ok = vs.runs && b.backend == Backend::CPU;
-            if (vm) vm->item(i)->setToolTip(QString::fromStdString(vs.runs && b.backend != Backend::CPU ? "runs on the CPU backend only"
-                                                                                                          : vs.note));
+            ok = vs.runs;
+            if (vm) vm->item(i)->setToolTip(QString::fromStdString(vs.note));
           }
       }
     }

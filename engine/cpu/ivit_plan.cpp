@@ -54,12 +54,66 @@ Tables make_tables(const ivit::Block& b) {
   return t;
 }
 
+// A linear's requantization (ivit::Linear::requant, then clamping) laid out for vector loops:
+// per output channel the int64 bias, multiplier, rounding constant and shift, so that
+// ((acc + bias) · m + 2^(shift−1)) >> shift is ivit::apply exactly for shifts 1…62 (every dyadic
+// of a real model: |scale| in [2^−62, 1)); a linear with another shift keeps the scalar path.
+struct RowRequant {
+  std::vector<std::int64_t> bias, m, round, shift;
+  bool vector = true;
+  explicit RowRequant(const ivit::Linear& l) : bias(l.bias) {
+    for (const auto& d : l.out) {
+      vector = vector && d.shift >= 1 && d.shift <= 62;
+      m.push_back(d.m);
+      shift.push_back(std::clamp(d.shift, 1, 62));
+      round.push_back(std::int64_t{1} << (shift.back() - 1));
+    }
+  }
+  // out[n] = clamp(requant(acc[n], n), lo, hi), n < N.
+  template <typename Out>
+  void row(const ivit::Linear& l, const std::int32_t* acc, std::int64_t lo, std::int64_t hi, Out* out) const {
+    const int N = l.N;
+    if (!vector) {
+      for (int n = 0; n < N; ++n) out[n] = static_cast<Out>(ivit::clamp64(l.requant(acc[n], n), lo, hi));
+      return;
+    }
+    const std::int64_t *b = bias.data(), *mm = m.data(), *rd = round.data(), *sh = shift.data();
+#pragma omp simd
+    for (int n = 0; n < N; ++n) {
+      std::int64_t v = ((acc[n] + b[n]) * mm[n] + rd[n]) >> sh[n];
+      v = v < lo ? lo : (v > hi ? hi : v);
+      out[n] = static_cast<Out>(v);
+    }
+  }
+};
+
+// x[n] = sat(branch[n] + apply(x[n], res), 32767): a residual add at the sum's scale.
+void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyadic res) {
+  if (res.shift < 1 || res.shift > 62) {
+    for (int n = 0; n < N; ++n) x[n] = sat(branch[n] + ivit::apply(x[n], res), 32767);
+    return;
+  }
+  const std::int64_t m = res.m, rd = std::int64_t{1} << (res.shift - 1);
+  const int sh = res.shift;
+#pragma omp simd
+  for (int n = 0; n < N; ++n) {
+    std::int64_t v = branch[n] + ((x[n] * m + rd) >> sh);
+    v = v < -32767 ? -32767 : (v > 32767 ? 32767 : v);
+    x[n] = static_cast<std::int32_t>(v);
+  }
+}
+
+constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for RowRequant::row
+
 class IvitCpuPlan final : public Plan {
  public:
   IvitCpuPlan(const Model& model, int max_batch) : m_p(ivit::build_params(model)), m_cfg(m_p.cfg), m_max_batch(max_batch) {
     if (max_batch <= 0) throw Error("plan: max_batch must be positive");
     const auto& c = m_cfg;
-    auto widen = [&](const ivit::Linear& l) { m_gemm.emplace(&l, IGemmWeights(l.w.data(), l.N, l.K)); };
+    auto widen = [&](const ivit::Linear& l) {
+      m_gemm.emplace(&l, IGemmWeights(l.w.data(), l.N, l.K));
+      m_rq.emplace(&l, RowRequant(l));
+    };
     widen(m_p.patch);
     widen(m_p.head);
     for (const auto& st : m_p.stages)
@@ -167,7 +221,7 @@ class IvitCpuPlan final : public Plan {
       std::vector<std::int32_t> pre(static_cast<std::size_t>(C)), scratch(static_cast<std::size_t>(C));
 #pragma omp for schedule(static)
       for (long r = 0; r < rows; ++r) {
-        for (int n = 0; n < C; ++n) pre[static_cast<std::size_t>(n)] = sat(m_p.patch.requant(m_acc[static_cast<std::size_t>(r * C + n)], n), 32767);
+        rq(m_p.patch).row(m_p.patch, m_acc.data() + r * C, -32767, 32767, pre.data());
         m_p.patch_ln.row(pre.data(), m_x.data() + r * C, scratch.data(), 32767);
       }
     }
@@ -200,7 +254,7 @@ class IvitCpuPlan final : public Plan {
     const int C = st.merge.N;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; ++r)
-      for (int n = 0; n < C; ++n) m_x[static_cast<std::size_t>(r * C + n)] = sat(st.merge.requant(m_acc[static_cast<std::size_t>(r * C + n)], n), 32767);
+      rq(st.merge).row(st.merge, m_acc.data() + r * C, -32767, 32767, m_x.data() + r * C);
   }
 
   void run_block(const ivit::Block& bw, int batch, profiler::Recorder* rec) {
@@ -224,23 +278,26 @@ class IvitCpuPlan final : public Plan {
     });
     run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
     run_stage(3, [&] {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel
+      {
+        std::vector<std::int16_t> row(static_cast<std::size_t>(3 * C));
+#pragma omp for schedule(static)
       for (long r = 0; r < rows; ++r) {
         const long win = r / N;
         const int t = static_cast<int>(r % N);
-        const std::int32_t* acc = m_acc.data() + r * 3 * C;
+        rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, row.data());
         // int16 (int8 values) so the attention products vectorize; k transposed: (…, d, N)
         for (int part = 0; part < 3; ++part)
           for (int h = 0; h < heads; ++h) {
             const long wh = win * heads + h;
             for (int e = 0; e < d; ++e) {
-              const int n = part * C + h * d + e;
-              const auto v = static_cast<std::int16_t>(sat(bw.qkv.requant(acc[n], n), 127));
+              const auto v = row[static_cast<std::size_t>(part * C + h * d + e)];
               if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
               else if (part == 1) m_k[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
               else m_v[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
             }
           }
+      }
       }
     });
     run_stage(4, [&] {  // a query row at a time: Σ_e q[i][e] · kᵀ[e][·], vectorized over the keys
@@ -325,11 +382,14 @@ class IvitCpuPlan final : public Plan {
     });
     run_stage(7, [&] { igemm(m_ctx.data(), rows, packed(bw.proj), m_acc.data()); });
     run_stage(8, [&] {
-#pragma omp parallel for schedule(static)
-      for (long r = 0; r < rows; ++r) {  // window order → the token it came from; each token once
-        std::int32_t* x = m_x.data() + tok(r) * C;
-        for (int n = 0; n < C; ++n)
-          x[n] = sat(bw.proj.requant(m_acc[static_cast<std::size_t>(r * C + n)], n) + ivit::apply(x[n], bw.res_attn), 32767);
+#pragma omp parallel
+      {
+        std::vector<std::int64_t> branch(static_cast<std::size_t>(C));
+#pragma omp for schedule(static)
+        for (long r = 0; r < rows; ++r) {  // window order → the token it came from; each token once
+          rq(bw.proj).row(bw.proj, m_acc.data() + r * C, -kWide, kWide, branch.data());
+          residual_add(m_x.data() + tok(r) * C, branch.data(), C, bw.res_attn);
+        }
       }
 #pragma omp parallel
       {
@@ -342,13 +402,10 @@ class IvitCpuPlan final : public Plan {
     run_stage(9, [&] {
       igemm(m_a.data(), rows, packed(bw.fc1), m_acc.data());
 #pragma omp parallel for schedule(static)
-      for (long r = 0; r < rows; ++r)
-        for (int n = 0; n < hidden; ++n) {
-          const std::int64_t v = bw.fc1.requant(m_acc[static_cast<std::size_t>(r * hidden + n)], n);
-          const auto i = static_cast<std::size_t>(r * hidden + n);
-          if (relu) h_u8[i] = static_cast<std::uint8_t>(ivit::clamp64(v, 0, 255));  // ReLU in the requantization
-          else m_h[i] = static_cast<std::int8_t>(sat(v, 127));
-        }
+      for (long r = 0; r < rows; ++r) {
+        if (relu) rq(bw.fc1).row(bw.fc1, m_acc.data() + r * hidden, 0, 255, h_u8 + r * hidden);  // ReLU in the requantization
+        else rq(bw.fc1).row(bw.fc1, m_acc.data() + r * hidden, -127, 127, m_h.data() + r * hidden);
+      }
     });
     if (!relu)
       run_stage(10, [&] {  // ShiftGELU from the table: the row's maximum, then one lookup per code
@@ -367,11 +424,14 @@ class IvitCpuPlan final : public Plan {
       else igemm(m_h2.data(), rows, packed(bw.fc2), m_acc.data());
     });
     run_stage(12, [&] {
-#pragma omp parallel for schedule(static)
-      for (long r = 0; r < rows; ++r) {
-        std::int32_t* x = m_x.data() + r * C;
-        for (int n = 0; n < C; ++n)
-          x[n] = sat(bw.fc2.requant(m_acc[static_cast<std::size_t>(r * C + n)], n) + ivit::apply(x[n], bw.res_mlp), 32767);
+#pragma omp parallel
+      {
+        std::vector<std::int64_t> branch(static_cast<std::size_t>(C));
+#pragma omp for schedule(static)
+        for (long r = 0; r < rows; ++r) {
+          rq(bw.fc2).row(bw.fc2, m_acc.data() + r * C, -kWide, kWide, branch.data());
+          residual_add(m_x.data() + r * C, branch.data(), C, bw.res_mlp);
+        }
       }
     });
   }
@@ -400,11 +460,13 @@ class IvitCpuPlan final : public Plan {
   }
 
   const IGemmWeights& packed(const ivit::Linear& l) const { return m_gemm.at(&l); }
+  const RowRequant& rq(const ivit::Linear& l) const { return m_rq.at(&l); }
 
   ivit::Params m_p;
   const SwinConfig& m_cfg;
   int m_max_batch = 1;
   std::unordered_map<const ivit::Linear*, IGemmWeights> m_gemm;  // each linear's weights packed for igemm
+  std::unordered_map<const ivit::Linear*, RowRequant> m_rq;      // ... and its requantization
   std::vector<Tables> m_tables;                                   // per block
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;

@@ -168,9 +168,9 @@ class IvitCpuPlan final : public Plan {
     k.push_back({"ln1_quant", loop + "I-LayerNorm (integer mean, isqrt) + cyclic shift + window partition + dyadic to s8"});
     k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"qkv_bias_quant", loop + "int32 bias + dyadic to s8 q, k, v + split heads"});
-    k.push_back({"qk_gemm", loop + "s8 q . s8 k^T -> s32 per window and head"});
+    k.push_back({"qk_gemm", gemm + "s8 q . s8 k^T -> s32 per window and head (k packed per call)"});
     k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
-    k.push_back({"av_gemm", loop + "u8 p . s8 v -> s32, dyadic to s8, merge heads"});
+    k.push_back({"av_gemm", gemm + "u8 p . s8 v -> s32 per window and head (v^T packed per call) + " + loop + "dyadic to s8, merge heads"});
     k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"proj_residual_ln2_quant",
                  loop + "int32 bias, dyadic + window reverse + reverse shift + integer residual add (16 bits) + I-LayerNorm + dyadic to s8"});
@@ -280,48 +280,38 @@ class IvitCpuPlan final : public Plan {
     run_stage(3, [&] {
 #pragma omp parallel
       {
-        std::vector<std::int16_t> row(static_cast<std::size_t>(3 * C));
+        std::vector<std::int8_t> row(static_cast<std::size_t>(3 * C));
 #pragma omp for schedule(static)
       for (long r = 0; r < rows; ++r) {
         const long win = r / N;
         const int t = static_cast<int>(r % N);
         rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, row.data());
-        // int16 (int8 values) so the attention products vectorize; k transposed: (…, d, N)
+        // q, k (window·head, N, d); v transposed (window·head, d, N): the weights of p · v
         for (int part = 0; part < 3; ++part)
           for (int h = 0; h < heads; ++h) {
             const long wh = win * heads + h;
             for (int e = 0; e < d; ++e) {
               const auto v = row[static_cast<std::size_t>(part * C + h * d + e)];
               if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
-              else if (part == 1) m_k[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
-              else m_v[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+              else if (part == 1) m_k[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
+              else m_v[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
             }
           }
       }
       }
     });
-    run_stage(4, [&] {  // a query row at a time: Σ_e q[i][e] · kᵀ[e][·], vectorized over the keys
-#pragma omp parallel
-      {
-        std::vector<std::int32_t> acc(static_cast<std::size_t>(N));
-#pragma omp for schedule(static)
-        for (long wh = 0; wh < wins * heads; ++wh)
-          for (int i = 0; i < N; ++i) {
-            std::fill(acc.begin(), acc.end(), 0);
-            const std::int16_t* qi = m_q.data() + (wh * N + i) * d;
-            for (int e = 0; e < d; ++e) {
-              const std::int32_t qv = qi[e];
-              const std::int16_t* ke = m_k.data() + (wh * d + e) * N;
-              std::int32_t* ap = acc.data();
-#pragma omp simd
-              for (int j = 0; j < N; ++j) ap[j] += qv * static_cast<std::int32_t>(ke[j]);
-            }
-            std::copy(acc.begin(), acc.end(), m_scores.begin() + (wh * N + i) * N);
-          }
+    run_stage(4, [&] {  // per window and head, q · kᵀ on igemm (k packed as its weights: O(N·d) beside O(N²·d))
+#pragma omp parallel for schedule(static)
+      for (long wh = 0; wh < wins * heads; ++wh) {
+        const IGemmWeights kw(m_k.data() + wh * N * d, N, d);
+        igemm(m_q.data() + wh * N * d, N, kw, m_scores.data() + wh * N * N);
       }
     });
     const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
     run_stage(5, [&] {
+      const bool fast_att = bw.att.shift >= 1 && bw.att.shift <= 62;
+      const std::int64_t att_m = bw.att.m, att_rd = std::int64_t{1} << (fast_att ? bw.att.shift - 1 : 0);
+      const int att_sh = bw.att.shift;
 #pragma omp parallel
       {
         std::vector<std::int32_t> logit(static_cast<std::size_t>(N));
@@ -331,51 +321,63 @@ class IvitCpuPlan final : public Plan {
           const long wh = r / N;
           const int i = static_cast<int>(r % N), h = static_cast<int>(wh % heads);
           const long win = wh / heads;
-          std::int32_t mx = -127;
-          for (int j = 0; j < N; ++j) {
-            const bool masked = mask && mask[(static_cast<std::size_t>(win % nw) * N + i) * Np + j] != 0.f;
-            const std::int32_t v = masked ? bw.masked
-                                          : sat(ivit::apply(m_scores[static_cast<std::size_t>(r * N + j)], bw.att) +
-                                                    bw.rel_bias[(static_cast<std::size_t>(h) * N + i) * N + j],
-                                                127);
-            logit[static_cast<std::size_t>(j)] = v;
-            mx = v > mx ? v : mx;
+          const std::int32_t* sc = m_scores.data() + r * N;
+          const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
+          std::int32_t* lg = logit.data();
+          // 8-bit logits: sat(apply(score, att) + bias, 127) (ivit::apply written out for the vector loop)
+          if (fast_att) {
+#pragma omp simd
+            for (int j = 0; j < N; ++j) {
+              std::int64_t v = ((sc[j] * att_m + att_rd) >> att_sh) + rb[j];
+              lg[j] = static_cast<std::int32_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
+            }
+          } else {
+            for (int j = 0; j < N; ++j) lg[j] = sat(ivit::apply(sc[j], bw.att) + rb[j], 127);
           }
+          if (mask) {
+            const float* mk = mask + (static_cast<std::size_t>(win % nw) * N + i) * Np;
+            for (int j = 0; j < N; ++j) lg[j] = mk[j] != 0.f ? bw.masked : lg[j];
+          }
+          std::int32_t mx = -127;
+#pragma omp simd reduction(max : mx)
+          for (int j = 0; j < N; ++j) mx = lg[j] > mx ? lg[j] : mx;
           // Shiftmax (ivit::shiftmax_row) with the exponentials from the tables: a masked logit
           // is below −127, the others within ±127 of the maximum.
+          const std::int64_t e_masked = tab.exp_masked[static_cast<std::size_t>(mx + 127)];
+          const std::int64_t* ex = tab.exp.data();
+          std::int64_t* ep = e.data();
           std::int64_t sum = 0;
+#pragma omp simd reduction(+ : sum)
           for (int j = 0; j < N; ++j) {
-            const std::int32_t v = logit[static_cast<std::size_t>(j)];
-            const std::int64_t x = v < -127 ? tab.exp_masked[static_cast<std::size_t>(mx + 127)] : tab.exp[static_cast<std::size_t>(mx - v)];
-            e[static_cast<std::size_t>(j)] = x;
+            const std::int64_t x = lg[j] < -127 ? e_masked : ex[mx - (lg[j] < -127 ? mx : lg[j])];
+            ep[j] = x;
             sum += x;
           }
-          const std::int64_t recip = ivit::reciprocal(sum);
-          std::int16_t* out = m_probs.data() + r * N;
-          for (int j = 0; j < N; ++j) out[j] = static_cast<std::int16_t>(ivit::ratio_q8(e[static_cast<std::size_t>(j)], recip));
+          // ivit::ratio_q8(e, R(sum)) written out: every e ≤ sum ≤ 2^22 here, so its cap and its
+          // overflow guard never act (the CUDA kernels, which call it, give the same bits).
+          const std::int64_t recip = ivit::reciprocal(sum), half = std::int64_t{1} << (ivit::kOutShift - 1);
+          std::uint8_t* out = m_probs.data() + r * N;
+#pragma omp simd
+          for (int j = 0; j < N; ++j) {
+            const std::int64_t v = (ep[j] * recip + half) >> ivit::kOutShift;
+            out[j] = static_cast<std::uint8_t>(v > ivit::kOutMax ? ivit::kOutMax : v);
+          }
         }
       }
     });
-    run_stage(6, [&] {  // a query row at a time: Σ_j p[i][j] · v[j][·], vectorized over the head's channels
+    run_stage(6, [&] {  // per window and head, p · v on igemm (vᵀ packed as its weights), then the dyadic to s8
 #pragma omp parallel
       {
-        std::vector<std::int32_t> acc(static_cast<std::size_t>(d));
+        std::vector<std::int32_t> acc(static_cast<std::size_t>(N) * d);
 #pragma omp for schedule(static)
         for (long wh = 0; wh < wins * heads; ++wh) {
           const long win = wh / heads;
           const int h = static_cast<int>(wh % heads);
+          const IGemmWeights vw(m_v.data() + wh * d * N, d, N);
+          igemm(m_probs.data() + wh * N * N, N, vw, acc.data());
           for (int i = 0; i < N; ++i) {
-            std::fill(acc.begin(), acc.end(), 0);
-            const std::int16_t* p = m_probs.data() + (wh * N + i) * N;
-            for (int j = 0; j < N; ++j) {
-              const std::int32_t pj = p[j];
-              const std::int16_t* vj = m_v.data() + (wh * N + j) * d;
-              std::int32_t* ap = acc.data();
-#pragma omp simd
-              for (int e = 0; e < d; ++e) ap[e] += pj * static_cast<std::int32_t>(vj[e]);
-            }
             std::int8_t* out = m_ctx.data() + (win * N + i) * C + h * d;
-            for (int e = 0; e < d; ++e) out[e] = static_cast<std::int8_t>(sat(ivit::apply(acc[static_cast<std::size_t>(e)], bw.av), 127));
+            for (int e = 0; e < d; ++e) out[e] = static_cast<std::int8_t>(sat(ivit::apply(acc[static_cast<std::size_t>(i) * d + e], bw.av), 127));
           }
         }
       }
@@ -470,7 +472,8 @@ class IvitCpuPlan final : public Plan {
   std::vector<Tables> m_tables;                                   // per block
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
-  std::vector<std::int16_t> m_q, m_k, m_v, m_probs;  // int8 / u8 values, int16 for vector dot products
+  std::vector<std::int8_t> m_q, m_k, m_v;  // (window·head, N, d); v transposed (window·head, d, N)
+  std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, N) at 1/256
   std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;
 };
 

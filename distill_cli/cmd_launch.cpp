@@ -24,6 +24,7 @@
 
 namespace swinscope::cli {
 
+#ifdef SWINSCOPE_HAVE_C10D
 namespace {
 
 // The workers, for the signal handler (async-signal-safe: a fixed array, kill()).
@@ -74,6 +75,7 @@ int exit_code(int status) {
 }
 
 }  // namespace
+#endif
 
 int cmd_launch(const std::vector<std::string>& argv) {
   // Everything after `--` is the worker's command line, untouched.
@@ -202,8 +204,12 @@ int cmd_launch(const std::vector<std::string>& argv) {
                 << running << (running == 1 ? " worker" : " workers") << "\n";
       kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(grace);
       deadline = true;
+      // SIGCONT too: a stopped (hung) worker acts on SIGTERM only once it runs again.
       for (int k = 0; k < n; ++k)
-        if (g_workers[k] > 0) ::kill(g_workers[k], SIGTERM);
+        if (g_workers[k] > 0) {
+          ::kill(g_workers[k], SIGTERM);
+          ::kill(g_workers[k], SIGCONT);
+        }
     } else if (failed_rank >= 0) {
       std::cerr << "launch: rank " << r << " (pid " << pid << ") " << describe(status) << "\n";
     }

@@ -10,6 +10,10 @@
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -78,6 +82,19 @@ CliResult run_cli_env(const QStringList& args, const QStringList& env) {
     return {};
   }
   return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+// A TCP port free now on the loopback (the kernel's pick for port 0).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  ::close(fd);
+  return ok ? ntohs(a.sin_port) : 0;
 }
 
 nlohmann::json read_state(const QString& dir) {
@@ -233,6 +250,54 @@ class TestDist : public QObject {
     r = run_cli(common + QStringList{"--out", path("k_ref.safetensors")});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     compareWeights(path("k_ref.safetensors"), path("k.safetensors"));
+  }
+
+  // Without the launcher (as under torchrun, whose agent may be slow to react): the workers
+  // started by hand with torchrun's variables; rank 1 dies by SIGKILL, and rank 0 stops by
+  // itself with a message naming the failed all-reduce instead of hanging.
+  void survivorStopsWithoutTheLauncher() {
+    const int port = free_port();
+    QVERIFY(port > 0);
+    QProcess ranks[2];
+    QElapsedTimer clock;
+    clock.start();
+    for (int r = 0; r < 2; ++r) {
+      auto e = QProcessEnvironment::systemEnvironment();
+      e.insert("RANK", QString::number(r));
+      e.insert("LOCAL_RANK", QString::number(r));
+      e.insert("WORLD_SIZE", "2");
+      e.insert("MASTER_ADDR", "127.0.0.1");
+      e.insert("MASTER_PORT", QString::number(port));
+      e.insert("SWINSCOPE_TEST_KILL", "1:3");
+      ranks[r].setProcessEnvironment(e);
+      ranks[r].start(QStringLiteral(SWINSCOPE_CLI_PATH),
+                     {"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "0.45", "--batch", "16", "--threads",
+                      "1", "--dist-timeout", "20", "--out", path("manual.safetensors")});
+    }
+    for (auto& p : ranks) QVERIFY(p.waitForFinished(90000));
+    const double seconds = static_cast<double>(clock.elapsed()) / 1000.0;
+    const QString err = QString::fromUtf8(ranks[0].readAllStandardError());
+    qInfo("rank 0 stopped after %.1f s: %s", seconds, qPrintable(err.trimmed().section('\n', -1)));
+    QCOMPARE(ranks[1].exitStatus(), QProcess::CrashExit);  // SIGKILL
+    QCOMPARE(ranks[0].exitStatus(), QProcess::NormalExit);
+    QCOMPARE(ranks[0].exitCode(), 1);
+    QVERIFY2(err.contains("rank 0/2") && err.contains("all-reduce failed"), qPrintable(err));
+    QVERIFY(seconds < 60);
+  }
+
+  // A worker that hangs (SIGSTOP: its connections stay open) is detected by --dist-timeout alone.
+  void hungWorkerIsGivenUpAfterTheTimeout() {
+    QElapsedTimer clock;
+    clock.start();
+    const auto r = launch2({"distill", "--teacher", m_teacher, "--data", m_train, "--fraction", "0.45", "--batch", "16",
+                            "--threads", "1", "--dist-timeout", "3", "--out", path("hung.safetensors")},
+                           {"SWINSCOPE_TEST_KILL=1:3:stop"});
+    const double seconds = static_cast<double>(clock.elapsed()) / 1000.0;
+    qInfo("hung worker: exit %d after %.1f s", r.code, seconds);
+    QVERIFY2(r.code != 0 && r.code != -1, qPrintable(r.err));
+    QVERIFY2(r.err.contains("rank 0/2") && r.err.contains("--dist-timeout 3 s"), qPrintable(r.err));
+    QVERIFY2(r.err.contains("launch: rank 0"), qPrintable(r.err));
+    QVERIFY(seconds < 60);
   }
 };
 

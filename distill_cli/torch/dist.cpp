@@ -107,11 +107,14 @@ DataParallel::DataParallel(const DistEnv& e, const std::string& backend, std::ch
               Error::Kind::Runtime);
 #else
   // Test hook (tests/test_dist.cpp): SWINSCOPE_TEST_KILL=R:N makes rank R raise SIGKILL on
-  // itself before its N-th gradient all-reduce, as a worker lost to the OOM killer would die.
+  // itself before its N-th gradient all-reduce, as a worker lost to the OOM killer would die;
+  // R:N:stop raises SIGSTOP instead (a hung worker, which only the timeout detects).
   if (auto k = env("SWINSCOPE_TEST_KILL")) {
     const auto colon = k->find(':');
-    if (colon != std::string::npos && std::atoi(k->substr(0, colon).c_str()) == m_env.rank)
+    if (colon != std::string::npos && std::atoi(k->substr(0, colon).c_str()) == m_env.rank) {
       m_kill_after = std::atol(k->substr(colon + 1).c_str());
+      m_kill_signal = k->find(":stop") != std::string::npos ? SIGSTOP : SIGKILL;
+    }
   }
   try {
     c10d::TCPStoreOptions so;
@@ -204,8 +207,9 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& params, S
   }
 #ifdef SWINSCOPE_HAVE_C10D
   if (m_kill_after >= 0 && m_stats.steps + 1 >= m_kill_after) {
-    std::cerr << "rank " << m_env.rank << ": SWINSCOPE_TEST_KILL: raising SIGKILL\n" << std::flush;
-    std::raise(SIGKILL);
+    std::cerr << "rank " << m_env.rank << ": SWINSCOPE_TEST_KILL: raising " << (m_kill_signal == SIGSTOP ? "SIGSTOP" : "SIGKILL")
+              << "\n" << std::flush;
+    std::raise(m_kill_signal);
   }
   const auto t0 = Clock::now();
   torch::NoGradGuard ng;

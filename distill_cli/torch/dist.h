@@ -86,6 +86,7 @@ class DataParallel {
   std::unique_ptr<Impl> m_impl;
   CommStats m_stats;
   long m_kill_after = -1;  // test hook SWINSCOPE_TEST_KILL (dist.cpp)
+  int m_kill_signal = 9;
 };
 
 // Items [begin, end) of `n` that rank `rank` of `world` takes (validation shards).

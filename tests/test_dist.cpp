@@ -2,7 +2,8 @@
 // loopback started by `swinscope-cli launch` end a train epoch and distill blocks with the
 // same weights as one process on the same global batch (short and unevenly shared last
 // batches included); a worker killed by SIGKILL ends the job within seconds with a message
-// naming it; the 2-worker run resumes with 1 process and ends where an uninterrupted run
+// naming it, with the launcher and without it; a hung worker is given up after
+// --dist-timeout; the 2-worker run resumes with 1 process and ends where an uninterrupted run
 // does; a global batch that does not divide, and NCCL on this CPU-only libtorch, are refused.
 #include <QtTest>
 

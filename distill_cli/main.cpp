@@ -34,7 +34,7 @@ const Command kCommands[] = {
     {"quantize", "post-training quantization: calibrate an FP32 model, write the int8 model", swinscope::cli::cmd_quantize},
     {"bench", "end-to-end latency and throughput (median of timed runs after warm-up)", swinscope::cli::cmd_bench},
     {"profile", "per-stage and per-block latency (the paper's Table 1), traces for Perfetto", swinscope::cli::cmd_profile},
-    {"profile-diff", "stage-by-stage deltas and ratios between two traces (e.g. GELU vs ReLU)", swinscope::cli::cmd_profile_diff},
+    {"profile-diff", "stage-by-stage deltas and ratios between two or more traces (e.g. GELU vs ReLU, or the four int8 variants)", swinscope::cli::cmd_profile_diff},
     {"selftest", "check the CUDA backend (or cuda-emu) against the CPU reference, stage by stage", swinscope::cli::cmd_selftest},
 };
 

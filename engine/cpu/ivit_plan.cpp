@@ -105,6 +105,47 @@ void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyad
 
 constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for RowRequant::row
 
+// ivit::LayerNorm::row for vector loops: I-LayerNorm's sums and outputs over int32, then the
+// affine part with per-channel multiplier, rounding and shift arrays (ivit::apply exactly for
+// shifts 1…62; the reference row otherwise).
+struct RowLayerNorm {
+  std::vector<std::int64_t> m, round, shift, beta;
+  bool vector = true;
+  explicit RowLayerNorm(const ivit::LayerNorm& ln) : beta(ln.beta) {
+    for (const auto& d : ln.gamma) {
+      vector = vector && d.shift >= 1 && d.shift <= 62;
+      m.push_back(d.m);
+      shift.push_back(std::clamp(d.shift, 1, 62));
+      round.push_back(std::int64_t{1} << (shift.back() - 1));
+    }
+  }
+  template <typename Out>
+  void row(const ivit::LayerNorm& ln, const std::int32_t* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
+    if (!vector) return ln.row(x, out, scratch, lim);
+    const int C = ln.C;
+    std::int64_t s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int c = 0; c < C; ++c) s += x[c];
+    const std::int64_t mean = ivit::ilayernorm_mean(s, C);
+    std::int64_t var = 0;
+#pragma omp simd reduction(+ : var)
+    for (int c = 0; c < C; ++c) {
+      const std::int64_t d = x[c] - mean;
+      var += d * d;
+    }
+    const std::int64_t factor = ivit::ilayernorm_factor(var);
+    const std::int64_t *mm = m.data(), *rd = round.data(), *sh = shift.data(), *b = beta.data();
+#pragma omp simd
+    for (int c = 0; c < C; ++c) {
+      const std::int64_t y = ((x[c] - mean) * factor) >> 1;  // ivit::ilayernorm_out: floor(· / 2)
+      std::int64_t v = ((y * mm[c] + rd[c]) >> sh[c]) + b[c];
+      v = v < -lim ? -lim : (v > lim ? lim : v);
+      out[c] = static_cast<Out>(v);
+    }
+    (void)scratch;
+  }
+};
+
 class IvitCpuPlan final : public Plan {
  public:
   IvitCpuPlan(const Model& model, int max_batch) : m_p(ivit::build_params(model)), m_cfg(m_p.cfg), m_max_batch(max_batch) {
@@ -114,6 +155,12 @@ class IvitCpuPlan final : public Plan {
       m_gemm.emplace(&l, IGemmWeights(l.w.data(), l.N, l.K));
       m_rq.emplace(&l, RowRequant(l));
     };
+    auto norm = [&](const ivit::LayerNorm& ln) { m_ln.emplace(&ln, RowLayerNorm(ln)); };
+    norm(m_p.patch_ln);
+    norm(m_p.norm);
+    for (const auto& st : m_p.stages)
+      if (st.ln.C > 0) norm(st.ln);
+    for (const auto& b : m_p.blocks) norm(b.ln1), norm(b.ln2);
     widen(m_p.patch);
     widen(m_p.head);
     for (const auto& st : m_p.stages)
@@ -222,7 +269,7 @@ class IvitCpuPlan final : public Plan {
 #pragma omp for schedule(static)
       for (long r = 0; r < rows; ++r) {
         rq(m_p.patch).row(m_p.patch, m_acc.data() + r * C, -32767, 32767, pre.data());
-        m_p.patch_ln.row(pre.data(), m_x.data() + r * C, scratch.data(), 32767);
+        vln(m_p.patch_ln).row(m_p.patch_ln, pre.data(), m_x.data() + r * C, scratch.data(), 32767);
       }
     }
   }
@@ -245,7 +292,7 @@ class IvitCpuPlan final : public Plan {
             const long src = (b * Hp + 2 * i + numerics::merge_dy(q)) * Hp + 2 * j + numerics::merge_dx(q);
             std::copy_n(m_x.data() + src * Cp, Cp, row.data() + static_cast<std::size_t>(q) * Cp);
           }
-          st.ln.row(row.data(), m_a.data() + r * 4 * Cp, scratch.data(), 127);
+          vln(st.ln).row(st.ln, row.data(), m_a.data() + r * 4 * Cp, scratch.data(), 127);
         }
       }
     }
@@ -273,7 +320,7 @@ class IvitCpuPlan final : public Plan {
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
 #pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) bw.ln1.row(m_x.data() + tok(r) * C, m_a.data() + r * C, scratch.data(), 127);
+        for (long r = 0; r < rows; ++r) vln(bw.ln1).row(bw.ln1, m_x.data() + tok(r) * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
     run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
@@ -287,16 +334,14 @@ class IvitCpuPlan final : public Plan {
         const int t = static_cast<int>(r % N);
         rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, row.data());
         // q, k (window·head, N, d); v transposed (window·head, d, N): the weights of p · v
-        for (int part = 0; part < 3; ++part)
-          for (int h = 0; h < heads; ++h) {
-            const long wh = win * heads + h;
-            for (int e = 0; e < d; ++e) {
-              const auto v = row[static_cast<std::size_t>(part * C + h * d + e)];
-              if (part == 0) m_q[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
-              else if (part == 1) m_k[static_cast<std::size_t>((wh * N + t) * d + e)] = v;
-              else m_v[static_cast<std::size_t>((wh * d + e) * N + t)] = v;
-            }
-          }
+        for (int h = 0; h < heads; ++h) {
+          const long wh = win * heads + h;
+          std::copy_n(row.data() + h * d, d, m_q.data() + (wh * N + t) * d);
+          std::copy_n(row.data() + C + h * d, d, m_k.data() + (wh * N + t) * d);
+          const std::int8_t* v = row.data() + 2 * C + h * d;
+          std::int8_t* vt = m_v.data() + wh * d * N + t;
+          for (int e = 0; e < d; ++e) vt[static_cast<long>(e) * N] = v[e];
+        }
       }
       }
     });
@@ -397,7 +442,7 @@ class IvitCpuPlan final : public Plan {
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
 #pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) bw.ln2.row(m_x.data() + r * C, m_a.data() + r * C, scratch.data(), 127);
+        for (long r = 0; r < rows; ++r) vln(bw.ln2).row(bw.ln2, m_x.data() + r * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
     auto* h_u8 = reinterpret_cast<std::uint8_t*>(m_h.data());
@@ -447,7 +492,7 @@ class IvitCpuPlan final : public Plan {
       std::vector<std::int32_t> row(static_cast<std::size_t>(F));
       std::vector<std::int64_t> sum(static_cast<std::size_t>(F), 0);
       for (int t = 0; t < L; ++t) {
-        m_p.norm.row(m_x.data() + (static_cast<long>(b) * L + t) * F, row.data(), scratch.data(), 127);
+        vln(m_p.norm).row(m_p.norm, m_x.data() + (static_cast<long>(b) * L + t) * F, row.data(), scratch.data(), 127);
         for (int f = 0; f < F; ++f) sum[static_cast<std::size_t>(f)] += row[static_cast<std::size_t>(f)];
       }
       for (int f = 0; f < F; ++f)  // the mean, rounded half up
@@ -463,12 +508,14 @@ class IvitCpuPlan final : public Plan {
 
   const IGemmWeights& packed(const ivit::Linear& l) const { return m_gemm.at(&l); }
   const RowRequant& rq(const ivit::Linear& l) const { return m_rq.at(&l); }
+  const RowLayerNorm& vln(const ivit::LayerNorm& ln) const { return m_ln.at(&ln); }
 
   ivit::Params m_p;
   const SwinConfig& m_cfg;
   int m_max_batch = 1;
   std::unordered_map<const ivit::Linear*, IGemmWeights> m_gemm;  // each linear's weights packed for igemm
   std::unordered_map<const ivit::Linear*, RowRequant> m_rq;      // ... and its requantization
+  std::unordered_map<const ivit::LayerNorm*, RowLayerNorm> m_ln;
   std::vector<Tables> m_tables;                                   // per block
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;

@@ -57,7 +57,9 @@ std::vector<OptionSpec> data_options() {
           {"--dist-backend", "gloo|nccl", "data parallelism (under `swinscope-cli launch` or torchrun: RANK, WORLD_SIZE,\n"
                                           "MASTER_ADDR, MASTER_PORT): the c10d backend", "nccl for --device cuda, else gloo"},
           {"--dist-timeout", "SECONDS", "data parallelism: how long a rank waits for the others (rendezvous, every\n"
-                                        "all-reduce) before it stops with an error", "60"}};
+                                        "all-reduce) before it stops with an error", "60"},
+          {"--dist-overlap", "on|off", "data parallelism: all-reduce each gradient bucket while backward still runs\n"
+                                       "(off: all buckets after backward; the results are identical)", "on"}};
 }
 
 std::optional<fs::path> opt_path(const Args& a, const char* name) {
@@ -87,7 +89,12 @@ std::unique_ptr<train::DataParallel> data_parallel(const Args& a, const torch::D
   const train::DistEnv env = train::dist_env_from_environment();
   const std::string backend = a.get_or("--dist-backend", device.is_cuda() ? "nccl" : "gloo");
   const int timeout = a.get_int("--dist-timeout", 60, 1, 7 * 24 * 3600);
-  return std::make_unique<train::DataParallel>(env, backend, std::chrono::seconds(timeout));
+  const std::string overlap = a.get_or("--dist-overlap", "on");
+  if (overlap != "on" && overlap != "off")
+    throw UsageError("swinscope-cli: --dist-overlap must be on or off, not '" + overlap + "'");
+  auto dp = std::make_unique<train::DataParallel>(env, backend, std::chrono::seconds(timeout));
+  dp->overlap = overlap == "on";
+  return dp;
 }
 
 // "" alone; ", 2 workers (gloo)" in a data-parallel run.
@@ -102,7 +109,8 @@ void write_comm_stats(const train::DataParallel& dp) {
   std::cerr << std::fixed << std::setprecision(2) << "data-parallel: " << dp.world() << " workers, " << c.steps
             << " steps, gradient all-reduce " << 1e3 * c.seconds / static_cast<double>(c.steps) << " ms/step ("
             << static_cast<double>(c.bytes) / static_cast<double>(c.steps) / 1e6 << " MB/step per rank in " << c.buckets
-            << (c.buckets == 1 ? " bucket" : " buckets") << ")\n";
+            << (c.buckets == 1 ? " bucket" : " buckets") << "; " << c.early << " of "
+            << c.steps * c.buckets << " bucket all-reduces started during backward)\n";
 }
 
 std::string percent(double v) {

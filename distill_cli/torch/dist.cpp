@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <mutex>
 #include <optional>
 
 #include "engine/error.h"
@@ -84,10 +86,69 @@ bool dist_compiled_in() {
 #endif
 }
 
+#ifdef SWINSCOPE_HAVE_C10D
+// The bucket layout of one parameter list and the state of the step in flight. The hooks on
+// the parameters hold it weakly: when another list replaces it (distill's next block), its
+// hooks stay on the old tensors, which no longer require grad, and find it gone.
+struct DataParallel::Plan {
+  struct Bucket {
+    std::vector<std::size_t> params;       // indices into `params`, in the order they are packed
+    std::vector<torch::Tensor> flat;       // one float32 buffer: the gradients (+ 3 sums in the last)
+    c10::intrusive_ptr<c10d::Work> work;  // its all-reduce, once started
+    std::size_t pending = 0;               // parameters not yet in the buffer this step
+  };
+  c10d::ProcessGroupGloo* pg = nullptr;
+  std::vector<torch::Tensor> params;
+  std::vector<Bucket> buckets;
+  std::vector<std::size_t> bucket_of;
+  std::vector<std::int64_t> offset_of;
+  std::vector<char> ready;  // this step: the gradient is in its bucket
+  std::size_t next = 0;     // the first bucket whose all-reduce has not started
+  bool armed = false, hooked = false;
+  std::exception_ptr error; // from starting an all-reduce in a hook, rethrown by end_step
+  std::mutex mu;
+
+  bool matches(const std::vector<torch::Tensor>& ps) const {
+    if (ps.size() != params.size()) return false;
+    for (std::size_t i = 0; i < ps.size(); ++i)
+      if (ps[i].unsafeGetTensorImpl() != params[i].unsafeGetTensorImpl()) return false;
+    return true;
+  }
+
+  // Starts every complete bucket from `next` on, in order, stopping at the first incomplete
+  // one: every rank issues the same collectives in the same order whatever order its
+  // gradients arrive in.
+  void launch_ready() {
+    while (next < buckets.size() && buckets[next].pending == 0) {
+      buckets[next].work = pg->allreduce(buckets[next].flat);
+      ++next;
+    }
+  }
+
+  // The hook: parameter i's whole gradient (a leaf's hook runs once, on the summed gradient,
+  // before AccumulateGrad adds it to .grad).
+  void on_grad(std::size_t i, const torch::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!armed || error) return;
+    try {
+      if (ready[i]) throw Error("a parameter's gradient arrived twice in one backward");
+      torch::NoGradGuard ng;
+      auto& b = buckets[bucket_of[i]];
+      b.flat[0].narrow(0, offset_of[i], params[i].numel()).copy_(grad.detach().reshape({-1}));
+      ready[i] = 1;
+      if (--b.pending == 0) launch_ready();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+};
+#endif
+
 struct DataParallel::Impl {
 #ifdef SWINSCOPE_HAVE_C10D
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::shared_ptr<Plan> plan;
 #endif
 };
 
@@ -116,6 +177,9 @@ DataParallel::DataParallel(const DistEnv& e, const std::string& backend, std::ch
       m_kill_signal = k->find(":stop") != std::string::npos ? SIGSTOP : SIGKILL;
     }
   }
+  // Test hook: SWINSCOPE_DIST_BUCKET_BYTES=N caps the buckets at N bytes (many buckets on
+  // the small test models).
+  bucket_bytes = env_int("SWINSCOPE_DIST_BUCKET_BYTES", static_cast<int>(bucket_bytes), 4, 1 << 30);
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(m_env.master_port);
@@ -198,11 +262,9 @@ void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
 #endif
 }
 
-void DataParallel::average_gradients(const std::vector<torch::Tensor>& params, StepSums& sums) {
+void DataParallel::begin_step(const std::vector<torch::Tensor>& params, const StepSums& sums) {
   if (!distributed()) {
-    if (sums.count > 0)
-      for (const auto& p : params)
-        if (p.grad().defined()) p.mutable_grad().div_(sums.count);
+    m_local_params = params;
     return;
   }
 #ifdef SWINSCOPE_HAVE_C10D
@@ -212,65 +274,131 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& params, S
     std::raise(m_kill_signal);
   }
   const auto t0 = Clock::now();
-  torch::NoGradGuard ng;
-  // Buckets in parameter order, each at most bucket_bytes (a larger tensor gets its own);
-  // the three step sums ride at the end of the last bucket.
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [first, last) params per bucket
-  std::int64_t cap = std::max<std::int64_t>(1, bucket_bytes / 4), in_bucket = 0;
-  std::size_t first = 0;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto n = params[i].numel();
-    if (i > first && in_bucket + n > cap) {
-      ranges.push_back({first, i});
-      first = i;
-      in_bucket = 0;
-    }
-    in_bucket += n;
-  }
-  ranges.push_back({first, params.size()});
-  std::vector<std::vector<torch::Tensor>> bufs;
-  std::vector<c10::intrusive_ptr<c10d::Work>> works;
-  try {
-    for (std::size_t b = 0; b < ranges.size(); ++b) {
-      std::vector<torch::Tensor> parts;
-      for (std::size_t i = ranges[b].first; i < ranges[b].second; ++i) {
-        const auto& p = params[i];
-        parts.push_back(p.grad().defined() ? p.grad().detach().to(torch::kCPU, torch::kFloat32).reshape({-1})
-                                           : torch::zeros({p.numel()}, torch::kFloat32));
+  auto& plan = m_impl->plan;
+  if (!plan || !plan->matches(params)) {
+    // Buckets in reverse parameter order, each at most bucket_bytes (a larger tensor gets its
+    // own); the three step sums at the end of the last.
+    plan = std::make_shared<Plan>();
+    plan->pg = m_impl->pg.get();
+    plan->params = params;
+    plan->bucket_of.resize(params.size());
+    plan->offset_of.resize(params.size());
+    plan->ready.assign(params.size(), 0);
+    const std::int64_t cap = std::max<std::int64_t>(1, bucket_bytes / 4);
+    std::int64_t in_bucket = 0;
+    std::vector<std::int64_t> sizes;
+    for (std::size_t k = params.size(); k-- > 0;) {
+      const auto n = params[k].numel();
+      if (plan->buckets.empty() || (!plan->buckets.back().params.empty() && in_bucket + n > cap)) {
+        if (!plan->buckets.empty()) sizes.push_back(in_bucket);
+        plan->buckets.emplace_back();
+        in_bucket = 0;
       }
-      if (b + 1 == ranges.size())
-        parts.push_back(torch::tensor({static_cast<float>(sums.count), static_cast<float>(sums.loss_sum),
-                                       static_cast<float>(sums.correct)}, torch::kFloat32));
-      bufs.push_back({torch::cat(parts)});
-      m_stats.bytes += bufs.back()[0].numel() * 4;
-      // Gloo runs the buckets' all-reduces on its worker threads while the next is packed.
-      works.push_back(m_impl->pg->allreduce(bufs.back()));
+      plan->bucket_of[k] = plan->buckets.size() - 1;
+      plan->offset_of[k] = in_bucket;
+      plan->buckets.back().params.push_back(k);
+      in_bucket += n;
     }
-    for (auto& w : works) w->wait();
+    if (plan->buckets.empty()) plan->buckets.emplace_back();
+    sizes.push_back(in_bucket + 3);
+    for (std::size_t b = 0; b < plan->buckets.size(); ++b)
+      plan->buckets[b].flat = {torch::zeros({sizes[b]}, torch::kFloat32)};
+  }
+  std::lock_guard<std::mutex> lock(plan->mu);
+  if (overlap && !plan->hooked) {
+    const std::weak_ptr<Plan> weak = plan;
+    for (std::size_t i = 0; i < params.size(); ++i)
+      params[i].register_hook([weak, i](torch::Tensor grad) {
+        if (auto p = weak.lock()) p->on_grad(i, grad);
+      });
+    plan->hooked = true;
+  }
+  for (auto& b : plan->buckets) {
+    b.pending = b.params.size();
+    b.work.reset();
+  }
+  std::fill(plan->ready.begin(), plan->ready.end(), 0);
+  plan->next = 0;
+  plan->error = nullptr;
+  auto& last = plan->buckets.back().flat[0];
+  const auto tail = last.narrow(0, last.numel() - 3, 3);
+  tail[0].fill_(static_cast<float>(sums.count));
+  tail[1].fill_(static_cast<float>(sums.loss_sum));
+  tail[2].fill_(static_cast<float>(sums.correct));
+  plan->armed = overlap;
+  // A bucket with no parameter (an empty list) is complete before backward.
+  try {
+    if (overlap) plan->launch_ready();
   } catch (const std::exception& e) {
     fail("the gradient all-reduce", e);
   }
-  const auto& last = bufs.back()[0];
+  m_begin_time = Clock::now() - t0;
+#else
+  (void)params;
+  (void)sums;
+#endif
+}
+
+void DataParallel::end_step(StepSums& sums) {
+  if (!distributed()) {
+    if (sums.count > 0)
+      for (const auto& p : m_local_params)
+        if (p.grad().defined()) p.mutable_grad().div_(sums.count);
+    m_local_params.clear();
+    return;
+  }
+#ifdef SWINSCOPE_HAVE_C10D
+  const auto t0 = Clock::now();
+  if (!m_impl->plan) throw Error("DataParallel::end_step without begin_step");
+  Plan& plan = *m_impl->plan;
+  std::lock_guard<std::mutex> lock(plan.mu);
+  plan.armed = false;
+  m_stats.early += static_cast<long>(plan.next);
+  torch::NoGradGuard ng;
+  try {
+    if (plan.error) std::rethrow_exception(plan.error);
+    // What no hook delivered: every gradient without overlap; with it, parameters unused in
+    // this step, or all of them on a rank without backward. Then the remaining buckets, in order.
+    for (std::size_t b = plan.next; b < plan.buckets.size(); ++b) {
+      auto& bucket = plan.buckets[b];
+      for (const auto i : bucket.params) {
+        if (plan.ready[i]) continue;
+        const auto& p = plan.params[i];
+        auto slot = bucket.flat[0].narrow(0, plan.offset_of[i], p.numel());
+        if (p.grad().defined())
+          slot.copy_(p.grad().detach().reshape({-1}));
+        else
+          slot.zero_();
+        plan.ready[i] = 1;
+      }
+      bucket.pending = 0;
+    }
+    plan.launch_ready();
+    for (auto& b : plan.buckets) b.work->wait();
+  } catch (const std::exception& e) {
+    fail("the gradient all-reduce", e);
+  }
+  const auto& last = plan.buckets.back().flat[0];
   const auto tail = last.narrow(0, last.numel() - 3, 3);
   sums.count = tail[0].item<double>();
   sums.loss_sum = tail[1].item<double>();
   sums.correct = tail[2].item<double>();
   const double inv = sums.count > 0 ? 1.0 / sums.count : 0.0;
-  for (std::size_t b = 0; b < ranges.size(); ++b) {
-    std::int64_t off = 0;
-    const auto& flat = bufs[b][0];
-    for (std::size_t i = ranges[b].first; i < ranges[b].second; ++i) {
-      const auto& p = params[i];
-      const auto n = p.numel();
-      auto g = flat.narrow(0, off, n).view(p.sizes()).mul(inv).to(p.device(), p.scalar_type());
+  for (const auto& bucket : plan.buckets) {
+    const auto& flat = bucket.flat[0];
+    m_stats.bytes += flat.numel() * 4;
+    for (const auto i : bucket.params) {
+      const auto& p = plan.params[i];
+      auto g = flat.narrow(0, plan.offset_of[i], p.numel()).view(p.sizes()).mul(inv).to(p.device(), p.scalar_type());
       if (p.grad().defined()) p.mutable_grad().copy_(g);
       else p.mutable_grad() = g;
-      off += n;
     }
   }
-  m_stats.buckets = static_cast<int>(ranges.size());
+  m_stats.buckets = static_cast<int>(plan.buckets.size());
   ++m_stats.steps;
-  m_stats.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  m_stats.seconds += std::chrono::duration<double>(Clock::now() - t0 + m_begin_time).count();
+#else
+  (void)sums;
 #endif
 }
 

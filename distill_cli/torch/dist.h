@@ -3,8 +3,9 @@
 // process per rank, started by `swinscope-cli launch`, torchrun or Slurm with torchrun's
 // environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT). Each rank trains
 // on its shard of every global batch; gradients are summed over ranks in a few flat
-// buckets (one all-reduce each) and divided by the global sample count, so a step equals
-// the single-process step on the whole global batch.
+// buckets (one all-reduce each, started from autograd hooks while backward runs, as PyTorch's
+// DDP reducer does) and divided by the global sample count, so a step equals the
+// single-process step on the whole global batch.
 //
 // Built only where Gloo's headers were found (Debian package libgloo-dev): without them
 // SWINSCOPE_HAVE_C10D is undefined and a world size above 1 is refused with that reason.
@@ -35,9 +36,10 @@ bool dist_compiled_in();
 // What a gradient all-reduce cost, summed since the last reset.
 struct CommStats {
   long steps = 0;
-  double seconds = 0;       // flatten + all-reduce + unflatten, wall clock
+  double seconds = 0;       // wall clock in begin_step + end_step: what backward did not hide
   std::int64_t bytes = 0;   // payload of every bucket (float32), per rank and step summed
   int buckets = 0;          // buckets of the last step
+  long early = 0;           // buckets whose all-reduce started during backward (--dist-overlap on)
 };
 
 // Per-step extras reduced with the gradients: they cost no extra round trip.
@@ -65,11 +67,28 @@ class DataParallel {
   // Rank 0's values into every rank's tensors (parameters at the start of a run).
   void broadcast(const std::vector<torch::Tensor>& tensors);
 
-  // Sums every parameter's gradient over ranks in flat float32 buckets of at most
-  // bucket_bytes, together with `sums`; then divides the gradients by the global count.
-  // A parameter without a gradient counts as zeros (a rank with no image in the step). On
-  // return every parameter has a gradient and `sums` holds the global sums.
-  void average_gradients(const std::vector<torch::Tensor>& params, StepSums& sums);
+  // One step's gradient all-reduce, in two halves around backward(). The trainable
+  // parameters are cut, in reverse order (the order backward produces their gradients), into
+  // flat float32 buckets of at most bucket_bytes (a larger tensor gets its own); `sums` rides
+  // at the end of the last bucket. Every rank issues one all-reduce per bucket, in bucket
+  // order, whatever happens in its backward.
+  //
+  // begin_step, before backward: writes `sums` (known before backward) into the last bucket;
+  // with `overlap`, arms a hook on every parameter that copies its gradient into its bucket
+  // as backward produces it and starts the bucket's all-reduce (asynchronously) as soon as
+  // the bucket and every bucket before it are complete. Hooks are registered once per
+  // parameter list and do nothing outside begin_step .. end_step.
+  //
+  // end_step, after backward: fills what no hook delivered (every gradient without
+  // `overlap`; with it, parameters unused in the step, or all of them on a rank whose share
+  // was empty and that had no backward) from .grad, or zeros where a parameter has none,
+  // starts the remaining buckets in order, waits for every bucket, and writes the sums over
+  // ranks divided by the global count into .grad. On return every parameter has a gradient
+  // and `sums` holds the global sums. With overlap on or off the buckets, their contents and
+  // their order are the same, so the results are bit-identical.
+  void begin_step(const std::vector<torch::Tensor>& params, const StepSums& sums);
+  void end_step(StepSums& sums);
+  bool overlap = true;  // --dist-overlap
 
   // In-place sum over ranks (validation counts).
   void sum(std::vector<double>& values);
@@ -80,11 +99,14 @@ class DataParallel {
 
  private:
   void fail(const char* what, const std::exception& e) const;
+  struct Plan;
   DistEnv m_env;
   std::chrono::milliseconds m_timeout;
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   CommStats m_stats;
+  std::vector<torch::Tensor> m_local_params;  // world 1: begin_step's parameters for end_step
+  std::chrono::steady_clock::duration m_begin_time{};
   long m_kill_after = -1;  // test hook SWINSCOPE_TEST_KILL (dist.cpp)
   int m_kill_signal = 9;
 };

@@ -316,9 +316,11 @@ std::vector<EpochLog> train_teacher(SwinImpl& model, const Model& meta, const Da
           sums.count = static_cast<double>(n);
           sums.loss_sum = loss.item<double>() * sums.count;
           sums.correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<long>());
-          (loss * sums.count).backward();
         }
-        dp->average_gradients(params, sums);
+        // The all-reduce of each gradient bucket starts during backward (DataParallel::begin_step).
+        dp->begin_step(params, sums);
+        if (have) (loss * sums.count).backward();
+        dp->end_step(sums);
         n = std::lround(sums.count);
         hits = std::lround(sums.correct);
         loss_value = n > 0 ? sums.loss_sum / sums.count : 0.0;
@@ -502,9 +504,10 @@ DistillResult distill(const Model& teacher, const Dataset& train, const Dataset*
           if (have) {
             sums.count = static_cast<double>(x.size(0));
             sums.loss_sum = loss.item<double>() * sums.count;
-            (loss * sums.count).backward();
           }
-          dp->average_gradients(params, sums);
+          dp->begin_step(params, sums);
+          if (have) (loss * sums.count).backward();
+          dp->end_step(sums);
           n = std::lround(sums.count);
           loss_value = n > 0 ? sums.loss_sum / sums.count : 0.0;
         } else {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +51,9 @@ int cmd_numerics(const std::vector<std::string>& argv) {
       {"--data", "DATA", "ImageFolder, flat folder (with --labels), an IDX images file or a folder of IDX files", ""},
       {"--labels", "FILE", "labels file for a flat folder", ""},
       {"--images", "N", "images to run, evenly spaced over the dataset", "8"},
+      {"--variant", "NAME", "the int8 model's CPU plan: int8-gelu / int8-relu, or int8-ivit (integer-only: its codes "
+                            "dequantized; qkv, proj and fc2 outputs, which it never forms at 8 bits, stay empty)",
+       "the file's default"},
       {"--json", "", "print one JSON document (every block and stage, signal and noise energies) instead of the table", ""}};
   Args args("numerics",
             "Where int8 quantization loses precision: the signal-to-quantization-noise ratio (SQNR) of every\n"
@@ -83,6 +87,8 @@ int cmd_numerics(const std::vector<std::string>& argv) {
   std::optional<std::filesystem::path> labels;
   if (auto v = args.get("--labels")) labels = *v;
   const int images = args.get_int("--images", 8, 1, 100000);
+  std::optional<Variant> variant;
+  if (auto v = args.get("--variant")) variant = parse_variant(*v);
   const DatasetSource source = check_dataset_source(data_arg, labels);  // before any model is loaded
 
   const Model test = load_model(model_path);
@@ -96,7 +102,7 @@ int cmd_numerics(const std::vector<std::string>& argv) {
   const Dataset data = open_dataset_source(source, test.classes);
   for (const auto& n : data.notes) std::cerr << "note: " << n << "\n";
   ProgressBar bar("numerics");
-  const SqnrReport r = measure_sqnr(test, ref, data, images, [&](const Progress& p) { bar.update(p); });
+  const SqnrReport r = measure_sqnr(test, ref, data, images, [&](const Progress& p) { bar.update(p); }, variant);
   bar.finish();
   const int worst = r.worst_block();
   const auto& points = sqnr_points();

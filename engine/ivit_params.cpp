@@ -88,7 +88,8 @@ Params build_params(const Model& model) {
   P.s_img = s8("patch_embed.proj.input_amax");
   P.patch = from_float(model.tensor("patch_embed.proj.weight"));
   P.patch.bind(P.s_img, s16("patch_embed.norm.input_amax"), t("patch_embed.proj.bias"));
-  P.patch_ln.bind(t("patch_embed.norm.weight"), t("patch_embed.norm.bias"), c.embed_dim, s16(block_prefix(0, 0) + "norm1.input_amax"));
+  P.s_patch_out = s16(block_prefix(0, 0) + "norm1.input_amax");
+  P.patch_ln.bind(t("patch_embed.norm.weight"), t("patch_embed.norm.bias"), c.embed_dim, P.s_patch_out);
   // Blocks: each residual add lands at the scale of the next LayerNorm's input.
   std::vector<std::string> next_residual;  // per global block: the amax of the residual it writes
   for (int s = 0; s < c.num_stages(); ++s)
@@ -108,7 +109,9 @@ Params build_params(const Model& model) {
       const float s_in = s8(input_amax_name(d + "reduction"));
       st.ln.bind(t(d + "norm.weight"), t(d + "norm.bias"), 4 * c.stage_dim(s - 1), s_in);
       st.merge = from_file(model, d + "reduction");
-      st.merge.bind(s_in, s16(block_prefix(s, 0) + "norm1.input_amax"), nullptr);
+      st.s_in = s_in;
+      st.s_out = s16(block_prefix(s, 0) + "norm1.input_amax");
+      st.merge.bind(s_in, st.s_out, nullptr);
     }
     for (int b = 0; b < c.depths[s]; ++b)
       if (c.stage_shift(s, b) > 0 && st.mask.empty())
@@ -128,6 +131,8 @@ Params build_params(const Model& model) {
       const float s_fc2_in = relu ? s_fc1_out : s8(input_amax_name(p + "mlp.fc2"));
       const float s_att = s8(p + "attn.logits_amax");  // 8-bit logits, as I-ViT (16 bits measured: no better)
       bw.s_q = s8(p + "attn.q_amax"), bw.s_k = s8(p + "attn.k_amax"), bw.s_v = s8(p + "attn.v_amax");
+      bw.s_x = s_x, bw.s_out = s_out, bw.s_qkv_in = s_qkv_in, bw.s_ctx = s_ctx;
+      bw.s_fc1_in = s_fc1_in, bw.s_fc1_out = s_fc1_out, bw.s_fc2_in = s_fc2_in;
       bw.ln1.bind(t(p + "norm1.weight"), t(p + "norm1.bias"), C, s_qkv_in);
       bw.ln2.bind(t(p + "norm2.weight"), t(p + "norm2.bias"), C, s_fc1_in);
       bw.qkv = from_file(model, p + "attn.qkv");

@@ -71,17 +71,22 @@ struct Block {
   std::int32_t gelu_x0 = 0;            // ShiftGELU: the code of −1 at 1.702·s_fc1_out
   Dyadic gelu_out;                     // ShiftGELU's output (s_fc1_out/256) → s_fc2_in
   float s_q = 0, s_k = 0, s_v = 0;
+  // The scales of the codes the plan keeps (numerics taps dequantize with them): the residual
+  // stream in and out (16 bits), ln1 / ln2 outputs, the context, FC1's output and FC2's input.
+  float s_x = 0, s_out = 0, s_qkv_in = 0, s_ctx = 0, s_fc1_in = 0, s_fc1_out = 0, s_fc2_in = 0;
 };
 
 struct Stage {
   LayerNorm ln;             // the patch merging's LayerNorm (s > 0)
   Linear merge;             // its reduction, into the stage's residual scale
+  float s_in = 0, s_out = 0;  // its LayerNorm's s8 output, the residual stream it writes
   std::vector<float> mask;  // (nW, N, Np) −100 / 0 (cpu::int8::shift_mask), for stages with shifted blocks
 };
 
 struct Params {
   SwinConfig cfg;
   float s_img = 1.f;        // the image's s8 scale
+  float s_patch_out = 1.f;  // the residual stream the patch embedding writes
   Linear patch, head;       // quantized here per output channel from the file's float weights
   LayerNorm patch_ln, norm;
   std::vector<float> head_scale;  // per class: s_norm · s_w, the logits' only dequantization

@@ -86,11 +86,11 @@ using Tensors = std::map<std::string, std::vector<float>>;
 // with its tensor tap.
 class Side {
  public:
-  explicit Side(const Model& m) : m_model(m) {
+  Side(const Model& m, std::optional<Variant> variant) : m_model(m) {
     if (m.is_int8()) {
       PlanOptions o;
       o.backend = Backend::CPU;
-      o.variant = default_variant(m);
+      o.variant = variant.value_or(default_variant(m));
       o.max_batch = 1;
       m_plan = make_plan(m, o);
       m_kind = "int8 CPU plan (" + std::string(variant_name(o.variant)) + ")";
@@ -125,7 +125,8 @@ std::string activation_of(const Model& m, int global) {
 
 }  // namespace
 
-SqnrReport measure_sqnr(const Model& test, const Model& reference, const Dataset& data, long images, const ProgressFn& progress) {
+SqnrReport measure_sqnr(const Model& test, const Model& reference, const Dataset& data, long images, const ProgressFn& progress,
+                        std::optional<Variant> int8_variant) {
   if (test.config.to_json() != reference.config.to_json())
     throw Error(test.path.string() + " and " + reference.path.string() +
                 ": different architectures (swinscope.config differs); SQNR compares two versions of one model");
@@ -161,7 +162,9 @@ SqnrReport measure_sqnr(const Model& test, const Model& reference, const Dataset
       r.merges.emplace_back(name, SqnrSum{});
     }
 
-  Side ref_side(reference), test_side(test);
+  if (int8_variant && !test.is_int8())
+    throw Error(test.path.string() + ": --variant " + std::string(variant_name(*int8_variant)) + " needs an int8 model");
+  Side ref_side(reference, std::nullopt), test_side(test, int8_variant);
   r.test_kind = test_side.kind();
   r.reference_kind = ref_side.kind();
   const auto& pp = test.preprocess;

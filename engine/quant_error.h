@@ -20,12 +20,14 @@
 // with no signal and some noise gives −inf.
 #include <cstddef>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
 #include "engine/model.h"
+#include "engine/plan.h"
 
 namespace swinscope {
 
@@ -81,9 +83,12 @@ struct SqnrReport {
 // Measures `test` against `reference` on `images` images of `data`, evenly spaced over it (so an
 // ImageFolder's classes all take part; all of them when it has fewer), preprocessed
 // with the test model's settings), one image at a time. An fp32 model runs the float reference
-// walk, an int8 model its CPU int8 plan (default variant). The two must share the architecture
-// (SwinConfig); the error names both files otherwise. `progress` after every image.
+// walk, an int8 model its CPU int8 plan: its default variant, or `int8_variant` when given
+// (int8-ivit: the integer-only plan, whose taps are the codes it keeps, dequantized; the tensors it
+// never forms — qkv, proj and fc2 outputs before their requantization — stay empty). The two must
+// share the architecture (SwinConfig); the error names both files otherwise. `progress` after
+// every image.
 SqnrReport measure_sqnr(const Model& test, const Model& reference, const Dataset& data, long images,
-                        const ProgressFn& progress = {});
+                        const ProgressFn& progress = {}, std::optional<Variant> int8_variant = std::nullopt);
 
 }  // namespace swinscope

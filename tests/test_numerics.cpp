@@ -14,6 +14,7 @@
 #include <numeric>
 
 #include "engine/dataset_source.h"
+#include "engine/error.h"
 #include "engine/plan.h"
 #include "engine/quant_error.h"
 #include "tests/cli_runner.h"
@@ -113,6 +114,48 @@ class TestNumerics : public QObject {
     QVERIFY(std::isfinite(r.logits.db()) && r.logits.db() > 10.0);
     for (const auto& [name, s] : r.merges) QVERIFY2(std::isfinite(s.db()) && s.db() > 10.0, name.c_str());
     QVERIFY(r.worst_block() >= 0 && r.worst_block() < static_cast<int>(r.blocks.size()));
+  }
+
+  // The integer-only plan's taps: every tensor it keeps, dequantized, in the float walk's layout
+  // (a layout slip would read ~0 dB); the three GEMM outputs it never forms at 8 bits stay empty;
+  // the same logits with and without the tap.
+  void int8_ivit_against_fp32_source() {
+    const Model int8 = load_model(kGeluInt8.toStdString());
+    const Model fp32 = load_model(kGeluFp32.toStdString());
+    const Dataset data = open_dataset_source(check_dataset_source(kSamples.toStdString()), int8.classes);
+    const SqnrReport r = measure_sqnr(int8, fp32, data, 3, {}, Variant::Int8Ivit);
+    QVERIFY2(r.test_kind.find("int8-ivit") != std::string::npos, r.test_kind.c_str());
+    for (const auto& b : r.blocks)
+      for (std::size_t k = 0; k < b.cells.size(); ++k) {
+        const std::string col = sqnr_points()[k].column;
+        const QString where = QString::fromStdString(b.prefix + col + " = ") + QString::number(b.cells[k].db());
+        if (col == "qkv" || col == "proj" || col == "fc2") {
+          QVERIFY2(b.cells[k].empty(), qPrintable(where));
+          continue;
+        }
+        QVERIFY2(!b.cells[k].empty() && std::isfinite(b.cells[k].db()) && b.cells[k].db() > 10.0, qPrintable(where));
+      }
+    QVERIFY(std::isfinite(r.patch_embed.db()) && r.patch_embed.db() > 20.0);  // integer patch embedding
+    QVERIFY(std::isfinite(r.logits.db()) && r.logits.db() > 10.0);
+    for (const auto& [name, s] : r.merges) QVERIFY2(std::isfinite(s.db()) && s.db() > 10.0, name.c_str());
+    // A float model has no int8 plan to pick.
+    bool refused = false;
+    try {
+      measure_sqnr(fp32, fp32, data, 1, {}, Variant::Int8Ivit);
+    } catch (const Error& e) {
+      refused = std::string(e.what()).find("needs an int8 model") != std::string::npos;
+    }
+    QVERIFY(refused);
+    // The tap changes nothing.
+    auto plan = make_plan(int8, PlanOptions{Variant::Int8Ivit, Backend::CPU, 1, 0});
+    std::vector<float> in(static_cast<std::size_t>(int8.config.in_chans) * int8.config.img_size * int8.config.img_size, 0.25f);
+    std::vector<float> a(static_cast<std::size_t>(int8.config.num_classes)), b(a.size());
+    plan->run(in.data(), 1, a.data());
+    int taps = 0;
+    QVERIFY(plan->set_tensor_tap([&](const std::string&, const float*, std::size_t) { ++taps; }));
+    plan->run(in.data(), 1, b.data());
+    QCOMPARE(a, b);
+    QVERIFY(taps > 10);
   }
 
   void a_model_against_itself_is_infinite() {

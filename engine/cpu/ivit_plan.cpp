@@ -201,6 +201,15 @@ class IvitCpuPlan final : public Plan {
   }
 
   int max_batch() const override { return m_max_batch; }
+
+  // Numerics taps (engine/quant_error.h): the codes each stage keeps, dequantized with their
+  // scales, in the float walk's layouts and names. The integer-only plan never forms qkv's,
+  // proj's and fc2's outputs at an 8-bit scale (it requantizes straight into q/k/v and the
+  // residual stream), so those names are not tapped.
+  bool set_tensor_tap(TensorTap tap) override {
+    m_tap = std::move(tap);
+    return true;
+  }
   Backend backend() const override { return Backend::CPU; }
   Variant variant() const override { return Variant::Int8Ivit; }
 
@@ -243,6 +252,7 @@ class IvitCpuPlan final : public Plan {
     {
       Span sp(rec, kPatchEmbed, -1);
       patch_embed(input, batch);
+      if (m_tap) tap("patch_embed.output", m_x.data(), static_cast<std::size_t>(batch) * c.stage_resolution(0) * c.stage_resolution(0) * c.embed_dim, m_p.s_patch_out);
     }
     for (int s = 0; s < c.num_stages(); ++s) {
       if (s > 0) merge(s, batch, rec);
@@ -302,6 +312,11 @@ class IvitCpuPlan final : public Plan {
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; ++r)
       rq(st.merge).row(st.merge, m_acc.data() + r * C, -32767, 32767, m_x.data() + r * C);
+    if (m_tap) {
+      const std::string d = "layers." + std::to_string(s) + ".downsample.";
+      tap(d + "reduction.input_amax", m_a.data(), static_cast<std::size_t>(rows) * st.merge.K, st.s_in);
+      tap(d + "output", m_x.data(), static_cast<std::size_t>(rows) * C, st.s_out);
+    }
   }
 
   void run_block(const ivit::Block& bw, int batch, profiler::Recorder* rec) {
@@ -323,6 +338,7 @@ class IvitCpuPlan final : public Plan {
         for (long r = 0; r < rows; ++r) vln(bw.ln1).row(bw.ln1, m_x.data() + tok(r) * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
+    if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
     run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
     run_stage(3, [&] {
 #pragma omp parallel
@@ -481,6 +497,51 @@ class IvitCpuPlan final : public Plan {
         }
       }
     });
+    if (m_tap) tap_block(bw, rows, N, d, heads, C, hidden);
+  }
+
+  template <typename T>
+  void tap(const std::string& name, const T* q, std::size_t n, float scale) {
+    m_tap_buf.resize(n);
+    for (std::size_t i = 0; i < n; ++i) m_tap_buf[i] = static_cast<float>(q[i]) * scale;
+    m_tap(name, m_tap_buf.data(), n);
+  }
+
+  void tap_block(const ivit::Block& bw, long rows, int N, int d, int heads, int C, int hidden) {
+    int first = 0;
+    for (int s = 0; s < bw.stage; ++s) first += m_cfg.depths[s];
+    const std::string p = block_prefix(bw.stage, bw.global - first);
+    const auto n = static_cast<std::size_t>(rows) * C;
+    const long wins = rows / N;
+    tap(p + "attn.qkv.input_amax", m_ln1_copy.data(), n, bw.s_qkv_in);
+    // q, k (window·head, N, d) and vᵀ (window·head, d, N) → (window order, C), heads merged
+    for (int part = 0; part < 3; ++part) {
+      std::vector<std::int8_t> merged(n);
+      for (long w = 0; w < wins; ++w)
+        for (int h = 0; h < heads; ++h) {
+          const long wh = w * heads + h;
+          for (int t = 0; t < N; ++t)
+            for (int e = 0; e < d; ++e)
+              merged[static_cast<std::size_t>((w * N + t) * C + h * d + e)] =
+                  part == 0 ? m_q[static_cast<std::size_t>((wh * N + t) * d + e)]
+                            : (part == 1 ? m_k[static_cast<std::size_t>((wh * N + t) * d + e)] : m_v[static_cast<std::size_t>((wh * d + e) * N + t)]);
+        }
+      static const char* kNames[3] = {"attn.q_amax", "attn.k_amax", "attn.v_amax"};
+      tap(p + kNames[part], merged.data(), n, part == 0 ? bw.s_q : (part == 1 ? bw.s_k : bw.s_v));
+    }
+    tap(p + "attn.softmax", m_probs.data(), static_cast<std::size_t>(wins) * heads * N * N, 1.f / 256.f);
+    tap(p + "attn.proj.input_amax", m_ctx.data(), n, bw.s_ctx);
+    tap(p + "mlp.fc1.input_amax", m_a.data(), n, bw.s_fc1_in);
+    const auto hn = static_cast<std::size_t>(rows) * hidden;
+    if (bw.act == Activation::ReLU) {  // ReLU inside FC1's requantization: its u8 output is FC2's input
+      const auto* h = reinterpret_cast<const std::uint8_t*>(m_h.data());
+      tap(p + "mlp.fc1.output_amax", h, hn, bw.s_fc1_out);
+      tap(p + "mlp.fc2.input_amax", h, hn, bw.s_fc2_in);
+    } else {
+      tap(p + "mlp.fc1.output_amax", m_h.data(), hn, bw.s_fc1_out);
+      tap(p + "mlp.fc2.input_amax", m_h2.data(), hn, bw.s_fc2_in);
+    }
+    tap(p + "output", m_x.data(), n, bw.s_out);
   }
 
   void head(int batch, float* logits) {
@@ -517,6 +578,9 @@ class IvitCpuPlan final : public Plan {
   std::unordered_map<const ivit::Linear*, RowRequant> m_rq;      // ... and its requantization
   std::unordered_map<const ivit::LayerNorm*, RowLayerNorm> m_ln;
   std::vector<Tables> m_tables;                                   // per block
+  TensorTap m_tap;
+  std::vector<float> m_tap_buf;
+  std::vector<std::int8_t> m_ln1_copy;
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
   std::vector<std::int8_t> m_q, m_k, m_v;  // (window·head, N, d); v transposed (window·head, d, N)

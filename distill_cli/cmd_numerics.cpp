@@ -52,7 +52,7 @@ int cmd_numerics(const std::vector<std::string>& argv) {
       {"--labels", "FILE", "labels file for a flat folder", ""},
       {"--images", "N", "images to run, evenly spaced over the dataset", "8"},
       {"--variant", "NAME", "the int8 model's CPU plan: int8-gelu / int8-relu, or int8-ivit (integer-only: its codes "
-                            "dequantized; qkv, proj and fc2 outputs, which it never forms at 8 bits, stay empty)",
+                            "dequantized; qkv, proj and fc2 outputs, and GELU blocks' fc1 before its bias, which it never forms, stay empty)",
        "the file's default"},
       {"--json", "", "print one JSON document (every block and stage, signal and noise energies) instead of the table", ""}};
   Args args("numerics",

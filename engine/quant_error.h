@@ -85,7 +85,8 @@ struct SqnrReport {
 // with the test model's settings), one image at a time. An fp32 model runs the float reference
 // walk, an int8 model its CPU int8 plan: its default variant, or `int8_variant` when given
 // (int8-ivit: the integer-only plan, whose taps are the codes it keeps, dequantized; the tensors it
-// never forms — qkv, proj and fc2 outputs before their requantization — stay empty). The two must
+// never forms — qkv, proj and fc2 outputs before their requantization, a GELU block's FC1
+// output before its bias — stay empty). The two must
 // share the architecture (SwinConfig); the error names both files otherwise. `progress` after
 // every image.
 SqnrReport measure_sqnr(const Model& test, const Model& reference, const Dataset& data, long images,

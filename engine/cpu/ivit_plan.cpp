@@ -205,7 +205,7 @@ class IvitCpuPlan final : public Plan {
   // Numerics taps (engine/quant_error.h): the codes each stage keeps, dequantized with their
   // scales, in the float walk's layouts and names. The integer-only plan never forms qkv's,
   // proj's and fc2's outputs at an 8-bit scale (it requantizes straight into q/k/v and the
-  // residual stream), so those names are not tapped.
+  // residual stream), nor a GELU block's FC1 output before its bias, so those are not tapped.
   bool set_tensor_tap(TensorTap tap) override {
     m_tap = std::move(tap);
     return true;
@@ -537,8 +537,7 @@ class IvitCpuPlan final : public Plan {
       const auto* h = reinterpret_cast<const std::uint8_t*>(m_h.data());
       tap(p + "mlp.fc1.output_amax", h, hn, bw.s_fc1_out);
       tap(p + "mlp.fc2.input_amax", h, hn, bw.s_fc2_in);
-    } else {
-      tap(p + "mlp.fc1.output_amax", m_h.data(), hn, bw.s_fc1_out);
+    } else {  // FC1's codes here include its bias; the float walk's fc1 tensor is before it: not comparable
       tap(p + "mlp.fc2.input_amax", m_h2.data(), hn, bw.s_fc2_in);
     }
     tap(p + "output", m_x.data(), n, bw.s_out);

@@ -224,6 +224,7 @@ class TestInt8Ops : public QObject {
     for (long b = 0; b < nwin * g.heads; ++b) q8::pack_v_pairs(v.data() + b * N * d, vp.data() + b * vpb, N, d);
     const float requant = 1.f / 900.f;
     std::vector<std::uint8_t> want(static_cast<std::size_t>(nwin) * N * C);
+    std::vector<std::int32_t> want32(want.size());
     for (long win = 0; win < nwin; ++win)
       for (int h = 0; h < g.heads; ++h)
         for (int i = 0; i < N; ++i)
@@ -233,11 +234,16 @@ class TestInt8Ops : public QObject {
               acc += p[static_cast<std::size_t>(((win * g.heads + h) * N + i) * Np + j)] *
                      v[static_cast<std::size_t>(((win * g.heads + h) * N + j) * d + e)];
             want[static_cast<std::size_t>((win * N + i) * C + h * d + e)] = q8::quantize_shifted(static_cast<float>(acc) * requant, 1.f);
+            want32[static_cast<std::size_t>((win * N + i) * C + h * d + e)] = acc;
           }
     for (auto impl : impls()) {
       std::vector<std::uint8_t> got(want.size(), 0);
       q8::av_gemm(p.data(), vp.data(), got.data(), g, requant, impl);
       QVERIFY2(got == want, qPrintable(impl_label(impl)));
+      // The int32 form the integer-only plan uses: the same sums, not requantized.
+      std::vector<std::int32_t> got32(want32.size(), -7);
+      q8::av_gemm_s32(p.data(), vp.data(), got32.data(), g, impl);
+      QVERIFY2(got32 == want32, qPrintable(impl_label(impl) + QStringLiteral(" (s32)")));
     }
   }
 

@@ -193,8 +193,10 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
       }
 }
 
-void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d), C = g.C;
+// p · v per window and head, exact int32; `put(win, h, i, e, acc)` receives each sum.
+template <typename Put>
+void av_core(const std::uint8_t* probs, const std::int8_t* vp, const WindowGeometry& g, Put put) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d);
   const long nwin = static_cast<long>(g.batch) * g.windows_per_image(), vpb = vp_head_bytes(N, d);
 #pragma omp parallel for collapse(2) schedule(static)
   for (long win = 0; win < nwin; ++win)
@@ -203,14 +205,25 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
       const std::int8_t* VP = vp + wh * vpb;
       for (int i = 0; i < N; ++i) {
         const std::uint8_t* P = probs + (wh * N + i) * Np;
-        std::uint8_t* out = ctx + (win * N + i) * C + h * d;
         for (int e = 0; e < d; ++e) {
           std::int32_t acc = 0;
           for (int j = 0; j < N; ++j) acc += static_cast<std::int32_t>(P[j]) * VP[((j / 2) * d8 + e) * 2 + j % 2];
-          out[e] = shifted_from_scaled(static_cast<float>(acc) * requant);
+          put(win, h, i, e, acc);
         }
       }
     }
+}
+
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  av_core(probs, vp, g, [&](long win, int h, int i, int e, std::int32_t acc) {
+    ctx[(win * N + i) * C + h * d + e] = shifted_from_scaled(static_cast<float>(acc) * requant);
+  });
+}
+
+void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  av_core(probs, vp, g, [&](long win, int h, int i, int e, std::int32_t acc) { ctx[(win * N + i) * C + h * d + e] = acc; });
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,
@@ -543,15 +556,16 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
 
 // ctx[i][e] = Σ_j P[i][j]·v[j][e], four probability rows at a time: per (row, token pair)
 // one broadcast of (P[i][j], P[i][j+1]) and one vpmaddwd against vP give 8 channels.
-void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d), C = g.C;
+// p · v per window and head, exact int32 (vpmaddwd on token pairs); `put(win, h, i, eb, acc)`
+// receives 8 channels' sums (eb … eb+7; those ≥ d are padding).
+template <typename Put>
+void av_core(const std::uint8_t* probs, const std::int8_t* vp, const WindowGeometry& g, Put put) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), d8 = head_dim8(d);
   const long nwin = static_cast<long>(g.batch) * g.windows_per_image(), vpb = vp_head_bytes(N, d);
-  const __m256 vreq = _mm256_set1_ps(requant);
 #pragma omp parallel for collapse(2) schedule(static)
   for (long win = 0; win < nwin; ++win)
     for (int h = 0; h < g.heads; ++h) {
       alignas(32) std::int32_t pp[4][kAvx2MaxTokens / 2 + 8];
-      alignas(32) std::uint8_t tmp[8];
       const long wh = win * g.heads + h;
       const std::int8_t* VP = vp + wh * vpb;
       for (int i0 = 0; i0 < N; i0 += 4) {
@@ -572,19 +586,40 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
             a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(pp[3][p]), vv));
           }
           const __m256i acc[4] = {a0, a1, a2, a3};
-          for (int r = 0; r < R; ++r) {
-            std::uint8_t* out = ctx + (win * N + i0 + r) * C + h * d + eb;
-            const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), vreq);
-            if (eb + 8 <= d) {
-              store_shifted(out, scaled);
-            } else {
-              store_shifted(tmp, scaled);
-              std::memcpy(out, tmp, static_cast<std::size_t>(d - eb));
-            }
-          }
+          for (int r = 0; r < R; ++r) put(win, h, i0 + r, eb, acc[r]);
         }
       }
     }
+}
+
+void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  const __m256 vreq = _mm256_set1_ps(requant);
+  av_core(probs, vp, g, [&](long win, int h, int i, int eb, __m256i acc) {
+    std::uint8_t* out = ctx + (win * N + i) * C + h * d + eb;
+    const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vreq);
+    if (eb + 8 <= d) {
+      store_shifted(out, scaled);
+    } else {
+      alignas(32) std::uint8_t tmp[8];
+      store_shifted(tmp, scaled);
+      std::memcpy(out, tmp, static_cast<std::size_t>(d - eb));
+    }
+  });
+}
+
+void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  av_core(probs, vp, g, [&](long win, int h, int i, int eb, __m256i acc) {
+    std::int32_t* out = ctx + (win * N + i) * C + h * d + eb;
+    if (eb + 8 <= d) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), acc);
+    } else {
+      alignas(32) std::int32_t tmp[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), acc);
+      std::memcpy(out, tmp, sizeof(std::int32_t) * static_cast<std::size_t>(d - eb));
+    }
+  });
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,
@@ -691,6 +726,11 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
              Impl impl) {
   if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::av_gemm(probs, vp, ctx, g, requant);
   else plain::av_gemm(probs, vp, ctx, g, requant);
+}
+
+void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g, Impl impl) {
+  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::av_gemm_s32(probs, vp, ctx, g);
+  else plain::av_gemm_s32(probs, vp, ctx, g);
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,

@@ -97,6 +97,9 @@ void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const Window
 // with `requant` = s_p · s_v / s_ctx, heads merged: ctx (B·nW·N, C) window order, shifted u8.
 void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx, const WindowGeometry& g, float requant,
              Impl impl);
+// The same sums, not requantized: ctx (B·nW·N, C) int32, window order, heads merged (the
+// integer-only plan, engine/cpu/ivit_plan.cpp, applies its own dyadic).
+void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g, Impl impl);
 
 // ---- Stage 8: proj_residual_ln2_quant — dequantize, bias, window reverse, reverse shift,
 // residual add (x, token order, updated in place), LayerNorm, quantize (token order, shifted u8).

@@ -169,7 +169,7 @@ class IvitCpuPlan final : public Plan {
       widen(b.qkv), widen(b.proj), widen(b.fc1), widen(b.fc2);
     }
     for (const auto& b : m_p.blocks) m_tables.push_back(make_tables(b));
-    std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, hid_e = 0;
+    std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, kt_e = 0, vp_e = 0, hid_e = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
       const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
       const int N = w * w, hidden = c.mlp_hidden(s);
@@ -177,7 +177,9 @@ class IvitCpuPlan final : public Plan {
       x_e = std::max(x_e, static_cast<std::size_t>(L) * C);
       a_e = std::max(a_e, static_cast<std::size_t>(L) * C);
       acc_e = std::max({acc_e, static_cast<std::size_t>(L) * 3 * C, static_cast<std::size_t>(L) * hidden});
-      sc_e = std::max(sc_e, static_cast<std::size_t>(L) * heads * N);
+      sc_e = std::max(sc_e, static_cast<std::size_t>(L) * heads * int8::padded_tokens(N));  // (window·head, N, Np)
+      kt_e = std::max(kt_e, static_cast<std::size_t>(L / N) * heads * int8::kt_head_bytes(N, C / heads));
+      vp_e = std::max(vp_e, static_cast<std::size_t>(L / N) * heads * int8::vp_head_bytes(N, C / heads));
       hid_e = std::max(hid_e, static_cast<std::size_t>(L) * hidden);
     }
     const int pk = m_p.patch.K;
@@ -189,8 +191,8 @@ class IvitCpuPlan final : public Plan {
     m_a.resize(B * a_e);
     m_acc.resize(B * std::max({acc_e, L0 * c.embed_dim, x_e}));
     m_q.resize(B * x_e);
-    m_k.resize(B * x_e);
-    m_v.resize(B * x_e);
+    m_k.resize(B * kt_e);
+    m_v.resize(B * vp_e);
     m_scores.resize(B * sc_e);
     m_probs.resize(B * sc_e);
     m_ctx.resize(B * x_e);
@@ -224,9 +226,9 @@ class IvitCpuPlan final : public Plan {
     k.push_back({"ln1_quant", loop + "I-LayerNorm (integer mean, isqrt) + cyclic shift + window partition + dyadic to s8"});
     k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"qkv_bias_quant", loop + "int32 bias + dyadic to s8 q, k, v + split heads"});
-    k.push_back({"qk_gemm", gemm + "s8 q . s8 k^T -> s32 per window and head (k packed per call)"});
+    k.push_back({"qk_gemm", "the int8 plan's exact qk_gemm (engine/cpu/int8_ops.h, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + "): s8 q . s8 k^T -> s32 per window and head"});
     k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
-    k.push_back({"av_gemm", gemm + "u8 p . s8 v -> s32 per window and head (v^T packed per call) + " + loop + "dyadic to s8, merge heads"});
+    k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h): u8 p . s8 v -> s32 per window and head, heads merged + " + loop + "dyadic to s8"});
     k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM"});
     k.push_back({"proj_residual_ln2_quant",
                  loop + "int32 bias, dyadic + window reverse + reverse shift + integer residual add (16 bits) + I-LayerNorm + dyadic to s8"});
@@ -340,7 +342,13 @@ class IvitCpuPlan final : public Plan {
     });
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
     run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
+    const long ktb = int8::kt_head_bytes(N, d), vpb = int8::vp_head_bytes(N, d);
+    const int d8 = int8::head_dim8(d);
     run_stage(3, [&] {
+      // int8_ops.h's kT and vP layouts, so stages 4 and 6 run the int8 plan's exact kernels;
+      // their padding (tokens ≥ N, channels ≥ d) is zero
+      std::fill_n(m_k.begin(), wins * heads * ktb, std::int8_t{0});
+      std::fill_n(m_v.begin(), wins * heads * vpb, std::int8_t{0});
 #pragma omp parallel
       {
         std::vector<std::int8_t> row(static_cast<std::size_t>(3 * C));
@@ -353,20 +361,18 @@ class IvitCpuPlan final : public Plan {
         for (int h = 0; h < heads; ++h) {
           const long wh = win * heads + h;
           std::copy_n(row.data() + h * d, d, m_q.data() + (wh * N + t) * d);
-          std::copy_n(row.data() + C + h * d, d, m_k.data() + (wh * N + t) * d);
+          const std::int8_t* k = row.data() + C + h * d;
+          std::int8_t* kt = m_k.data() + wh * ktb + t * 2;  // int8_ops.h's kT: k[t][e] at ((e/2)·Np + t)·2 + e%2
+          for (int e = 0; e < d; ++e) kt[(e / 2) * Np * 2 + e % 2] = k[e];
           const std::int8_t* v = row.data() + 2 * C + h * d;
-          std::int8_t* vt = m_v.data() + wh * d * N + t;
-          for (int e = 0; e < d; ++e) vt[static_cast<long>(e) * N] = v[e];
+          std::int8_t* vp = m_v.data() + wh * vpb + (t / 2) * d8 * 2 + t % 2;  // v[t][e] at ((t/2)·d8 + e)·2 + t%2
+          for (int e = 0; e < d; ++e) vp[e * 2] = v[e];
         }
       }
       }
     });
-    run_stage(4, [&] {  // per window and head, q · kᵀ on igemm (k packed as its weights: O(N·d) beside O(N²·d))
-#pragma omp parallel for schedule(static)
-      for (long wh = 0; wh < wins * heads; ++wh) {
-        const IGemmWeights kw(m_k.data() + wh * N * d, N, d);
-        igemm(m_q.data() + wh * N * d, N, kw, m_scores.data() + wh * N * N);
-      }
+    run_stage(4, [&] {  // the int8 plan's exact q · kᵀ kernel (int8_ops.h: AVX2 vpmaddwd on kT pairs): (window·head, N, Np) s32
+      int8::qk_gemm(m_q.data(), m_k.data(), m_scores.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
     });
     const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
     run_stage(5, [&] {
@@ -382,7 +388,7 @@ class IvitCpuPlan final : public Plan {
           const long wh = r / N;
           const int i = static_cast<int>(r % N), h = static_cast<int>(wh % heads);
           const long win = wh / heads;
-          const std::int32_t* sc = m_scores.data() + r * N;
+          const std::int32_t* sc = m_scores.data() + r * Np;
           const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
           std::int32_t* lg = logit.data();
           // 8-bit logits: sat(apply(score, att) + bias, 127) (ivit::apply written out for the vector loop)
@@ -417,30 +423,32 @@ class IvitCpuPlan final : public Plan {
           // ivit::ratio_q8(e, R(sum)) written out: every e ≤ sum ≤ 2^22 here, so its cap and its
           // overflow guard never act (the CUDA kernels, which call it, give the same bits).
           const std::int64_t recip = ivit::reciprocal(sum), half = std::int64_t{1} << (ivit::kOutShift - 1);
-          std::uint8_t* out = m_probs.data() + r * N;
+          std::uint8_t* out = m_probs.data() + r * Np;
 #pragma omp simd
           for (int j = 0; j < N; ++j) {
             const std::int64_t v = (ep[j] * recip + half) >> ivit::kOutShift;
             out[j] = static_cast<std::uint8_t>(v > ivit::kOutMax ? ivit::kOutMax : v);
           }
+          std::fill(out + N, out + Np, std::uint8_t{0});  // (window·head, N, Np): the padding p · v reads
         }
       }
     });
-    run_stage(6, [&] {  // per window and head, p · v on igemm (vᵀ packed as its weights), then the dyadic to s8
-#pragma omp parallel
-      {
-        std::vector<std::int32_t> acc(static_cast<std::size_t>(N) * d);
-#pragma omp for schedule(static)
-        for (long wh = 0; wh < wins * heads; ++wh) {
-          const long win = wh / heads;
-          const int h = static_cast<int>(wh % heads);
-          const IGemmWeights vw(m_v.data() + wh * d * N, d, N);
-          igemm(m_probs.data() + wh * N * N, N, vw, acc.data());
-          for (int i = 0; i < N; ++i) {
-            std::int8_t* out = m_ctx.data() + (win * N + i) * C + h * d;
-            for (int e = 0; e < d; ++e) out[e] = static_cast<std::int8_t>(sat(ivit::apply(acc[static_cast<std::size_t>(i) * d + e], bw.av), 127));
-          }
+    run_stage(6, [&] {  // the int8 plan's exact p · v kernel (int32, heads merged), then the dyadic to s8
+      int8::av_gemm_s32(m_probs.data(), m_v.data(), m_acc.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
+      const bool fast = bw.av.shift >= 1 && bw.av.shift <= 62;
+      const std::int64_t m = bw.av.m, rd = std::int64_t{1} << (fast ? bw.av.shift - 1 : 0);
+      const int sh = bw.av.shift;
+      const long n = rows * C;
+      std::int8_t* ctx = m_ctx.data();
+      const std::int32_t* acc = m_acc.data();
+      if (fast) {
+#pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; ++i) {
+          const std::int64_t v = (acc[i] * m + rd) >> sh;
+          ctx[i] = static_cast<std::int8_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
         }
+      } else {
+        for (long i = 0; i < n; ++i) ctx[i] = static_cast<std::int8_t>(sat(ivit::apply(acc[i], bw.av), 127));
       }
     });
     run_stage(7, [&] { igemm(m_ctx.data(), rows, packed(bw.proj), m_acc.data()); });
@@ -524,12 +532,19 @@ class IvitCpuPlan final : public Plan {
             for (int e = 0; e < d; ++e)
               merged[static_cast<std::size_t>((w * N + t) * C + h * d + e)] =
                   part == 0 ? m_q[static_cast<std::size_t>((wh * N + t) * d + e)]
-                            : (part == 1 ? m_k[static_cast<std::size_t>((wh * N + t) * d + e)] : m_v[static_cast<std::size_t>((wh * d + e) * N + t)]);
+                            : (part == 1 ? m_k[static_cast<std::size_t>(wh * int8::kt_head_bytes(N, d) + ((e / 2) * int8::padded_tokens(N) + t) * 2 + e % 2)]
+                                         : m_v[static_cast<std::size_t>(wh * int8::vp_head_bytes(N, d) + ((t / 2) * int8::head_dim8(d) + e) * 2 + t % 2)]);
         }
       static const char* kNames[3] = {"attn.q_amax", "attn.k_amax", "attn.v_amax"};
       tap(p + kNames[part], merged.data(), n, part == 0 ? bw.s_q : (part == 1 ? bw.s_k : bw.s_v));
     }
-    tap(p + "attn.softmax", m_probs.data(), static_cast<std::size_t>(wins) * heads * N * N, 1.f / 256.f);
+    {  // (window·head, N, Np) → (window·head, N, N)
+      const int Np = int8::padded_tokens(N);
+      std::vector<std::uint8_t> probs(static_cast<std::size_t>(wins) * heads * N * N);
+      for (std::size_t r = 0; r < static_cast<std::size_t>(wins) * heads * N; ++r)
+        std::copy_n(m_probs.data() + r * Np, N, probs.data() + r * N);
+      tap(p + "attn.softmax", probs.data(), probs.size(), 1.f / 256.f);
+    }
     tap(p + "attn.proj.input_amax", m_ctx.data(), n, bw.s_ctx);
     tap(p + "mlp.fc1.input_amax", m_a.data(), n, bw.s_fc1_in);
     const auto hn = static_cast<std::size_t>(rows) * hidden;
@@ -582,8 +597,8 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::int8_t> m_ln1_copy;
   std::vector<float> m_cols;
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
-  std::vector<std::int8_t> m_q, m_k, m_v;  // (window·head, N, d); v transposed (window·head, d, N)
-  std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, N) at 1/256
+  std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
+  std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;
 };
 

@@ -912,6 +912,28 @@ void TestGuiApp::numericsTabMeasuresSqnr() {
     const double db = m->index(r, m->addedColumn() - 1).data(NumericsModel::DbRole).toDouble();
     QVERIFY2(std::isfinite(db) && db > 10, qPrintable(QString::number(db)));
   }
+  // Slot A as int8-ivit: the integer-only plan's taps; the four GEMM outputs it never forms
+  // (qkv, proj, fc2; fc1 of GELU blocks) are "–", every other cell finite.
+  w->context()->reconfigure(0, QStringLiteral("cpu"), Variant::Int8Ivit);
+  QVERIFY(QTest::qWaitFor([&] { return w->context()->canRun(0) && w->context()->slot(0).variant == Variant::Int8Ivit; }, kTimeout));
+  tab->setTestSlot(0);
+  tab->setReferenceFile(models + QStringLiteral("fmnist_swin_gelu.fp32.safetensors"));
+  QVERIFY(tab->run());
+  QVERIFY(QTest::qWaitFor([&] { return !tab->isRunning(); }, 3 * kTimeout));
+  QCOMPARE(m->rowCount(), 4);
+  for (int r = 0; r < m->rowCount(); ++r) {
+    int empty = 0;
+    for (int c = NumericsModel::kFixedColumns; c < m->addedColumn(); ++c) {
+      const QVariant db = m->index(r, c).data(NumericsModel::DbRole);
+      if (!db.isValid()) {
+        ++empty;
+        QCOMPARE(m->index(r, c).data().toString(), QStringLiteral("–"));
+      } else {
+        QVERIFY2(std::isfinite(db.toDouble()) && db.toDouble() > 10, qPrintable(QString::number(db.toDouble())));
+      }
+    }
+    QCOMPARE(empty, 4);
+  }
   // A reference that does not exist is refused at once, naming the file.
   tab->setReferenceFile(m_tmp.filePath(QStringLiteral("no-such.fp32.safetensors")));
   QVERIFY(!tab->run());

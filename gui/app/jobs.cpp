@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -547,10 +548,14 @@ NumericsOutcome runNumerics(const NumericsRequest& request, const JobToken& toke
   const Dataset data = open_dataset_source(source, request.test.model->classes);
   out.testLabel = request.test.label;
   out.dataset = QString::fromStdString(source.name);
+  // The slot's variant picks the int8 plan: int8-ivit taps the integer-only plan; any other runs
+  // the file's default int8 plan (the only other one on the CPU).
+  std::optional<Variant> variant;
+  if (request.test.model->is_int8() && request.test.variant == QLatin1String("int8-ivit")) variant = Variant::Int8Ivit;
   out.report = measure_sqnr(*request.test.model, *reference, data, request.images, [&](const Progress& p) {
     if (token.cancelled()) throw Error("numerics: cancelled", Error::Kind::Runtime);
     progress({p.done, p.total});
-  });
+  }, variant);
   return out;
 }
 

@@ -54,21 +54,27 @@ Tables make_tables(const ivit::Block& b) {
   return t;
 }
 
-// A linear's requantization (ivit::Linear::requant, then clamping) laid out for vector loops:
-// per output channel the int64 bias, multiplier, rounding constant and shift, so that
-// ((acc + bias) · m + 2^(shift−1)) >> shift is ivit::apply exactly for shifts 1…62 (every dyadic
-// of a real model: |scale| in [2^−62, 1)); a linear with another shift keeps the scalar path.
-struct RowRequant {
-  std::vector<std::int64_t> bias, m, round, shift;
+// Per-channel dyadics as int64 arrays for vector loops: (v · m + 2^(shift−1)) >> shift is
+// ivit::apply exactly for shifts 1…62 (every dyadic of a real model: |scale| in [2^−62, 1));
+// `vector` is false when some channel's shift lies outside, and its owner keeps the scalar path.
+struct DyadicArrays {
+  std::vector<std::int64_t> m, round, shift;
   bool vector = true;
-  explicit RowRequant(const ivit::Linear& l) : bias(l.bias) {
-    for (const auto& d : l.out) {
+  explicit DyadicArrays(const std::vector<ivit::Dyadic>& ds) {
+    for (const auto& d : ds) {
       vector = vector && d.shift >= 1 && d.shift <= 62;
       m.push_back(d.m);
       shift.push_back(std::clamp(d.shift, 1, 62));
       round.push_back(std::int64_t{1} << (shift.back() - 1));
     }
   }
+};
+
+// A linear's requantization (ivit::Linear::requant, then clamping) laid out for vector loops:
+// ((acc + bias) · m + 2^(shift−1)) >> shift per output channel.
+struct RowRequant : DyadicArrays {
+  std::vector<std::int64_t> bias;
+  explicit RowRequant(const ivit::Linear& l) : DyadicArrays(l.out), bias(l.bias) {}
   // out[n] = clamp(requant(acc[n], n), lo, hi), n < N.
   template <typename Out>
   void row(const ivit::Linear& l, const std::int32_t* acc, std::int64_t lo, std::int64_t hi, Out* out) const {
@@ -108,17 +114,9 @@ constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for RowRequ
 // ivit::LayerNorm::row for vector loops: I-LayerNorm's sums and outputs over int32, then the
 // affine part with per-channel multiplier, rounding and shift arrays (ivit::apply exactly for
 // shifts 1…62; the reference row otherwise).
-struct RowLayerNorm {
-  std::vector<std::int64_t> m, round, shift, beta;
-  bool vector = true;
-  explicit RowLayerNorm(const ivit::LayerNorm& ln) : beta(ln.beta) {
-    for (const auto& d : ln.gamma) {
-      vector = vector && d.shift >= 1 && d.shift <= 62;
-      m.push_back(d.m);
-      shift.push_back(std::clamp(d.shift, 1, 62));
-      round.push_back(std::int64_t{1} << (shift.back() - 1));
-    }
-  }
+struct RowLayerNorm : DyadicArrays {
+  std::vector<std::int64_t> beta;
+  explicit RowLayerNorm(const ivit::LayerNorm& ln) : DyadicArrays(ln.gamma), beta(ln.beta) {}
   template <typename Out>
   void row(const ivit::LayerNorm& ln, const std::int32_t* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
     if (!vector) return ln.row(x, out, scratch, lim);

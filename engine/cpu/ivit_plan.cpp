@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <unordered_map>
 
 #include "engine/cpu/fp32_ops.h"
@@ -21,7 +20,6 @@ namespace swinscope::cpu {
 namespace {
 
 using profiler::Span;
-using ivit::Dyadic;
 using ivit::sat;
 
 // Per block, the integer functions of the narrow inputs tabulated once from engine/ivit.h (so

@@ -161,11 +161,10 @@ __global__ void ivit_shiftmax_kernel(std::int32_t* scores, std::uint8_t* probs, 
   ivit::shiftmax_row(row, N, x0, probs + r * N);
 }
 
-void ivit_shiftmax(const std::int32_t* scores, std::uint8_t* probs, const Geo& g, ivit::Dyadic att, const std::int32_t* rel_bias,
+void ivit_shiftmax(std::int32_t* scores, std::uint8_t* probs, const Geo& g, ivit::Dyadic att, const std::int32_t* rel_bias,
                    const float* mask, std::int32_t masked, std::int32_t x0, cudaStream_t stream) {
   const long long n = g.nwh() * g.tokens();
-  // The logits are written over the scores (the stage's own scratch).
-  SWS_LAUNCH(ivit_shiftmax_kernel, grid_for(n, kThreads), kThreads, 0, stream, const_cast<std::int32_t*>(scores), probs, g, att,
+  SWS_LAUNCH(ivit_shiftmax_kernel, grid_for(n, kThreads), kThreads, 0, stream, scores, probs, g, att,
              rel_bias, mask, masked, x0);
 }
 

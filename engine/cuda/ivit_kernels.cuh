@@ -50,7 +50,8 @@ void ivit_qkv_split(const std::int32_t* acc, const IvLinear& qkv, const Geo& g, 
 // scores (window·head, N, N) = q · kᵀ.
 void ivit_qk(const std::int8_t* q, const std::int8_t* k, std::int32_t* scores, const Geo& g, cudaStream_t stream);
 // 8-bit logits (dyadic att + relative position bias, or the masked code) → Shiftmax → u8.
-void ivit_shiftmax(const std::int32_t* scores, std::uint8_t* probs, const Geo& g, ivit::Dyadic att,
+// Each row's logits are written over its scores (the stage's own scratch).
+void ivit_shiftmax(std::int32_t* scores, std::uint8_t* probs, const Geo& g, ivit::Dyadic att,
                    const std::int32_t* rel_bias, const float* mask, std::int32_t masked, std::int32_t x0, cudaStream_t stream);
 // ctx (window order, C) = dyadic(p · v) to s8, heads merged.
 void ivit_av(const std::uint8_t* probs, const std::int8_t* v, std::int8_t* ctx, const Geo& g, ivit::Dyadic av,

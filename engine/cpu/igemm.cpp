@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "engine/error.h"
+#include "engine/ivit.h"
 
 namespace swinscope::cpu {
 
@@ -49,6 +50,80 @@ void block_plain(const std::int16_t* a, long lda, const std::int16_t* wp, int kc
     for (int j = 0; j < ncols; ++j) cr[j] = (accumulate ? cr[j] : 0) + s[j];
   }
 }
+
+// ---- The fused requantization epilogue (igemm_fused) ----
+// Every form takes a tile t (rows, ncols) of exact accumulators, stride ldt, holding output rows
+// m0 + [0, rows) and columns n0 + [0, ncols).
+
+// The destination row of GEMM row r.
+inline long dst_row(const IGemmEpilogue& e, long r) { return e.row_map ? e.row_map[r] : r; }
+
+// The definition itself (engine/ivit.h), for any shift.
+void epilogue_scalar(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  const ivit::Dyadic res{e.res_m, e.res_shift};
+  for (int r = 0; r < rows; ++r) {
+    const long off = dst_row(e, m0 + r) * e.ldd + n0;
+    const std::int32_t* tr = t + r * ldt;
+    for (int j = 0; j < ncols; ++j) {
+      const int n = n0 + j;
+      const std::int64_t v =
+          ivit::clamp64(ivit::apply(static_cast<std::int64_t>(tr[j]) + e.bias[n], {e.m[n], e.shift[n]}), e.lo, e.hi);
+      switch (e.out) {
+        case IGemmOut::S8: static_cast<std::int8_t*>(e.dst)[off + j] = static_cast<std::int8_t>(v); break;
+        case IGemmOut::U8: static_cast<std::uint8_t*>(e.dst)[off + j] = static_cast<std::uint8_t>(v); break;
+        case IGemmOut::S32: static_cast<std::int32_t*>(e.dst)[off + j] = static_cast<std::int32_t>(v); break;
+        case IGemmOut::Residual: {
+          std::int32_t& x = static_cast<std::int32_t*>(e.dst)[off + j];
+          x = ivit::sat(v + ivit::apply(x, res), 32767);
+          break;
+        }
+      }
+    }
+  }
+}
+
+// The vector form in portable C++ (every shift and res_shift in 1…62, lo ≤ hi): the same bits.
+template <typename Out, bool Residual>
+void epilogue_plain_t(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  const std::int64_t *b = e.bias + n0, lo = e.lo, hi = e.hi;
+  const std::int32_t *mm = e.m + n0, *sh = e.shift + n0;
+  const std::int64_t rm = e.res_m, rrd = Residual ? std::int64_t{1} << (e.res_shift - 1) : 0;
+  const int rsh = e.res_shift;
+  for (int r = 0; r < rows; ++r) {
+    Out* d = static_cast<Out*>(e.dst) + dst_row(e, m0 + r) * e.ldd + n0;
+    const std::int32_t* tr = t + r * ldt;
+#pragma omp simd
+    for (int j = 0; j < ncols; ++j) {
+      std::int64_t v = ((tr[j] + b[j]) * mm[j] + (std::int64_t{1} << (sh[j] - 1))) >> sh[j];
+      v = v < lo ? lo : (v > hi ? hi : v);
+      if constexpr (Residual) {
+        v += (d[j] * rm + rrd) >> rsh;
+        v = v < -32767 ? -32767 : (v > 32767 ? 32767 : v);
+      }
+      d[j] = static_cast<Out>(v);
+    }
+  }
+}
+
+void epilogue_plain(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  switch (e.out) {
+    case IGemmOut::S8: return epilogue_plain_t<std::int8_t, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::U8: return epilogue_plain_t<std::uint8_t, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S32: return epilogue_plain_t<std::int32_t, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual: return epilogue_plain_t<std::int32_t, true>(t, ldt, rows, ncols, m0, n0, e);
+  }
+}
+
+// Whether the vector forms equal the definition for this call.
+bool epilogue_vector_ok(const IGemmEpilogue& e, int N) {
+  if (e.lo > e.hi) return false;
+  if (e.out == IGemmOut::Residual && (e.res_shift < 1 || e.res_shift > 62)) return false;
+  for (int n = 0; n < N; ++n)
+    if (e.shift[n] < 1 || e.shift[n] > 62) return false;
+  return true;
+}
+
+using EpilogueFn = void (*)(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e);
 
 // AVX2 kernels, compiled for that target here and chosen at run time (best_igemm_kernel()),
 // so the build stays baseline x86-64, as in engine/cpu/int8_ops.cpp.
@@ -98,7 +173,7 @@ void block_avx2(const std::int16_t* a, long lda, const std::int16_t* wp, int kc,
 // −128·Σₖ w[n][k] (corr) once. Intermediate sums may then leave int32 (K·(255·128 + 128·128) for
 // K near kIGemmMaxK), but vector adds wrap modulo 2³² and the final sum fits, so it is exact.
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vnni")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
 using VnniKernel = void (*)(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq,
                             std::int32_t* c, long ldc, int ncols, bool accumulate, const std::int32_t* corr);
@@ -133,6 +208,64 @@ void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp0, const s
       if (accumulate) v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, cr));
       _mm512_mask_storeu_epi32(cr, m, v);
     }
+  }
+}
+
+// GCC 12's unmasked forms of these intrinsics pass _mm512_undefined_epi32() as the merge source,
+// which -Wall reports as maybe-uninitialized; the zero-masked forms with every lane set are the
+// same instructions without it.
+constexpr __mmask8 kAll8 = 0xFF;
+inline __m512i s64(__m256i x) { return _mm512_maskz_cvtepi32_epi64(kAll8, x); }
+inline __m512i sllv64(__m512i a, __m512i n) { return _mm512_maskz_sllv_epi64(kAll8, a, n); }
+inline __m512i srav64(__m512i a, __m512i n) { return _mm512_maskz_srav_epi64(kAll8, a, n); }
+inline __m512i min64(__m512i a, __m512i b) { return _mm512_maskz_min_epi64(kAll8, a, b); }
+inline __m512i max64(__m512i a, __m512i b) { return _mm512_maskz_max_epi64(kAll8, a, b); }
+inline __m512i mul32x32(__m512i a, __m512i b) { return _mm512_maskz_mul_epi32(kAll8, a, b); }
+
+// The vector form on zmm: 8 columns of int64 at a time (vpmovsxdq, vpaddq, vpmullq, vpsllvq,
+// vpsravq, vpmaxsq / vpminsq, vpmovqb / vpmovqd masked stores); column groups outer so each
+// group's bias, multiplier, rounding and shift stay in registers over the tile's rows.
+template <IGemmOut O>
+void epilogue_avx512_t(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  const __m512i lo = _mm512_set1_epi64(e.lo), hi = _mm512_set1_epi64(e.hi), one = _mm512_set1_epi64(1);
+  const __m512i rm = _mm512_set1_epi64(e.res_m), rlim = _mm512_set1_epi64(32767), rneg = _mm512_set1_epi64(-32767);
+  const __m512i rsh = _mm512_set1_epi64(O == IGemmOut::Residual ? e.res_shift : 1);
+  const __m512i rrd = sllv64(one, _mm512_sub_epi64(rsh, one));
+  for (int j0 = 0; j0 < ncols; j0 += 8) {
+    const int c = std::min(8, ncols - j0);
+    const __mmask8 k = static_cast<__mmask8>((1u << c) - 1u);
+    const int n = n0 + j0;
+    const __m512i b = _mm512_maskz_loadu_epi64(k, e.bias + n);
+    const __m512i mm = s64(_mm256_maskz_loadu_epi32(k, e.m + n));
+    const __m512i sh = s64(_mm256_maskz_loadu_epi32(k, e.shift + n));
+    const __m512i rd = sllv64(one, _mm512_sub_epi64(sh, one));
+    for (int r = 0; r < rows; ++r) {
+      const __m512i acc = s64(_mm256_maskz_loadu_epi32(k, t + r * ldt + j0));
+      __m512i v = srav64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_add_epi64(acc, b), mm), rd), sh);
+      v = min64(max64(v, lo), hi);
+      const long off = dst_row(e, m0 + r) * e.ldd + n;
+      if constexpr (O == IGemmOut::S8 || O == IGemmOut::U8) {
+        _mm512_mask_cvtepi64_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, v);  // truncates, as the casts
+      } else if constexpr (O == IGemmOut::S32) {
+        _mm512_mask_cvtepi64_storeu_epi32(static_cast<std::int32_t*>(e.dst) + off, k, v);
+      } else {
+        std::int32_t* d = static_cast<std::int32_t*>(e.dst) + off;
+        const __m512i x = s64(_mm256_maskz_loadu_epi32(k, d));
+        // x · res_m: both int32, so vpmuldq's 32 × 32 → 64 product is exact
+        v = _mm512_add_epi64(v, srav64(_mm512_add_epi64(mul32x32(x, rm), rrd), rsh));
+        v = min64(max64(v, rneg), rlim);
+        _mm512_mask_cvtepi64_storeu_epi32(d, k, v);
+      }
+    }
+  }
+}
+
+void epilogue_avx512(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  switch (e.out) {
+    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual: return epilogue_avx512_t<IGemmOut::Residual>(t, ldt, rows, ncols, m0, n0, e);
   }
 }
 
@@ -311,6 +444,113 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
   }
 }
 
+// igemm_fused with AVX-512 VNNI: per tile (row chunk, panel group), per pair of panels, all K
+// blocks into a 72 × 32 int32 tile (9 KiB, in L1), then the epilogue on it.
+template <typename A>
+void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, EpilogueFn epi) {
+  const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
+  const long lda = 4L * k_quads;
+  constexpr long ldt = 2 * kPanel;
+  const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
+  const Tiling tiling(M, panels);
+  const VnniKernel full2 = vnni_kernel<2>(kVnniRows), full1 = vnni_kernel<1>(kVnniRows);
+#pragma omp parallel
+  {
+    std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
+    alignas(64) std::int32_t tile[kMC * ldt];
+    long converted = -1;  // the row chunk a8 holds
+#pragma omp for schedule(static)
+    for (long t = 0; t < tiling.tiles(); ++t) {
+      const long mc = t / tiling.groups;
+      const int g = static_cast<int>(t % tiling.groups);
+      const long m0 = mc * kMC;
+      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
+      if (converted != mc) {
+        to_u8(a, m0, rows, K, lda, a8.data());
+        converted = mc;
+      }
+      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
+      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+      for (int p = p_begin; p < p_end; p += 2) {
+        const bool two = p + 1 < p_end;
+        const int ncols = std::min(kPanel * (two ? 2 : 1), N - p * kPanel);
+        for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
+          const int kq = std::min(kVnniKC, k_quads - k0);
+          const std::int8_t* wp0 = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
+          const std::int8_t* wp1 = two ? w.quad_panel(p + 1) + static_cast<long>(k0) * kPanel * 4 : wp0;
+          for (int r = 0; r < rows; r += kVnniRows) {
+            const int rr = std::min(kVnniRows, rows - r);
+            const VnniKernel kern = rr == kVnniRows ? (two ? full2 : full1) : (two ? vnni_kernel<2>(rr) : vnni_kernel<1>(rr));
+            kern(a8.data() + r * lda + 4L * k0, lda, wp0, wp1, kq, tile + r * ldt, ldt, ncols, k0 > 0,
+                 corr ? corr + static_cast<long>(p) * kPanel : nullptr);
+          }
+        }
+        epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
+      }
+    }
+  }
+}
+
+// igemm_fused with the AVX2 or the plain kernel: per panel, all K blocks into a 72 × 16 tile.
+template <typename A>
+void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
+  const int N = w.N();
+  const bool vector = epilogue_vector_ok(e, N);
+  if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0)
+    return run_fused_vnni(a, M, w, e, vector ? epilogue_avx512 : epilogue_scalar);
+  const EpilogueFn epi = vector ? epilogue_plain : epilogue_scalar;
+  const int K = w.K(), k_pairs = w.k_pairs(), panels = w.panels();
+  const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
+  const int block_rows = avx2 ? kRows : 4;
+  const BlockKernel full = avx2 ? avx2_kernel(block_rows) : plain_kernel(block_rows);
+  const long lda = 2L * k_pairs;
+  constexpr long ldt = kPanel;
+  const Tiling tiling(M, panels);
+#pragma omp parallel
+  {
+    std::vector<std::int16_t> a16(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
+    alignas(64) std::int32_t tile[kMC * ldt];
+    long widened = -1;  // the row chunk a16 holds
+#pragma omp for schedule(static)
+    for (long t = 0; t < tiling.tiles(); ++t) {
+      const long mc = t / tiling.groups;
+      const int g = static_cast<int>(t % tiling.groups);
+      const long m0 = mc * kMC;
+      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
+      if (widened != mc) {
+        widen(a, m0, rows, K, k_pairs, a16.data());
+        widened = mc;
+      }
+      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
+      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+      for (int p = p_begin; p < p_end; ++p) {
+        const int ncols = std::min(kPanel, N - p * kPanel);
+        for (int k0 = 0; k0 < k_pairs; k0 += kKC) {
+          const int kc = std::min(kKC, k_pairs - k0);
+          const std::int16_t* wp = w.panel(p) + static_cast<long>(k0) * kPanel * 2;
+          for (int r = 0; r < rows; r += block_rows) {
+            const int rr = std::min(block_rows, rows - r);
+            const BlockKernel kern = rr == block_rows ? full : (avx2 ? avx2_kernel(rr) : plain_kernel(rr));
+            kern(a16.data() + r * lda + 2L * k0, lda, wp, kc, tile + r * ldt, ldt, ncols, k0 > 0);
+          }
+        }
+        epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
+      }
+    }
+  }
+}
+
+template <typename A>
+void fused_entry(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
+  if (!e.m || !e.shift || !e.dst) throw Error("igemm_fused: the epilogue needs m, shift and dst");
+  if (M <= 0) return;
+  if (e.bias) return run_fused(a, M, w, e, kernel);
+  std::vector<std::int64_t> zero(static_cast<std::size_t>(w.N()), 0);
+  IGemmEpilogue z = e;
+  z.bias = zero.data();
+  run_fused(a, M, w, z, kernel);
+}
+
 }  // namespace
 
 IGemmKernel best_igemm_kernel() {
@@ -371,6 +611,19 @@ void igemm(const std::int8_t* a, long M, const IGemmWeights& w, std::int32_t* ac
 }
 void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* acc) {
   run(a, M, w, acc, best_igemm_kernel());
+}
+
+void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
+  fused_entry(a, M, w, e, kernel);
+}
+void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
+  fused_entry(a, M, w, e, kernel);
+}
+void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e) {
+  fused_entry(a, M, w, e, best_igemm_kernel());
+}
+void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e) {
+  fused_entry(a, M, w, e, best_igemm_kernel());
 }
 
 }  // namespace swinscope::cpu

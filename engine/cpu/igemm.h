@@ -75,4 +75,38 @@ void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* a
 void igemm(const std::int8_t* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel);
 void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel);
 
+// The fused requantization epilogue of igemm_fused: each exact accumulator acc = (A · Wᵀ)[r][n]
+// becomes
+//   v = clamp(ivit::apply(acc + bias[n], {m[n], shift[n]}), lo, hi)      (engine/ivit.h)
+// and then, by `out`, with row(r) = row_map ? row_map[r] : r:
+//   S8:  ((int8_t*)dst)[row(r)·ldd + n] = v        (lo/hi keep v inside the type)
+//   U8:  ((uint8_t*)dst)[row(r)·ldd + n] = v
+//   S32: ((int32_t*)dst)[row(r)·ldd + n] = v
+//   Residual: x = ((int32_t*)dst)[row(r)·ldd + n];
+//             x = ivit::sat(v + ivit::apply(x, {res_m, res_shift}), 32767)   (written back)
+// Bit for bit the same as igemm() followed by that scalar formula. The vector path
+// ((acc + bias)·m + 2^(shift−1)) >> shift in int64 runs when every column's shift (and
+// res_shift for Residual) is in 1…62 and lo ≤ hi; otherwise the scalar formula itself.
+// row_map must be injective (rows of one call never share a destination row).
+enum class IGemmOut { S8, U8, S32, Residual };
+struct IGemmEpilogue {
+  const std::int64_t* bias = nullptr;   // (N); null: zero
+  const std::int32_t* m = nullptr;      // (N) dyadic multipliers
+  const std::int32_t* shift = nullptr;  // (N) dyadic shifts (any int; apply() defines every case)
+  std::int64_t lo = 0, hi = 0;
+  IGemmOut out = IGemmOut::S8;
+  void* dst = nullptr;
+  long ldd = 0;                         // dst row stride in elements
+  const long* row_map = nullptr;        // (M) or null
+  std::int32_t res_m = 0;               // Residual only
+  int res_shift = 0;                    // Residual only
+};
+
+// A (M, K) · Wᵀ requantized per output tile while it is in registers / L1 (the int32 (M, N)
+// matrix is never written). Throws swinscope::Error when m, shift or dst is null.
+void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e);
+void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e);
+void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel);
+void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel);
+
 }  // namespace swinscope::cpu

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <unordered_map>
+
+#include <immintrin.h>
+#include <omp.h>
 
 #include "engine/cpu/fp32_ops.h"
 #include "engine/cpu/igemm.h"
@@ -29,6 +34,15 @@ using ivit::sat;
 //   gelu[m][x]    ShiftGELU + its dyadic to s8 for an s8 code x in a row whose maximum is m.
 struct Tables {
   std::vector<std::int64_t> exp, exp_masked;
+  // For shiftmax_row_avx512, which computes exp_shift in int32 lanes with the quotient
+  // q = floor(t'/x0) as trunc(fma(t', 1/x0, 0.5/|x0|)) in float: exp_vector_ok when that equals
+  // `exp` for all 255 t (checked here; |x0| ≤ 2^14 keeps every value below 2^30) and every
+  // exp_masked entry fits int32.
+  std::vector<std::int32_t> exp_masked32;
+  std::int32_t x0 = 0;
+  float inv_x0 = 0.f, half_inv_x0 = 0.f;
+  bool exp_vector_ok = false;
+  bool small_rel_bias = false;  // every |relative position bias code| < 2^29 (shiftmax_row_avx512)
   std::vector<std::int8_t> gelu;  // (256 maxima) × (256 codes); x > m never occurs
 };
 
@@ -39,6 +53,24 @@ Tables make_tables(const ivit::Block& b) {
   for (int i = 0; i < 255; ++i) {
     t.exp[static_cast<std::size_t>(i)] = ivit::exp_shift(-i, b.x0, ivit::kShiftmaxN);
     t.exp_masked[static_cast<std::size_t>(i)] = ivit::exp_shift(static_cast<std::int64_t>(b.masked) - (i - 127), b.x0, ivit::kShiftmaxN);
+  }
+  t.small_rel_bias = std::all_of(b.rel_bias.begin(), b.rel_bias.end(), [](std::int32_t v) { return v > -(1 << 29) && v < (1 << 29); });
+  t.x0 = b.x0;
+  t.exp_vector_ok = b.x0 < 0 && b.x0 >= -(1 << 14);
+  if (t.exp_vector_ok) {
+    t.inv_x0 = 1.f / static_cast<float>(b.x0);
+    t.half_inv_x0 = 0.5f / static_cast<float>(-b.x0);
+    for (int d = 0; d < 255 && t.exp_vector_ok; ++d) {
+      const std::int32_t tt = -d + ((-d) >> 1) - ((-d) >> 4);
+      const auto q = static_cast<std::int32_t>(std::fma(static_cast<float>(tt), t.inv_x0, t.half_inv_x0));
+      const std::int32_t base = tt - b.x0 * q - 2 * b.x0, sh = ivit::kShiftmaxN - 1 - q;
+      const std::int64_t e = sh >= 0 ? (static_cast<std::int64_t>(base) << sh) : (sh <= -32 ? 0 : base >> -sh);
+      t.exp_vector_ok = e == t.exp[static_cast<std::size_t>(d)];
+    }
+  }
+  for (const std::int64_t em : t.exp_masked) {
+    t.exp_vector_ok = t.exp_vector_ok && em >= 0 && em < (std::int64_t{1} << 30);
+    t.exp_masked32.push_back(static_cast<std::int32_t>(em));
   }
   if (b.act == Activation::GELU) {
     t.gelu.assign(256 * 256, 0);
@@ -51,6 +83,17 @@ Tables make_tables(const ivit::Block& b) {
   }
   return t;
 }
+
+// The element loops below run in int64 (every product of a dyadic multiplier), which vectorizes
+// only with AVX-512 (vpmullq, vpsravq, vpminsq): each is compiled three times, for x86-64-v4,
+// AVX2 and the baseline, and the loader picks the one the CPU runs (GCC target_clones). The
+// bodies are always-inline templates, so each clone compiles them for its own ISA.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SWS_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define SWS_CLONES
+#endif
+#define SWS_INLINE [[gnu::always_inline]] inline
 
 // Per-channel dyadics as int64 arrays for vector loops: (v · m + 2^(shift−1)) >> shift is
 // ivit::apply exactly for shifts 1…62 (every dyadic of a real model: |scale| in [2^−62, 1));
@@ -68,6 +111,28 @@ struct DyadicArrays {
   }
 };
 
+// out[n] = clamp(((acc[n] + b[n]) · m[n] + rd[n]) >> sh[n], lo, hi)
+template <typename Out>
+SWS_INLINE void requant_body(const std::int32_t* acc, const std::int64_t* b, const std::int64_t* mm, const std::int64_t* rd,
+                             const std::int64_t* sh, int N, std::int64_t lo, std::int64_t hi, Out* out) {
+#pragma omp simd
+  for (int n = 0; n < N; ++n) {
+    std::int64_t v = ((acc[n] + b[n]) * mm[n] + rd[n]) >> sh[n];
+    v = v < lo ? lo : (v > hi ? hi : v);
+    out[n] = static_cast<Out>(v);
+  }
+}
+#define SWS_REQUANT_CLONE(NAME, OUT)                                                                                    \
+  SWS_CLONES void NAME(const std::int32_t* acc, const std::int64_t* b, const std::int64_t* mm, const std::int64_t* rd, \
+                       const std::int64_t* sh, int N, std::int64_t lo, std::int64_t hi, OUT* out) {                     \
+    requant_body(acc, b, mm, rd, sh, N, lo, hi, out);                                                                   \
+  }
+SWS_REQUANT_CLONE(requant_row_s8, std::int8_t)
+SWS_REQUANT_CLONE(requant_row_u8, std::uint8_t)
+SWS_REQUANT_CLONE(requant_row_s32, std::int32_t)
+SWS_REQUANT_CLONE(requant_row_s64, std::int64_t)
+#undef SWS_REQUANT_CLONE
+
 // A linear's requantization (ivit::Linear::requant, then clamping) laid out for vector loops:
 // ((acc + bias) · m + 2^(shift−1)) >> shift per output channel.
 struct RowRequant : DyadicArrays {
@@ -82,17 +147,15 @@ struct RowRequant : DyadicArrays {
       return;
     }
     const std::int64_t *b = bias.data(), *mm = m.data(), *rd = round.data(), *sh = shift.data();
-#pragma omp simd
-    for (int n = 0; n < N; ++n) {
-      std::int64_t v = ((acc[n] + b[n]) * mm[n] + rd[n]) >> sh[n];
-      v = v < lo ? lo : (v > hi ? hi : v);
-      out[n] = static_cast<Out>(v);
-    }
+    if constexpr (std::is_same_v<Out, std::int8_t>) requant_row_s8(acc, b, mm, rd, sh, N, lo, hi, out);
+    else if constexpr (std::is_same_v<Out, std::uint8_t>) requant_row_u8(acc, b, mm, rd, sh, N, lo, hi, out);
+    else if constexpr (std::is_same_v<Out, std::int32_t>) requant_row_s32(acc, b, mm, rd, sh, N, lo, hi, out);
+    else requant_row_s64(acc, b, mm, rd, sh, N, lo, hi, out);
   }
 };
 
 // x[n] = sat(branch[n] + apply(x[n], res), 32767): a residual add at the sum's scale.
-void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyadic res) {
+SWS_CLONES void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyadic res) {
   if (res.shift < 1 || res.shift > 62) {
     for (int n = 0; n < N; ++n) x[n] = sat(branch[n] + ivit::apply(x[n], res), 32767);
     return;
@@ -109,38 +172,192 @@ void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyad
 
 constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for RowRequant::row
 
-// ivit::LayerNorm::row for vector loops: I-LayerNorm's sums and outputs over int32, then the
-// affine part with per-channel multiplier, rounding and shift arrays (ivit::apply exactly for
-// shifts 1…62; the reference row otherwise).
+// I-LayerNorm (ivit::ilayernorm_mean / _factor / _out) and the affine part with per-channel
+// multiplier, rounding and shift arrays, saturated to ±lim.
+template <typename Out>
+SWS_INLINE void layernorm_body(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
+                               const std::int64_t* b, std::int64_t lim, Out* out) {
+  std::int64_t s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int c = 0; c < C; ++c) s += x[c];
+  const std::int64_t mean = ivit::ilayernorm_mean(s, C);
+  std::int64_t var = 0;
+#pragma omp simd reduction(+ : var)
+  for (int c = 0; c < C; ++c) {
+    const std::int64_t d = x[c] - mean;
+    var += d * d;
+  }
+  const std::int64_t factor = ivit::ilayernorm_factor(var);
+#pragma omp simd
+  for (int c = 0; c < C; ++c) {
+    const std::int64_t y = ((x[c] - mean) * factor) >> 1;  // ivit::ilayernorm_out: floor(· / 2)
+    std::int64_t v = ((y * mm[c] + rd[c]) >> sh[c]) + b[c];
+    v = v < -lim ? -lim : (v > lim ? lim : v);
+    out[c] = static_cast<Out>(v);
+  }
+}
+SWS_CLONES void layernorm_row_s8(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
+                                 const std::int64_t* b, std::int64_t lim, std::int8_t* out) {
+  layernorm_body(x, C, mm, rd, sh, b, lim, out);
+}
+SWS_CLONES void layernorm_row_s32(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
+                                  const std::int64_t* b, std::int64_t lim, std::int32_t* out) {
+  layernorm_body(x, C, mm, rd, sh, b, lim, out);
+}
+
+// ivit::LayerNorm::row for vector loops (the reference row when some shift lies outside 1…62).
 struct RowLayerNorm : DyadicArrays {
   std::vector<std::int64_t> beta;
   explicit RowLayerNorm(const ivit::LayerNorm& ln) : DyadicArrays(ln.gamma), beta(ln.beta) {}
   template <typename Out>
   void row(const ivit::LayerNorm& ln, const std::int32_t* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
     if (!vector) return ln.row(x, out, scratch, lim);
-    const int C = ln.C;
-    std::int64_t s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int c = 0; c < C; ++c) s += x[c];
-    const std::int64_t mean = ivit::ilayernorm_mean(s, C);
-    std::int64_t var = 0;
-#pragma omp simd reduction(+ : var)
-    for (int c = 0; c < C; ++c) {
-      const std::int64_t d = x[c] - mean;
-      var += d * d;
-    }
-    const std::int64_t factor = ivit::ilayernorm_factor(var);
-    const std::int64_t *mm = m.data(), *rd = round.data(), *sh = shift.data(), *b = beta.data();
-#pragma omp simd
-    for (int c = 0; c < C; ++c) {
-      const std::int64_t y = ((x[c] - mean) * factor) >> 1;  // ivit::ilayernorm_out: floor(· / 2)
-      std::int64_t v = ((y * mm[c] + rd[c]) >> sh[c]) + b[c];
-      v = v < -lim ? -lim : (v > lim ? lim : v);
-      out[c] = static_cast<Out>(v);
-    }
-    (void)scratch;
+    if constexpr (std::is_same_v<Out, std::int8_t>) layernorm_row_s8(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
+    else layernorm_row_s32(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
   }
 };
+
+// One Shiftmax row of stage 5: 8-bit logits sat(apply(score, att) + bias, 127) (ivit::apply
+// written out; att's shift in 1…62), masked keys at `masked`, then ivit::shiftmax_row with the
+// exponentials from the block's tables: a masked logit is below −127, the others within ±127
+// of the row's maximum.
+struct ShiftmaxRow {
+  std::int64_t att_m = 0, att_rd = 0;
+  int att_sh = 1;
+  std::int32_t masked = 0;
+  const std::int64_t* exp = nullptr;         // Tables::exp
+  const std::int64_t* exp_masked = nullptr;  // Tables::exp_masked
+};
+SWS_CLONES void shiftmax_row_fast(const ShiftmaxRow& p, const std::int32_t* sc, const std::int32_t* rb, const float* mk, int N, int Np,
+                                  std::int32_t* lg, std::int64_t* ep, std::uint8_t* out) {
+  const std::int64_t att_m = p.att_m, att_rd = p.att_rd;
+  const int att_sh = p.att_sh;
+#pragma omp simd
+  for (int j = 0; j < N; ++j) {
+    std::int64_t v = ((sc[j] * att_m + att_rd) >> att_sh) + rb[j];
+    lg[j] = static_cast<std::int32_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
+  }
+  if (mk) {
+    const std::int32_t masked = p.masked;
+#pragma omp simd
+    for (int j = 0; j < N; ++j) lg[j] = mk[j] != 0.f ? masked : lg[j];
+  }
+  std::int32_t mx = -127;
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < N; ++j) mx = lg[j] > mx ? lg[j] : mx;
+  const std::int64_t e_masked = p.exp_masked[mx + 127];
+  const std::int64_t* ex = p.exp;
+  std::int64_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < N; ++j) {
+    const std::int64_t x = lg[j] < -127 ? e_masked : ex[mx - (lg[j] < -127 ? mx : lg[j])];
+    ep[j] = x;
+    sum += x;
+  }
+  // ivit::ratio_q8(e, R(sum)) written out: every e ≤ sum ≤ 2^22 here, so its cap and its
+  // overflow guard never act (the CUDA kernels, which call it, give the same bits).
+  const std::int64_t recip = ivit::reciprocal(sum), half = std::int64_t{1} << (ivit::kOutShift - 1);
+#pragma omp simd
+  for (int j = 0; j < N; ++j) {
+    const std::int64_t v = (ep[j] * recip + half) >> ivit::kOutShift;
+    out[j] = static_cast<std::uint8_t>(v > ivit::kOutMax ? ivit::kOutMax : v);
+  }
+  for (int j = N; j < Np; ++j) out[j] = 0;  // (window·head, N, Np): the padding p · v reads
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SWS_HAVE_AVX512_SHIFTMAX 1
+bool cpu_avx512_shiftmax() {
+  static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return v;
+}
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on its own _mm512_undefined operands
+#pragma GCC diagnostic ignored "-Wuninitialized"
+// shiftmax_row_fast for rows of N ≤ 64 keys with AVX-512, the same integers: the logits'
+// dyadic on even and odd int32 lanes as int64 (vpmuldq, vpsraq), clamped to ±2^30 before the
+// bias (|bias| < 2^29 is checked by the caller, so the ±127 clamp after it is unchanged), the
+// exponentials computed in int32 lanes (Tables::exp_vector_ok), the sum and the ratio in int64.
+void shiftmax_row_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc,
+                         const std::int32_t* rb, const float* mk, int N, int Np, std::uint8_t* out) {
+  const int nv = (N + 15) / 16;
+  __m512i lg[4], ev[4];
+  __mmask16 live[4];
+  const __m512i m = _mm512_set1_epi64(p.att_m), rd = _mm512_set1_epi64(p.att_rd);
+  const __m512i wide = _mm512_set1_epi64(std::int64_t{1} << 30), lim = _mm512_set1_epi32(127);
+  const __m128i sh = _mm_cvtsi32_si128(p.att_sh);
+  __m512i mx = _mm512_set1_epi32(-127);
+  for (int v = 0; v < nv; ++v) {
+    const int left = N - 16 * v;
+    live[v] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+    const __m512i s = _mm512_maskz_loadu_epi32(live[v], sc + 16 * v);
+    __m512i lo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, m), rd), sh);
+    __m512i hi = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m), rd), sh);
+    lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
+    hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
+    __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
+    x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(live[v], rb + 16 * v));
+    x = _mm512_max_epi32(_mm512_min_epi32(x, lim), _mm512_sub_epi32(_mm512_setzero_si512(), lim));
+    if (mk) {
+      const __m512 f = _mm512_maskz_loadu_ps(live[v], mk + 16 * v);
+      const __mmask16 masked = _mm512_mask_cmp_ps_mask(live[v], f, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+      x = _mm512_mask_mov_epi32(x, masked, _mm512_set1_epi32(p.masked));
+    }
+    lg[v] = x;
+    mx = _mm512_mask_max_epi32(mx, live[v], mx, x);
+  }
+  const std::int32_t mxs = _mm512_reduce_max_epi32(mx);
+  const __m512i vmx = _mm512_set1_epi32(mxs), floor127 = _mm512_set1_epi32(-127);
+  const __m512i e_masked = _mm512_set1_epi32(tab.exp_masked32[static_cast<std::size_t>(mxs + 127)]);
+  const __m512 inv_x0 = _mm512_set1_ps(tab.inv_x0), half_inv_x0 = _mm512_set1_ps(tab.half_inv_x0);
+  const __m512i x0 = _mm512_set1_epi32(tab.x0), n1 = _mm512_set1_epi32(ivit::kShiftmaxN - 1);
+  __m512i sum = _mm512_setzero_si512();
+  for (int v = 0; v < nv; ++v) {
+    const __mmask16 is_masked = _mm512_mask_cmplt_epi32_mask(live[v], lg[v], floor127);
+    const __mmask16 plain = static_cast<__mmask16>(live[v] & ~is_masked);
+    // exp_shift(lg − max) for the plain lanes (Tables: the quotient by x0 in float, checked)
+    const __m512i t0 = _mm512_sub_epi32(lg[v], vmx);
+    const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(t0, _mm512_srai_epi32(t0, 1)), _mm512_srai_epi32(t0, 4));
+    const __m512i q = _mm512_cvttps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(t), inv_x0, half_inv_x0));
+    const __m512i base = _mm512_sub_epi32(_mm512_sub_epi32(t, _mm512_mullo_epi32(q, x0)), _mm512_add_epi32(x0, x0));
+    const __m512i sh = _mm512_sub_epi32(n1, q);
+    const __mmask16 left = _mm512_cmpge_epi32_mask(sh, _mm512_setzero_si512());
+    __m512i e = _mm512_mask_blend_epi32(left, _mm512_srav_epi32(base, _mm512_sub_epi32(_mm512_setzero_si512(), sh)), _mm512_sllv_epi32(base, sh));
+    e = _mm512_maskz_mov_epi32(plain, e);
+    e = _mm512_mask_mov_epi32(e, is_masked, e_masked);
+    ev[v] = e;
+    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
+    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
+  }
+  // ivit::ratio_q8 written out as in shiftmax_row_fast (its cap and guard never act here)
+  const __m512i recip = _mm512_set1_epi64(ivit::reciprocal(_mm512_reduce_add_epi64(sum)));
+  const __m512i half = _mm512_set1_epi64(std::int64_t{1} << (ivit::kOutShift - 1)), top = _mm512_set1_epi64(ivit::kOutMax);
+  for (int v = 0; v < nv; ++v) {
+    const __m512i lo = _mm512_min_epi64(
+        _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(ev[v])), recip), half), ivit::kOutShift), top);
+    const __m512i hi = _mm512_min_epi64(
+        _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(ev[v], 1)), recip), half), ivit::kOutShift), top);
+    const __m128i bytes = _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(lo), _mm512_cvtepi64_epi8(hi));
+    const int room = Np - 16 * v;  // dead lanes hold e = 0, so they store the padding's zeros
+    const __mmask16 st = room >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << room) - 1u);
+    _mm_mask_storeu_epi8(out + 16 * v, st, bytes);
+  }
+}
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif
+
+// out[i] = sat(apply(acc[i], d), 127) for d's shift in 1…62 (m, rd, sh its parts).
+SWS_CLONES void dyadic_s8(const std::int32_t* acc, long n, std::int64_t m, std::int64_t rd, int sh, std::int8_t* out) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) {
+    const std::int64_t v = (acc[i] * m + rd) >> sh;
+    out[i] = static_cast<std::int8_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
+  }
+}
 
 class IvitCpuPlan final : public Plan {
  public:
@@ -187,6 +404,7 @@ class IvitCpuPlan final : public Plan {
     m_a.resize(B * a_e);
     m_acc.resize(B * std::max({acc_e, L0 * c.embed_dim, x_e}));
     m_q.resize(B * x_e);
+    m_qkv8.resize(B * 3 * x_e);
     m_k.resize(B * kt_e);
     m_v.resize(B * vp_e);
     m_scores.resize(B * sc_e);
@@ -338,34 +556,10 @@ class IvitCpuPlan final : public Plan {
     });
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
     run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
-    const long ktb = int8::kt_head_bytes(N, d), vpb = int8::vp_head_bytes(N, d);
-    const int d8 = int8::head_dim8(d);
     run_stage(3, [&] {
-      // int8_ops.h's kT and vP layouts, so stages 4 and 6 run the int8 plan's exact kernels;
-      // their padding (tokens ≥ N, channels ≥ d) is zero
-      std::fill_n(m_k.begin(), wins * heads * ktb, std::int8_t{0});
-      std::fill_n(m_v.begin(), wins * heads * vpb, std::int8_t{0});
-#pragma omp parallel
-      {
-        std::vector<std::int8_t> row(static_cast<std::size_t>(3 * C));
-#pragma omp for schedule(static)
-      for (long r = 0; r < rows; ++r) {
-        const long win = r / N;
-        const int t = static_cast<int>(r % N);
-        rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, row.data());
-        // q, k (window·head, N, d); v transposed (window·head, d, N): the weights of p · v
-        for (int h = 0; h < heads; ++h) {
-          const long wh = win * heads + h;
-          std::copy_n(row.data() + h * d, d, m_q.data() + (wh * N + t) * d);
-          const std::int8_t* k = row.data() + C + h * d;
-          std::int8_t* kt = m_k.data() + wh * ktb + t * 2;  // int8_ops.h's kT: k[t][e] at ((e/2)·Np + t)·2 + e%2
-          for (int e = 0; e < d; ++e) kt[(e / 2) * Np * 2 + e % 2] = k[e];
-          const std::int8_t* v = row.data() + 2 * C + h * d;
-          std::int8_t* vp = m_v.data() + wh * vpb + (t / 2) * d8 * 2 + t % 2;  // v[t][e] at ((t/2)·d8 + e)·2 + t%2
-          for (int e = 0; e < d; ++e) vp[e * 2] = v[e];
-        }
-      }
-      }
+#pragma omp parallel for schedule(static)
+      for (long r = 0; r < rows; ++r) rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, m_qkv8.data() + r * 3 * C);
+      split_heads(m_qkv8.data(), wins, N, C, heads);
     });
     run_stage(4, [&] {  // the int8 plan's exact q · kᵀ kernel (int8_ops.h: AVX2 vpmaddwd on kT pairs): (window·head, N, Np) s32
       int8::qk_gemm(m_q.data(), m_k.data(), m_scores.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
@@ -373,59 +567,46 @@ class IvitCpuPlan final : public Plan {
     const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
     run_stage(5, [&] {
       const bool fast_att = bw.att.shift >= 1 && bw.att.shift <= 62;
-      const std::int64_t att_m = bw.att.m, att_rd = std::int64_t{1} << (fast_att ? bw.att.shift - 1 : 0);
-      const int att_sh = bw.att.shift;
+      ShiftmaxRow sp;
+      sp.att_m = bw.att.m;
+      sp.att_sh = fast_att ? bw.att.shift : 1;
+      sp.att_rd = std::int64_t{1} << (sp.att_sh - 1);
+      sp.masked = bw.masked;
+      sp.exp = tab.exp.data();
+      sp.exp_masked = tab.exp_masked.data();
+#ifdef SWS_HAVE_AVX512_SHIFTMAX
+      const bool avx512 = fast_att && N <= 64 && tab.exp_vector_ok && tab.small_rel_bias && cpu_avx512_shiftmax();
+#endif
 #pragma omp parallel
       {
         std::vector<std::int32_t> logit(static_cast<std::size_t>(N));
         std::vector<std::int64_t> e(static_cast<std::size_t>(N));
 #pragma omp for schedule(static)
-        for (long r = 0; r < wins * heads * N; ++r) {
-          const long wh = r / N;
-          const int i = static_cast<int>(r % N), h = static_cast<int>(wh % heads);
+        for (long wh = 0; wh < wins * heads; ++wh) {
+          const int h = static_cast<int>(wh % heads);
           const long win = wh / heads;
+          for (int i = 0; i < N; ++i) {
+          const long r = wh * N + i;
           const std::int32_t* sc = m_scores.data() + r * Np;
           const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
-          std::int32_t* lg = logit.data();
-          // 8-bit logits: sat(apply(score, att) + bias, 127) (ivit::apply written out for the vector loop)
-          if (fast_att) {
-#pragma omp simd
-            for (int j = 0; j < N; ++j) {
-              std::int64_t v = ((sc[j] * att_m + att_rd) >> att_sh) + rb[j];
-              lg[j] = static_cast<std::int32_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
-            }
-          } else {
-            for (int j = 0; j < N; ++j) lg[j] = sat(ivit::apply(sc[j], bw.att) + rb[j], 127);
-          }
-          if (mask) {
-            const float* mk = mask + (static_cast<std::size_t>(win % nw) * N + i) * Np;
-            for (int j = 0; j < N; ++j) lg[j] = mk[j] != 0.f ? bw.masked : lg[j];
-          }
-          std::int32_t mx = -127;
-#pragma omp simd reduction(max : mx)
-          for (int j = 0; j < N; ++j) mx = lg[j] > mx ? lg[j] : mx;
-          // Shiftmax (ivit::shiftmax_row) with the exponentials from the tables: a masked logit
-          // is below −127, the others within ±127 of the maximum.
-          const std::int64_t e_masked = tab.exp_masked[static_cast<std::size_t>(mx + 127)];
-          const std::int64_t* ex = tab.exp.data();
-          std::int64_t* ep = e.data();
-          std::int64_t sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int j = 0; j < N; ++j) {
-            const std::int64_t x = lg[j] < -127 ? e_masked : ex[mx - (lg[j] < -127 ? mx : lg[j])];
-            ep[j] = x;
-            sum += x;
-          }
-          // ivit::ratio_q8(e, R(sum)) written out: every e ≤ sum ≤ 2^22 here, so its cap and its
-          // overflow guard never act (the CUDA kernels, which call it, give the same bits).
-          const std::int64_t recip = ivit::reciprocal(sum), half = std::int64_t{1} << (ivit::kOutShift - 1);
+          const float* mk = mask ? mask + (static_cast<std::size_t>(win % nw) * N + i) * Np : nullptr;
           std::uint8_t* out = m_probs.data() + r * Np;
-#pragma omp simd
-          for (int j = 0; j < N; ++j) {
-            const std::int64_t v = (ep[j] * recip + half) >> ivit::kOutShift;
-            out[j] = static_cast<std::uint8_t>(v > ivit::kOutMax ? ivit::kOutMax : v);
+#ifdef SWS_HAVE_AVX512_SHIFTMAX
+          if (avx512) {
+            shiftmax_row_avx512(sp, tab, sc, rb, mk, N, Np, out);
+            continue;
           }
-          std::fill(out + N, out + Np, std::uint8_t{0});  // (window·head, N, Np): the padding p · v reads
+#endif
+          if (fast_att) {
+            shiftmax_row_fast(sp, sc, rb, mk, N, Np, logit.data(), e.data(), out);
+            continue;
+          }
+          // the reference: ivit::apply for any shift, then ivit::shiftmax_row
+          std::int32_t* lg = logit.data();
+          for (int j = 0; j < N; ++j) lg[j] = mk && mk[j] != 0.f ? bw.masked : sat(ivit::apply(sc[j], bw.att) + rb[j], 127);
+          ivit::shiftmax_row(lg, N, bw.x0, out);
+          std::fill(out + N, out + Np, std::uint8_t{0});
+          }
         }
       }
     });
@@ -438,10 +619,11 @@ class IvitCpuPlan final : public Plan {
       std::int8_t* ctx = m_ctx.data();
       const std::int32_t* acc = m_acc.data();
       if (fast) {
-#pragma omp parallel for simd schedule(static)
-        for (long i = 0; i < n; ++i) {
-          const std::int64_t v = (acc[i] * m + rd) >> sh;
-          ctx[i] = static_cast<std::int8_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
+#pragma omp parallel
+        {  // one contiguous share per thread
+          const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+          const long i0 = n * t / nt, i1 = n * (t + 1) / nt;
+          dyadic_s8(acc + i0, i1 - i0, m, rd, sh, ctx + i0);
         }
       } else {
         for (long i = 0; i < n; ++i) ctx[i] = static_cast<std::int8_t>(sat(ivit::apply(acc[i], bw.av), 127));
@@ -502,6 +684,41 @@ class IvitCpuPlan final : public Plan {
       }
     });
     if (m_tap) tap_block(bw, rows, N, d, heads, C, hidden);
+  }
+
+  // qkv (window order, 3C) s8 → q (window·head, N, d) and int8_ops.h's kT and vP layouts, so
+  // stages 4 and 6 run the int8 plan's exact kernels. Every byte of kT and vP is written, the
+  // padding (tokens ≥ N, channels ≥ d) with zeros.
+  void split_heads(const std::int8_t* qkv, long wins, int N, int C, int heads) {
+    const int d = C / heads, Np = int8::padded_tokens(N), dp = int8::head_pairs(d), d8 = int8::head_dim8(d);
+    const long ktb = int8::kt_head_bytes(N, d), vpb = int8::vp_head_bytes(N, d), ld = 3L * C;
+#pragma omp parallel for schedule(static)
+    for (long wh = 0; wh < wins * heads; ++wh) {
+      const int h = static_cast<int>(wh % heads);
+      const std::int8_t* base = qkv + (wh / heads) * N * ld + h * d;  // token 0's q of this head
+      for (int t = 0; t < N; ++t) std::memcpy(m_q.data() + (wh * N + t) * d, base + t * ld, static_cast<std::size_t>(d));
+      std::int8_t* kt = m_k.data() + wh * ktb;  // k[t][e] at ((e/2)·Np + t)·2 + e%2
+      for (int p = 0; p < dp; ++p) {
+        std::int8_t* out = kt + static_cast<long>(p) * Np * 2;
+        for (int t = 0; t < N; ++t) {
+          const std::int8_t* k = base + t * ld + C + 2 * p;
+          out[2 * t] = k[0];
+          out[2 * t + 1] = 2 * p + 1 < d ? k[1] : std::int8_t{0};
+        }
+        std::memset(out + 2 * N, 0, static_cast<std::size_t>(2 * (Np - N)));
+      }
+      std::int8_t* vp = m_v.data() + wh * vpb;  // v[t][e] at ((t/2)·d8 + e)·2 + t%2
+      for (int t0 = 0; t0 < Np; t0 += 2) {
+        std::int8_t* out = vp + static_cast<long>(t0 / 2) * d8 * 2;
+        const std::int8_t* v0 = t0 < N ? base + t0 * ld + 2 * C : nullptr;
+        const std::int8_t* v1 = t0 + 1 < N ? base + (t0 + 1) * ld + 2 * C : nullptr;
+        for (int e = 0; e < d; ++e) {
+          out[2 * e] = v0 ? v0[e] : std::int8_t{0};
+          out[2 * e + 1] = v1 ? v1[e] : std::int8_t{0};
+        }
+        std::memset(out + 2 * d, 0, static_cast<std::size_t>(2 * (d8 - d)));
+      }
+    }
   }
 
   template <typename T>
@@ -592,7 +809,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<float> m_tap_buf;
   std::vector<std::int8_t> m_ln1_copy;
   std::vector<float> m_cols;
-  std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool;
+  std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool, m_qkv8;
   std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;

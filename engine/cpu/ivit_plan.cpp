@@ -111,66 +111,30 @@ struct DyadicArrays {
   }
 };
 
-// out[n] = clamp(((acc[n] + b[n]) · m[n] + rd[n]) >> sh[n], lo, hi)
-template <typename Out>
-SWS_INLINE void requant_body(const std::int32_t* acc, const std::int64_t* b, const std::int64_t* mm, const std::int64_t* rd,
-                             const std::int64_t* sh, int N, std::int64_t lo, std::int64_t hi, Out* out) {
-#pragma omp simd
-  for (int n = 0; n < N; ++n) {
-    std::int64_t v = ((acc[n] + b[n]) * mm[n] + rd[n]) >> sh[n];
-    v = v < lo ? lo : (v > hi ? hi : v);
-    out[n] = static_cast<Out>(v);
-  }
-}
-#define SWS_REQUANT_CLONE(NAME, OUT)                                                                                    \
-  SWS_CLONES void NAME(const std::int32_t* acc, const std::int64_t* b, const std::int64_t* mm, const std::int64_t* rd, \
-                       const std::int64_t* sh, int N, std::int64_t lo, std::int64_t hi, OUT* out) {                     \
-    requant_body(acc, b, mm, rd, sh, N, lo, hi, out);                                                                   \
-  }
-SWS_REQUANT_CLONE(requant_row_s8, std::int8_t)
-SWS_REQUANT_CLONE(requant_row_u8, std::uint8_t)
-SWS_REQUANT_CLONE(requant_row_s32, std::int32_t)
-SWS_REQUANT_CLONE(requant_row_s64, std::int64_t)
-#undef SWS_REQUANT_CLONE
-
-// A linear's requantization (ivit::Linear::requant, then clamping) laid out for vector loops:
-// ((acc + bias) · m + 2^(shift−1)) >> shift per output channel.
-struct RowRequant : DyadicArrays {
+// A linear's requantization (ivit::Linear::requant, then clamping) as igemm_fused applies it to
+// each output tile: ((acc + bias) · m + 2^(shift−1)) >> shift per output channel.
+struct RowRequant {
   std::vector<std::int64_t> bias;
-  explicit RowRequant(const ivit::Linear& l) : DyadicArrays(l.out), bias(l.bias) {}
-  // out[n] = clamp(requant(acc[n], n), lo, hi), n < N.
-  template <typename Out>
-  void row(const ivit::Linear& l, const std::int32_t* acc, std::int64_t lo, std::int64_t hi, Out* out) const {
-    const int N = l.N;
-    if (!vector) {
-      for (int n = 0; n < N; ++n) out[n] = static_cast<Out>(ivit::clamp64(l.requant(acc[n], n), lo, hi));
-      return;
-    }
-    const std::int64_t *b = bias.data(), *mm = m.data(), *rd = round.data(), *sh = shift.data();
-    if constexpr (std::is_same_v<Out, std::int8_t>) requant_row_s8(acc, b, mm, rd, sh, N, lo, hi, out);
-    else if constexpr (std::is_same_v<Out, std::uint8_t>) requant_row_u8(acc, b, mm, rd, sh, N, lo, hi, out);
-    else if constexpr (std::is_same_v<Out, std::int32_t>) requant_row_s32(acc, b, mm, rd, sh, N, lo, hi, out);
-    else requant_row_s64(acc, b, mm, rd, sh, N, lo, hi, out);
+  std::vector<std::int32_t> m32, shift32;
+  explicit RowRequant(const ivit::Linear& l) : bias(l.bias) {
+    for (const auto& d : l.out) m32.push_back(d.m), shift32.push_back(d.shift);
+  }
+  // igemm_fused's epilogue for this linear: ivit::Linear::requant clamped to [lo, hi], then `out`.
+  IGemmEpilogue epilogue(IGemmOut out, void* dst, long ldd, std::int64_t lo, std::int64_t hi) const {
+    IGemmEpilogue e;
+    e.bias = bias.data();
+    e.m = m32.data();
+    e.shift = shift32.data();
+    e.lo = lo;
+    e.hi = hi;
+    e.out = out;
+    e.dst = dst;
+    e.ldd = ldd;
+    return e;
   }
 };
 
-// x[n] = sat(branch[n] + apply(x[n], res), 32767): a residual add at the sum's scale.
-SWS_CLONES void residual_add(std::int32_t* x, const std::int64_t* branch, int N, ivit::Dyadic res) {
-  if (res.shift < 1 || res.shift > 62) {
-    for (int n = 0; n < N; ++n) x[n] = sat(branch[n] + ivit::apply(x[n], res), 32767);
-    return;
-  }
-  const std::int64_t m = res.m, rd = std::int64_t{1} << (res.shift - 1);
-  const int sh = res.shift;
-#pragma omp simd
-  for (int n = 0; n < N; ++n) {
-    std::int64_t v = branch[n] + ((x[n] * m + rd) >> sh);
-    v = v < -32767 ? -32767 : (v > 32767 ? 32767 : v);
-    x[n] = static_cast<std::int32_t>(v);
-  }
-}
-
-constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for RowRequant::row
+constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for an epilogue
 
 // I-LayerNorm (ivit::ilayernorm_mean / _factor / _out) and the affine part with per-channel
 // multiplier, rounding and shift arrays, saturated to ±lim.
@@ -431,29 +395,29 @@ class IvitCpuPlan final : public Plan {
 
   std::vector<StageKernel> kernels() const override {
     const std::string loop = "integer loop (engine/ivit.h): ";
-    const std::string gemm = "igemm (engine/cpu/igemm.h, " + igemm_impl() + "): exact ";
+    const std::string gemm = "igemm_fused (engine/cpu/igemm.h, " + igemm_impl() + "): exact ";
     bool gelu = false, relu = false;
     for (const auto& b : m_p.blocks) (b.act == Activation::ReLU ? relu : gelu) = true;
     std::vector<StageKernel> k;
-    k.push_back({std::string(kPatchEmbed), loop + "quantize the image to s8 + im2col + s8 GEMM (weights per channel) + bias, "
-                                                  "dyadic to 16 bits + I-LayerNorm into the 16-bit residual stream"});
+    k.push_back({std::string(kPatchEmbed), loop + "quantize the image to s8 + im2col + s8 GEMM (weights per channel; epilogue: bias, "
+                                                  "dyadic to 16 bits) + I-LayerNorm into the 16-bit residual stream"});
     k.push_back({"ln1_quant", loop + "I-LayerNorm (integer mean, isqrt) + cyclic shift + window partition + dyadic to s8"});
-    k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM"});
-    k.push_back({"qkv_bias_quant", loop + "int32 bias + dyadic to s8 q, k, v + split heads"});
+    k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias + dyadic to s8"});
+    k.push_back({"qkv_bias_quant", "split heads: q, k pair-transposed, v token-paired (int8_ops.h's layouts)"});
     k.push_back({"qk_gemm", "the int8 plan's exact qk_gemm (engine/cpu/int8_ops.h, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + "): s8 q . s8 k^T -> s32 per window and head"});
     k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
     k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h): u8 p . s8 v -> s32 per window and head, heads merged + " + loop + "dyadic to s8"});
-    k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM"});
-    k.push_back({"proj_residual_ln2_quant",
-                 loop + "int32 bias, dyadic + window reverse + reverse shift + integer residual add (16 bits) + I-LayerNorm + dyadic to s8"});
-    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + gemm + "s8 GEMM + " + loop + "int32 bias + dyadic to s8"});
-    if (relu) k.push_back({"fc1_gemm", "GELU-less blocks: " + gemm + "s8 GEMM + " + loop + "ReLU in the dyadic requantization to u8"});
+    k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias, dyadic + window reverse + "
+                                      "reverse shift + integer residual add (16 bits)"});
+    k.push_back({"proj_residual_ln2_quant", loop + "I-LayerNorm + dyadic to s8"});
+    if (gelu) k.push_back({"fc1_gemm", "GELU blocks: " + gemm + "s8 GEMM, epilogue: int32 bias + dyadic to s8"});
+    if (relu) k.push_back({"fc1_gemm", "GELU-less blocks: " + gemm + "s8 GEMM, epilogue: int32 bias + ReLU in the dyadic requantization to u8"});
     if (gelu) k.push_back({"fc1_bias_gelu_quant", loop + "ShiftGELU (row max, then a per-block table of engine/ivit.h's ShiftGELU + dyadic to s8)"});
-    k.push_back({"fc2_gemm", gemm + "s8 (u8 after ReLU) GEMM -> s32"});
-    k.push_back({"fc2_bias_residual", loop + "int32 bias, dyadic + integer residual add (16 bits)"});
+    k.push_back({"fc2_gemm", gemm + "s8 (u8 after ReLU) GEMM, epilogue: int32 bias, dyadic + integer residual add (16 bits)"});
+    k.push_back({"fc2_bias_residual", "none: fused into fc2_gemm's epilogue (an empty span, kept so the timelines line up)"});
     if (m_cfg.num_stages() > 1) {
       k.push_back({std::string(kMergeLnQuant), loop + "2x2 gather + I-LayerNorm + dyadic to s8"});
-      k.push_back({std::string(kMergeGemm), gemm + "s8 GEMM + " + loop + "dyadic into the next stage's 16-bit residual"});
+      k.push_back({std::string(kMergeGemm), gemm + "s8 GEMM, epilogue: dyadic into the next stage's 16-bit residual"});
     }
     k.push_back({std::string(kHead), loop + "I-LayerNorm + dyadic to s8 + integer mean pool + s8 GEMM (weights per channel); "
                                              "the logits are the only dequantized values"});
@@ -488,15 +452,12 @@ class IvitCpuPlan final : public Plan {
     const float inv = 1.f / m_p.s_img;
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < rows * pk; ++i) m_cols_q[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(numerics::q_signed(m_cols[static_cast<std::size_t>(i)] * inv));
-    igemm(m_cols_q.data(), rows, packed(m_p.patch), m_acc.data());
+    igemm_fused(m_cols_q.data(), rows, packed(m_p.patch), rq(m_p.patch).epilogue(IGemmOut::S32, m_acc.data(), C, -32767, 32767));
 #pragma omp parallel
     {
-      std::vector<std::int32_t> pre(static_cast<std::size_t>(C)), scratch(static_cast<std::size_t>(C));
+      std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
 #pragma omp for schedule(static)
-      for (long r = 0; r < rows; ++r) {
-        rq(m_p.patch).row(m_p.patch, m_acc.data() + r * C, -32767, 32767, pre.data());
-        vln(m_p.patch_ln).row(m_p.patch_ln, pre.data(), m_x.data() + r * C, scratch.data(), 32767);
-      }
+      for (long r = 0; r < rows; ++r) vln(m_p.patch_ln).row(m_p.patch_ln, m_acc.data() + r * C, m_x.data() + r * C, scratch.data(), 32767);
     }
   }
 
@@ -523,11 +484,8 @@ class IvitCpuPlan final : public Plan {
       }
     }
     Span sp(rec, kMergeGemm, -1);
-    igemm(m_a.data(), rows, packed(st.merge), m_acc.data());
     const int C = st.merge.N;
-#pragma omp parallel for schedule(static)
-    for (long r = 0; r < rows; ++r)
-      rq(st.merge).row(st.merge, m_acc.data() + r * C, -32767, 32767, m_x.data() + r * C);
+    igemm_fused(m_a.data(), rows, packed(st.merge), rq(st.merge).epilogue(IGemmOut::S32, m_x.data(), C, -32767, 32767));
     if (m_tap) {
       const std::string d = "layers." + std::to_string(s) + ".downsample.";
       tap(d + "reduction.input_amax", m_a.data(), static_cast<std::size_t>(rows) * st.merge.K, st.s_in);
@@ -555,12 +513,8 @@ class IvitCpuPlan final : public Plan {
       }
     });
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
-    run_stage(2, [&] { igemm(m_a.data(), rows, packed(bw.qkv), m_acc.data()); });
-    run_stage(3, [&] {
-#pragma omp parallel for schedule(static)
-      for (long r = 0; r < rows; ++r) rq(bw.qkv).row(bw.qkv, m_acc.data() + r * 3 * C, -127, 127, m_qkv8.data() + r * 3 * C);
-      split_heads(m_qkv8.data(), wins, N, C, heads);
-    });
+    run_stage(2, [&] { igemm_fused(m_a.data(), rows, packed(bw.qkv), rq(bw.qkv).epilogue(IGemmOut::S8, m_qkv8.data(), 3L * C, -127, 127)); });
+    run_stage(3, [&] { split_heads(m_qkv8.data(), wins, N, C, heads); });
     run_stage(4, [&] {  // the int8 plan's exact q · kᵀ kernel (int8_ops.h: AVX2 vpmaddwd on kT pairs): (window·head, N, Np) s32
       int8::qk_gemm(m_q.data(), m_k.data(), m_scores.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
     });
@@ -629,17 +583,16 @@ class IvitCpuPlan final : public Plan {
         for (long i = 0; i < n; ++i) ctx[i] = static_cast<std::int8_t>(sat(ivit::apply(acc[i], bw.av), 127));
       }
     });
-    run_stage(7, [&] { igemm(m_ctx.data(), rows, packed(bw.proj), m_acc.data()); });
+    run_stage(7, [&] {  // window order → the token it came from (each token once): the residual add in the epilogue
+      m_row_map.resize(static_cast<std::size_t>(rows));
+      for (long r = 0; r < rows; ++r) m_row_map[static_cast<std::size_t>(r)] = tok(r);
+      IGemmEpilogue e = rq(bw.proj).epilogue(IGemmOut::Residual, m_x.data(), C, -kWide, kWide);
+      e.row_map = m_row_map.data();
+      e.res_m = bw.res_attn.m;
+      e.res_shift = bw.res_attn.shift;
+      igemm_fused(m_ctx.data(), rows, packed(bw.proj), e);
+    });
     run_stage(8, [&] {
-#pragma omp parallel
-      {
-        std::vector<std::int64_t> branch(static_cast<std::size_t>(C));
-#pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) {  // window order → the token it came from; each token once
-          rq(bw.proj).row(bw.proj, m_acc.data() + r * C, -kWide, kWide, branch.data());
-          residual_add(m_x.data() + tok(r) * C, branch.data(), C, bw.res_attn);
-        }
-      }
 #pragma omp parallel
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
@@ -649,12 +602,8 @@ class IvitCpuPlan final : public Plan {
     });
     auto* h_u8 = reinterpret_cast<std::uint8_t*>(m_h.data());
     run_stage(9, [&] {
-      igemm(m_a.data(), rows, packed(bw.fc1), m_acc.data());
-#pragma omp parallel for schedule(static)
-      for (long r = 0; r < rows; ++r) {
-        if (relu) rq(bw.fc1).row(bw.fc1, m_acc.data() + r * hidden, 0, 255, h_u8 + r * hidden);  // ReLU in the requantization
-        else rq(bw.fc1).row(bw.fc1, m_acc.data() + r * hidden, -127, 127, m_h.data() + r * hidden);
-      }
+      if (relu) igemm_fused(m_a.data(), rows, packed(bw.fc1), rq(bw.fc1).epilogue(IGemmOut::U8, h_u8, hidden, 0, 255));  // ReLU in the requantization
+      else igemm_fused(m_a.data(), rows, packed(bw.fc1), rq(bw.fc1).epilogue(IGemmOut::S8, m_h.data(), hidden, -127, 127));
     });
     if (!relu)
       run_stage(10, [&] {  // ShiftGELU from the table: the row's maximum, then one lookup per code
@@ -668,21 +617,14 @@ class IvitCpuPlan final : public Plan {
           for (int n = 0; n < hidden; ++n) out[n] = lut[x[n]];
         }
       });
-    run_stage(11, [&] {
-      if (relu) igemm(h_u8, rows, packed(bw.fc2), m_acc.data());
-      else igemm(m_h2.data(), rows, packed(bw.fc2), m_acc.data());
+    run_stage(11, [&] {  // + bias, dyadic and the residual add in the epilogue
+      IGemmEpilogue e = rq(bw.fc2).epilogue(IGemmOut::Residual, m_x.data(), C, -kWide, kWide);
+      e.res_m = bw.res_mlp.m;
+      e.res_shift = bw.res_mlp.shift;
+      if (relu) igemm_fused(h_u8, rows, packed(bw.fc2), e);
+      else igemm_fused(m_h2.data(), rows, packed(bw.fc2), e);
     });
-    run_stage(12, [&] {
-#pragma omp parallel
-      {
-        std::vector<std::int64_t> branch(static_cast<std::size_t>(C));
-#pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) {
-          rq(bw.fc2).row(bw.fc2, m_acc.data() + r * C, -kWide, kWide, branch.data());
-          residual_add(m_x.data() + r * C, branch.data(), C, bw.res_mlp);
-        }
-      }
-    });
+    run_stage(12, [] {});  // done in stage 11's epilogue; the span stays so timelines line up with the other plans
     if (m_tap) tap_block(bw, rows, N, d, heads, C, hidden);
   }
 
@@ -813,6 +755,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;
+  std::vector<long> m_row_map;  // stage 7: window-order row → its token
 };
 
 }  // namespace

@@ -222,41 +222,76 @@ inline __m512i min64(__m512i a, __m512i b) { return _mm512_maskz_min_epi64(kAll8
 inline __m512i max64(__m512i a, __m512i b) { return _mm512_maskz_max_epi64(kAll8, a, b); }
 inline __m512i mul32x32(__m512i a, __m512i b) { return _mm512_maskz_mul_epi32(kAll8, a, b); }
 
-// The vector form on zmm: 8 columns of int64 at a time (vpmovsxdq, vpaddq, vpmullq, vpsllvq,
-// vpsravq, vpmaxsq / vpminsq, vpmovqb / vpmovqd masked stores); column groups outer so each
-// group's bias, multiplier, rounding and shift stay in registers over the tile's rows.
-template <IGemmOut O>
-void epilogue_avx512_t(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+// The vector form on zmm, one tile row at a time, 16 columns per step as two int64 halves:
+// the even columns in the low dwords of the 64-bit lanes as loaded, the odd ones shifted down
+// (vpsrlq), so vpmuldq forms acc·m of two int32 without widening; then vpaddq of the
+// per-column constant b·m + 2^(shift−1) ((acc + b)·m + 2^(shift−1) modulo 2⁶⁴, exact wherever
+// the definition is), vpsravq, vpmaxsq / vpminsq, and the low dwords merged back in column order
+// (one masked vpshufd) for one vpmovdb (register form: straight to memory it is slow on Zen)
+// or int32 store. The multipliers, constants and shifts of the ≤ 32 columns stay in registers.
+inline __m512i lo_dw_s64(__m512i x) { return _mm512_maskz_srai_epi64(kAll8, _mm512_maskz_slli_epi64(kAll8, x, 32), 32); }
+inline __m512i hi_dw_s64(__m512i x) { return _mm512_maskz_srai_epi64(kAll8, x, 32); }
+inline __m512i hi_dw(__m512i x) { return _mm512_maskz_srli_epi64(kAll8, x, 32); }
+
+template <IGemmOut O, int H>
+void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   const __m512i lo = _mm512_set1_epi64(e.lo), hi = _mm512_set1_epi64(e.hi), one = _mm512_set1_epi64(1);
   const __m512i rm = _mm512_set1_epi64(e.res_m), rlim = _mm512_set1_epi64(32767), rneg = _mm512_set1_epi64(-32767);
   const __m512i rsh = _mm512_set1_epi64(O == IGemmOut::Residual ? e.res_shift : 1);
   const __m512i rrd = sllv64(one, _mm512_sub_epi64(rsh, one));
-  for (int j0 = 0; j0 < ncols; j0 += 8) {
-    const int c = std::min(8, ncols - j0);
-    const __mmask8 k = static_cast<__mmask8>((1u << c) - 1u);
-    const int n = n0 + j0;
-    const __m512i b = _mm512_maskz_loadu_epi64(k, e.bias + n);
-    const __m512i mm = s64(_mm256_maskz_loadu_epi32(k, e.m + n));
-    const __m512i sh = s64(_mm256_maskz_loadu_epi32(k, e.shift + n));
-    const __m512i rd = sllv64(one, _mm512_sub_epi64(sh, one));
-    for (int r = 0; r < rows; ++r) {
-      const __m512i acc = s64(_mm256_maskz_loadu_epi32(k, t + r * ldt + j0));
-      __m512i v = srav64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_add_epi64(acc, b), mm), rd), sh);
-      v = min64(max64(v, lo), hi);
-      const long off = dst_row(e, m0 + r) * e.ldd + n;
-      if constexpr (O == IGemmOut::S8 || O == IGemmOut::U8) {
-        _mm512_mask_cvtepi64_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, v);  // truncates, as the casts
-      } else if constexpr (O == IGemmOut::S32) {
-        _mm512_mask_cvtepi64_storeu_epi32(static_cast<std::int32_t*>(e.dst) + off, k, v);
-      } else {
-        std::int32_t* d = static_cast<std::int32_t*>(e.dst) + off;
-        const __m512i x = s64(_mm256_maskz_loadu_epi32(k, d));
+  const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+  __mmask16 k[H];
+  __m512i mE[H], mO[H], cE[H], cO[H], sE[H], sO[H];
+  for (int h = 0; h < H; ++h) {
+    const int c = std::clamp(ncols - 16 * h, 0, 16);
+    k[h] = static_cast<__mmask16>((1u << c) - 1u);
+    const int n = n0 + 16 * h;
+    const __m512i m = _mm512_maskz_loadu_epi32(k[h], e.m + n), sh = _mm512_maskz_loadu_epi32(k[h], e.shift + n);
+    const __m512i b0 = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(k[h]), e.bias + n);
+    const __m512i b1 = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(k[h] >> 8), e.bias + n + 8);
+    mE[h] = lo_dw_s64(m), mO[h] = hi_dw_s64(m);
+    sE[h] = lo_dw_s64(sh), sO[h] = hi_dw_s64(sh);
+    cE[h] = _mm512_add_epi64(_mm512_mullo_epi64(_mm512_permutex2var_epi64(b0, even, b1), mE[h]),
+                             sllv64(one, _mm512_sub_epi64(sE[h], one)));
+    cO[h] = _mm512_add_epi64(_mm512_mullo_epi64(_mm512_permutex2var_epi64(b0, odd, b1), mO[h]),
+                             sllv64(one, _mm512_sub_epi64(sO[h], one)));
+  }
+  for (int r = 0; r < rows; ++r) {
+    const std::int32_t* tr = t + r * ldt;
+    const long off = dst_row(e, m0 + r) * e.ldd + n0;
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h) {
+      const __m512i acc = _mm512_maskz_loadu_epi32(k[h], tr + 16 * h);
+      __m512i ve = srav64(_mm512_add_epi64(mul32x32(acc, mE[h]), cE[h]), sE[h]);
+      __m512i vo = srav64(_mm512_add_epi64(mul32x32(hi_dw(acc), mO[h]), cO[h]), sO[h]);
+      ve = min64(max64(ve, lo), hi);
+      vo = min64(max64(vo, lo), hi);
+      if constexpr (O == IGemmOut::Residual) {
         // x · res_m: both int32, so vpmuldq's 32 × 32 → 64 product is exact
-        v = _mm512_add_epi64(v, srav64(_mm512_add_epi64(mul32x32(x, rm), rrd), rsh));
-        v = min64(max64(v, rneg), rlim);
-        _mm512_mask_cvtepi64_storeu_epi32(d, k, v);
+        const __m512i x = _mm512_maskz_loadu_epi32(k[h], static_cast<std::int32_t*>(e.dst) + off + 16 * h);
+        ve = _mm512_add_epi64(ve, srav64(_mm512_add_epi64(mul32x32(x, rm), rrd), rsh));
+        vo = _mm512_add_epi64(vo, srav64(_mm512_add_epi64(mul32x32(hi_dw(x), rm), rrd), rsh));
+        ve = min64(max64(ve, rneg), rlim);
+        vo = min64(max64(vo, rneg), rlim);
       }
+      // The low dwords in column order (truncation, as the scalar casts).
+      const __m512i v = _mm512_mask_shuffle_epi32(ve, 0xAAAA, vo, _MM_PERM_CCAA);
+      if constexpr (O == IGemmOut::S8 || O == IGemmOut::U8)
+        _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off + 16 * h, k[h], _mm512_maskz_cvtepi32_epi8(0xFFFF, v));
+      else
+        _mm512_mask_storeu_epi32(static_cast<std::int32_t*>(e.dst) + off + 16 * h, k[h], v);
     }
+  }
+}
+
+template <IGemmOut O>
+void epilogue_avx512_t(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  for (int j0 = 0; j0 < ncols; j0 += 32) {  // one pass for the kernels' tiles (≤ 32 columns)
+    const int c = std::min(32, ncols - j0);
+    if (c > 16)
+      epilogue_avx512_h<O, 2>(t + j0, ldt, rows, c, m0, n0 + j0, e);
+    else
+      epilogue_avx512_h<O, 1>(t + j0, ldt, rows, c, m0, n0 + j0, e);
   }
 }
 

@@ -5,7 +5,11 @@
 //   igemm igemm() with the best kernel (igemm_impl()), and with the AVX2 and the plain kernel
 //   dnnl  oneDNN's u8·s8 → s8 matmul as the int8 plan binds it (BoundInt8Gemm): reference
 //         speed only, it is not exact without VNNI (engine/cpu/int8_gemm.h)
-// Every igemm result is compared with the old loop's, bit for bit. Warm-up, then the median
+//   fused igemm_fused() to S8 with a per-channel dyadic requantization (bias, m ≈ 2^30…2^31,
+//         shift placing the outputs around ±64) fused into the GEMM's tiles
+//   igemm+rq  igemm() into int32, then the plan's separate requantization pass over it
+//         (ivit_plan.cpp's RowRequant::row: int64 arrays, omp parallel over rows, omp simd)
+// Every igemm result is compared with the old loop's, bit for bit, and fused with igemm+rq. Warm-up, then the median
 // of --runs runs, the implementations interleaved within each run. Build and run (from the
 // repository root, flags as the engine's Release build with SWINSCOPE_NATIVE):
 //   g++ -O3 -march=native -std=c++20 -fopenmp -I. bench/igemm_micro.cpp engine/cpu/igemm.cpp
@@ -16,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +62,24 @@ void old_igemm(const std::uint8_t* a, long M, const std::vector<std::int16_t>& w
   }
 }
 
+// ivit_plan.cpp's RowRequant::row on every row of acc, as the plan runs it after igemm.
+void requant_rows(const std::int32_t* acc, long M, int N, const std::vector<std::int64_t>& bias,
+                  const std::vector<std::int64_t>& m, const std::vector<std::int64_t>& round,
+                  const std::vector<std::int64_t>& shift, std::int64_t lo, std::int64_t hi, std::int8_t* dst) {
+  const std::int64_t *b = bias.data(), *mm = m.data(), *rd = round.data(), *sh = shift.data();
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < M; ++r) {
+    const std::int32_t* ar = acc + r * N;
+    std::int8_t* out = dst + r * N;
+#pragma omp simd
+    for (int n = 0; n < N; ++n) {
+      std::int64_t v = ((ar[n] + b[n]) * mm[n] + rd[n]) >> sh[n];
+      v = v < lo ? lo : (v > hi ? hi : v);
+      out[n] = static_cast<std::int8_t>(v);
+    }
+  }
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -83,9 +106,10 @@ int main(int argc, char** argv) {
   dnnl::stream strm(eng);
   std::printf("threads %d; igemm kernel: %s; oneDNN ISA 7-bit weights (no VNNI): %s\n", omp_get_max_threads(),
               igemm_impl().c_str(), int8_gemm_needs_7bit_weights() ? "yes" : "no");
-  std::printf("%-14s %5s %5s %5s | %8s %8s %8s %8s %8s | %7s %7s %7s | %s\n", "shape", "M", "N", "K", "old ms",
-              "best ms", "avx2 ms", "plain ms", "dnnl ms", "old/best", "old/avx2", "best/dnnl", "exact");
-  double sum_old = 0, sum_ig = 0, sum_avx2 = 0, sum_dnnl = 0;
+  std::printf("%-14s %5s %5s %5s | %8s %8s %8s %8s %8s %8s %8s | %7s %7s %7s %7s %7s | %s\n", "shape", "M", "N", "K",
+              "old ms", "best ms", "avx2 ms", "plain ms", "dnnl ms", "fused ms", "ig+rq ms", "old/best", "old/avx2",
+              "best/dnnl", "rq/fused", "fus/dnnl", "exact");
+  double sum_old = 0, sum_ig = 0, sum_avx2 = 0, sum_dnnl = 0, sum_fused = 0, sum_rq = 0;
   for (const Shape& s : shapes) {
     std::mt19937 rng(5);
     std::vector<std::uint8_t> a(static_cast<std::size_t>(s.M) * s.K);
@@ -107,6 +131,25 @@ int main(int argc, char** argv) {
     io.dst_scale = 1000.f;
     BoundInt8Gemm dnnl_gemm(eng, strm, dw, static_cast<int>(s.M), io);
 
+    // A per-channel dyadic as the plan's: outputs around ±64 for these operands (Σ of K products
+    // of u8 uniform · s8 uniform: standard deviation ≈ 85·74·√K), bias a few output steps.
+    std::vector<std::int64_t> bias(static_cast<std::size_t>(s.N)), m64(bias.size()), round64(bias.size()), shift64(bias.size());
+    std::vector<std::int32_t> m32(bias.size()), shift32(bias.size());
+    const int base_shift = 31 + static_cast<int>(std::lround(std::log2(85.0 * 74.0 * std::sqrt(double(s.K)) / 64.0)));
+    for (int n = 0; n < s.N; ++n) {
+      m32[static_cast<std::size_t>(n)] = static_cast<std::int32_t>((1u << 30) + rng() % (1u << 30));
+      shift32[static_cast<std::size_t>(n)] = base_shift + static_cast<int>(rng() % 3) - 1;
+      bias[static_cast<std::size_t>(n)] = static_cast<std::int64_t>(rng() % 200001) - 100000;
+      m64[static_cast<std::size_t>(n)] = m32[static_cast<std::size_t>(n)];
+      shift64[static_cast<std::size_t>(n)] = shift32[static_cast<std::size_t>(n)];
+      round64[static_cast<std::size_t>(n)] = std::int64_t{1} << (shift32[static_cast<std::size_t>(n)] - 1);
+    }
+    std::vector<std::int8_t> out_fused(acc_old.size()), out_rq(acc_old.size());
+    std::vector<std::int32_t> acc_rq(acc_old.size());
+    IGemmEpilogue ep;
+    ep.bias = bias.data(), ep.m = m32.data(), ep.shift = shift32.data(), ep.lo = -128, ep.hi = 127;
+    ep.out = IGemmOut::S8, ep.dst = out_fused.data(), ep.ldd = s.N;
+
     auto t_old = [&] { old_igemm(a.data(), s.M, w16, s.N, s.K, acc_old.data()); };
     auto t_ig = [&] { igemm(a.data(), s.M, packed, acc_ig.data()); };
     auto t_avx2 = [&] { igemm(a.data(), s.M, packed, acc_avx2.data(), IGemmKernel::Avx2); };
@@ -115,9 +158,14 @@ int main(int argc, char** argv) {
       dnnl_gemm.execute(strm);
       strm.wait();
     };
-    t_old(), t_ig(), t_avx2(), t_plain(), t_dnnl();  // warm-up
-    const bool exact = acc_ig == acc_old && acc_avx2 == acc_old && acc_plain == acc_old;
-    std::vector<double> v_old, v_ig, v_avx2, v_plain, v_dnnl;
+    auto t_fused = [&] { igemm_fused(a.data(), s.M, packed, ep); };
+    auto t_rq = [&] {
+      igemm(a.data(), s.M, packed, acc_rq.data());
+      requant_rows(acc_rq.data(), s.M, s.N, bias, m64, round64, shift64, -128, 127, out_rq.data());
+    };
+    t_old(), t_ig(), t_avx2(), t_plain(), t_dnnl(), t_fused(), t_rq();  // warm-up
+    const bool exact = acc_ig == acc_old && acc_avx2 == acc_old && acc_plain == acc_old && out_fused == out_rq;
+    std::vector<double> v_old, v_ig, v_avx2, v_plain, v_dnnl, v_fused, v_rq;
     for (int r = 0; r < runs; ++r) {
       auto t0 = std::chrono::steady_clock::now();
       t_old();
@@ -134,15 +182,28 @@ int main(int argc, char** argv) {
       t0 = std::chrono::steady_clock::now();
       t_dnnl();
       v_dnnl.push_back(ms_since(t0));
+      for (int i = 0; i < 2; ++i) {  // fused and igemm+rq in alternating order (the one after dnnl finds colder caches)
+        t0 = std::chrono::steady_clock::now();
+        if ((r + i) % 2 == 0) {
+          t_fused();
+          v_fused.push_back(ms_since(t0));
+        } else {
+          t_rq();
+          v_rq.push_back(ms_since(t0));
+        }
+      }
     }
-    const double mo = median(v_old), mi = median(v_ig), ma = median(v_avx2), mp = median(v_plain), md = median(v_dnnl);
-    sum_old += mo, sum_ig += mi, sum_avx2 += ma, sum_dnnl += md;
-    std::printf("%-14s %5ld %5d %5d | %8.3f %8.3f %8.3f %8.3f %8.3f | %6.1fx %6.1fx %6.2fx | %s\n", s.name, s.M, s.N, s.K,
-                mo, mi, ma, mp, md, mo / mi, mo / ma, mi / md, exact ? "yes" : "NO");
+    const double mo = median(v_old), mi = median(v_ig), ma = median(v_avx2), mp = median(v_plain), md = median(v_dnnl),
+                 mf = median(v_fused), mr = median(v_rq);
+    sum_old += mo, sum_ig += mi, sum_avx2 += ma, sum_dnnl += md, sum_fused += mf, sum_rq += mr;
+    std::printf("%-14s %5ld %5d %5d | %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f | %6.1fx %6.1fx %6.2fx %6.2fx %6.2fx | %s\n",
+                s.name, s.M, s.N, s.K, mo, mi, ma, mp, md, mf, mr, mo / mi, mo / ma, mi / md, mr / mf, mf / md,
+                exact ? "yes" : "NO");
     if (!exact) return 1;
   }
-  std::printf("sum of medians: old %.2f ms, best %.2f ms, avx2 %.2f ms, dnnl %.2f ms (old/best %.1fx, old/avx2 %.1fx, "
-              "best/dnnl %.2fx)\n",
-              sum_old, sum_ig, sum_avx2, sum_dnnl, sum_old / sum_ig, sum_old / sum_avx2, sum_ig / sum_dnnl);
+  std::printf("sum of medians: old %.2f ms, best %.2f ms, avx2 %.2f ms, dnnl %.2f ms, fused %.2f ms, igemm+rq %.2f ms "
+              "(old/best %.1fx, old/avx2 %.1fx, best/dnnl %.2fx, igemm+rq/fused %.2fx, fused/dnnl %.2fx)\n",
+              sum_old, sum_ig, sum_avx2, sum_dnnl, sum_fused, sum_rq, sum_old / sum_ig, sum_old / sum_avx2, sum_ig / sum_dnnl,
+              sum_rq / sum_fused, sum_fused / sum_dnnl);
   return 0;
 }

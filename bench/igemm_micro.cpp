@@ -9,8 +9,8 @@
 //         shift placing the outputs around ±64) fused into the GEMM's tiles
 //   igemm+rq  igemm() into int32, then the plan's separate requantization pass over it
 //         (ivit_plan.cpp's RowRequant::row: int64 arrays, omp parallel over rows, omp simd)
-// Every igemm result is compared with the old loop's, bit for bit, and fused with igemm+rq. Warm-up, then the median
-// of --runs runs, the implementations interleaved within each run. Build and run (from the
+// Every igemm result is compared with the old loop's, bit for bit, and fused with igemm+rq.
+// Warm-up, then the median of --runs runs, the implementations interleaved within each run. Build and run (from the
 // repository root, flags as the engine's Release build with SWINSCOPE_NATIVE):
 //   g++ -O3 -march=native -std=c++20 -fopenmp -I. bench/igemm_micro.cpp engine/cpu/igemm.cpp
 //       engine/cpu/int8_gemm.cpp -ldnnl -o /tmp/igemm_micro

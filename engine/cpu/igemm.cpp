@@ -178,6 +178,15 @@ void block_avx2(const std::int16_t* a, long lda, const std::int16_t* wp, int kc,
 using VnniKernel = void (*)(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq,
                             std::int32_t* c, long ldc, int ncols, bool accumulate, const std::int32_t* corr);
 
+// acc += u8 quads of a × s8 quads of w, per int32 lane: vpdpbusd, as inline assembly. GCC 12's
+// _mm512_dpbusd_epi32 treats the accumulator as a separate input and copies every accumulator
+// each step (24 vmovdqa per 12 vpdpbusd in the 6 × 32 block, measured with perf annotate); the
+// "+v" operand keeps each accumulator in its register.
+inline __m512i dpbusd(__m512i acc, __m512i a_u8, __m512i w_s8) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a_u8), "v"(w_s8));
+  return acc;
+}
+
 // c (rows, ncols ≤ 16·P) (+)= a (rows, 4·kq) · (panels wp0, wp1 blocks (kq, 16, 4))ᵀ (+ corr).
 template <int R, int P>
 void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq, std::int32_t* c,
@@ -193,8 +202,8 @@ void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp0, const s
       std::int32_t quad;
       std::memcpy(&quad, a + r * lda + 4 * q, sizeof quad);
       const __m512i b = _mm512_set1_epi32(quad);
-      s[r][0] = _mm512_dpbusd_epi32(s[r][0], b, w0);
-      if (P == 2) s[r][P - 1] = _mm512_dpbusd_epi32(s[r][P - 1], b, w1);
+      s[r][0] = dpbusd(s[r][0], b, w0);
+      if (P == 2) s[r][P - 1] = dpbusd(s[r][P - 1], b, w1);
     }
   }
   for (int p = 0; p < P; ++p) {

@@ -44,6 +44,7 @@
 //               / std) / 2) at scale √C / 2^30; the affine part is the next requantization:
 //               per channel, round(y' · γ_c·√C/2^30 / S_out) + round(β_c / S_out) (two dyadic
 //               roundings; I-ViT folds β/γ into an integer bias, which breaks for γ → 0).
+#include <cmath>
 #include <cstdint>
 
 #include "engine/numerics.h"
@@ -170,6 +171,18 @@ SWS_HD std::int64_t isqrt(std::int64_t v) {
   }
 }
 
+// The same ⌊√v⌋ on the host (CPU plan): the double square root, then exact integer steps to the
+// floor (the double is within one of √v); one square root instead of Newton's divisions.
+inline std::int64_t isqrt_host(std::int64_t v) {
+  if (v <= 0) return 0;
+  constexpr std::int64_t kMaxRoot = 3037000499;  // ⌊√(2^63 − 1)⌋: (r + 1)² stays inside int64 below it
+  std::int64_t r = static_cast<std::int64_t>(std::sqrt(static_cast<double>(v)));
+  if (r > kMaxRoot) r = kMaxRoot;
+  while (r * r > v) --r;
+  while (r < kMaxRoot && (r + 1) * (r + 1) <= v) ++r;
+  return r;
+}
+
 // I-LayerNorm's pieces, so a row routine and a warp-per-row kernel compute the same thing:
 // the mean of a row of `len` codes summing to s, rounded half to even
 // (floor((2s + len) / (2 len)), one down on exact ties with an odd result) ...
@@ -182,6 +195,11 @@ SWS_HD std::int64_t ilayernorm_mean(std::int64_t s, int len) {
 // ... the factor floor((2^31 − 1) / ⌊√var⌋) from var = Σ (x − mean)² (0 for a constant row) ...
 SWS_HD std::int64_t ilayernorm_factor(std::int64_t var) {
   const std::int64_t sd = isqrt(var);
+  return sd > 0 ? kInt31 / sd : 0;
+}
+// ... the same with isqrt_host.
+inline std::int64_t ilayernorm_factor_host(std::int64_t var) {
+  const std::int64_t sd = isqrt_host(var);
   return sd > 0 ? kInt31 / sd : 0;
 }
 // ... and one output, floor((x − mean) · factor / 2) at scale √len / 2^30.

@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -113,6 +114,24 @@ class TestIvitOps : public QObject {
     }
     // I-ViT's reference iteration (start 2^16, 10 steps) gives 64 for 100; ours gives 10.
     QCOMPARE(ivit::isqrt(100), std::int64_t{10});
+  }
+
+  // The CPU plan's isqrt_host (double square root + exact steps) equals Newton's isqrt: around
+  // every power of two, around squares up to the largest int64 root, and on random values.
+  void isqrtHostEqualsNewton() {
+    auto check = [](std::int64_t v) {
+      if (v < 0) return;
+      QVERIFY2(ivit::isqrt_host(v) == ivit::isqrt(v), std::to_string(v).c_str());
+    };
+    for (int b = 0; b < 63; ++b)
+      for (std::int64_t d = -3; d <= 3; ++d) check((std::int64_t{1} << b) + d);
+    check(std::numeric_limits<std::int64_t>::max());
+    for (std::int64_t r : {1LL, 2LL, 46340LL, 46341LL, 65535LL, 94906265LL, 94906266LL, 2147483647LL, 3037000498LL, 3037000499LL})
+      for (std::int64_t d = -2; d <= 2; ++d) check(r * r + d);
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 200000; ++i) check(static_cast<std::int64_t>(rng() >> (1 + i % 62)));
+    for (std::int64_t var : {0LL, 1LL, 5LL, 1LL << 40, (1LL << 62) + 12345})
+      QCOMPARE(ivit::ilayernorm_factor_host(var), ivit::ilayernorm_factor(var));
   }
 
   // Shiftmax: bit-exact against the transcription, and its probabilities against softmax.

@@ -1,5 +1,6 @@
 #include "engine/cpu/int8_ops.h"
 
+#include "engine/ivit.h"
 #include "engine/numerics.h"
 
 #include <immintrin.h>
@@ -224,6 +225,15 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
 void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g) {
   const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
   av_core(probs, vp, g, [&](long win, int h, int i, int e, std::int32_t acc) { ctx[(win * N + i) * C + h * d + e] = acc; });
+}
+
+void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
+                    int shift) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  const ivit::Dyadic dy{m, shift};
+  av_core(probs, vp, g, [&](long win, int h, int i, int e, std::int32_t acc) {
+    ctx[(win * N + i) * C + h * d + e] = static_cast<std::int8_t>(ivit::sat(ivit::apply(acc, dy), 127));
+  });
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,
@@ -622,6 +632,32 @@ void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t*
   });
 }
 
+// ctx = sat(apply(acc, {m, shift}), 127) for shift in 1…62: per 64-bit lane (even and odd int32
+// lanes apart) p = acc·m + 2^(shift−1), then p >> shift as ((p ^ s) >>> shift) ^ s with s the
+// sign mask (AVX2 has no 64-bit arithmetic shift), clamped to ±127 in int64.
+void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
+                    int shift) {
+  const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
+  const __m256i vm = _mm256_set1_epi64x(m), rd = _mm256_set1_epi64x(std::int64_t{1} << (shift - 1));
+  const __m256i lo = _mm256_set1_epi64x(-127), hi = _mm256_set1_epi64x(127);
+  const __m128i cnt = _mm_cvtsi32_si128(shift);
+  auto half = [&](__m256i x) {  // the low int32 of each 64-bit lane → its requantized value, int64
+    __m256i p = _mm256_add_epi64(_mm256_mul_epi32(x, vm), rd);
+    const __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), p);
+    p = _mm256_xor_si256(_mm256_srl_epi64(_mm256_xor_si256(p, sign), cnt), sign);
+    p = _mm256_blendv_epi8(p, lo, _mm256_cmpgt_epi64(lo, p));
+    return _mm256_blendv_epi8(p, hi, _mm256_cmpgt_epi64(p, hi));
+  };
+  av_core(probs, vp, g, [&](long win, int h, int i, int eb, __m256i acc) {
+    const __m256i v = _mm256_blend_epi32(half(acc), _mm256_slli_epi64(half(_mm256_srli_epi64(acc, 32)), 32), 0xAA);
+    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i b8 = _mm_packs_epi16(w16, w16);
+    std::int8_t* out = ctx + (win * N + i) * C + h * d + eb;
+    if (eb + 8 <= d) _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b8);
+    else std::memcpy(out, &b8, static_cast<std::size_t>(d - eb));
+  });
+}
+
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,
                              const float* bias, float deq, const float* gamma, const float* beta, float eps,
                              float inv_scale) {
@@ -731,6 +767,13 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
 void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g, Impl impl) {
   if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::av_gemm_s32(probs, vp, ctx, g);
   else plain::av_gemm_s32(probs, vp, ctx, g);
+}
+
+void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
+                    int shift, Impl impl) {
+  if (shift >= 1 && shift <= 62 && attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2)
+    avx2::av_gemm_dyadic(probs, vp, ctx, g, m, shift);
+  else plain::av_gemm_dyadic(probs, vp, ctx, g, m, shift);
 }
 
 void proj_residual_ln2_quant(const std::int8_t* proj, float* x, std::uint8_t* out, const WindowGeometry& g,

@@ -7,7 +7,6 @@
 #include <unordered_map>
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include "engine/cpu/fp32_ops.h"
 #include "engine/cpu/igemm.h"
@@ -151,7 +150,7 @@ SWS_INLINE void layernorm_body(const std::int32_t* x, int C, const std::int64_t*
     const std::int64_t d = x[c] - mean;
     var += d * d;
   }
-  const std::int64_t factor = ivit::ilayernorm_factor(var);
+  const std::int64_t factor = ivit::ilayernorm_factor_host(var);
 #pragma omp simd
   for (int c = 0; c < C; ++c) {
     const std::int64_t y = ((x[c] - mean) * factor) >> 1;  // ivit::ilayernorm_out: floor(· / 2)
@@ -314,14 +313,6 @@ void shiftmax_row_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int
 #pragma GCC pop_options
 #endif
 
-// out[i] = sat(apply(acc[i], d), 127) for d's shift in 1…62 (m, rd, sh its parts).
-SWS_CLONES void dyadic_s8(const std::int32_t* acc, long n, std::int64_t m, std::int64_t rd, int sh, std::int8_t* out) {
-#pragma omp simd
-  for (long i = 0; i < n; ++i) {
-    const std::int64_t v = (acc[i] * m + rd) >> sh;
-    out[i] = static_cast<std::int8_t>(v < -127 ? -127 : (v > 127 ? 127 : v));
-  }
-}
 
 class IvitCpuPlan final : public Plan {
  public:
@@ -406,7 +397,8 @@ class IvitCpuPlan final : public Plan {
     k.push_back({"qkv_bias_quant", "split heads: q, k pair-transposed, v token-paired (int8_ops.h's layouts)"});
     k.push_back({"qk_gemm", "the int8 plan's exact qk_gemm (engine/cpu/int8_ops.h, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + "): s8 q . s8 k^T -> s32 per window and head"});
     k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
-    k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h): u8 p . s8 v -> s32 per window and head, heads merged + " + loop + "dyadic to s8"});
+    k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h av_gemm_dyadic): u8 p . s8 v -> s32 per window and head, heads merged, "
+                            "each sum requantized by the dyadic to s8 as it forms"});
     k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias, dyadic + window reverse + "
                                       "reverse shift + integer residual add (16 bits)"});
     k.push_back({"proj_residual_ln2_quant", loop + "I-LayerNorm + dyadic to s8"});
@@ -564,24 +556,9 @@ class IvitCpuPlan final : public Plan {
         }
       }
     });
-    run_stage(6, [&] {  // the int8 plan's exact p · v kernel (int32, heads merged), then the dyadic to s8
-      int8::av_gemm_s32(m_probs.data(), m_v.data(), m_acc.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
-      const bool fast = bw.av.shift >= 1 && bw.av.shift <= 62;
-      const std::int64_t m = bw.av.m, rd = std::int64_t{1} << (fast ? bw.av.shift - 1 : 0);
-      const int sh = bw.av.shift;
-      const long n = rows * C;
-      std::int8_t* ctx = m_ctx.data();
-      const std::int32_t* acc = m_acc.data();
-      if (fast) {
-#pragma omp parallel
-        {  // one contiguous share per thread
-          const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-          const long i0 = n * t / nt, i1 = n * (t + 1) / nt;
-          dyadic_s8(acc + i0, i1 - i0, m, rd, sh, ctx + i0);
-        }
-      } else {
-        for (long i = 0; i < n; ++i) ctx[i] = static_cast<std::int8_t>(sat(ivit::apply(acc[i], bw.av), 127));
-      }
+    run_stage(6, [&] {  // the int8 plan's exact p · v core (heads merged), its sums requantized by the dyadic as they form
+      int8::av_gemm_dyadic(m_probs.data(), m_v.data(), m_ctx.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, bw.av.m,
+                           bw.av.shift, int8::best_impl());
     });
     run_stage(7, [&] {  // window order → the token it came from (each token once): the residual add in the epilogue
       m_row_map.resize(static_cast<std::size_t>(rows));

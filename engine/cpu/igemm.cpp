@@ -175,7 +175,7 @@ void block_avx2(const std::int16_t* a, long lda, const std::int16_t* wp, int kc,
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")
 
-using VnniKernel = void (*)(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq,
+using VnniKernel = void (*)(const std::uint8_t* a, long lda, const std::int8_t* wp, long wstride, int kq,
                             std::int32_t* c, long ldc, int ncols, bool accumulate, const std::int32_t* corr);
 
 // acc += u8 quads of a × s8 quads of w, per int32 lane: vpdpbusd, as inline assembly. GCC 12's
@@ -187,23 +187,22 @@ inline __m512i dpbusd(__m512i acc, __m512i a_u8, __m512i w_s8) {
   return acc;
 }
 
-// c (rows, ncols ≤ 16·P) (+)= a (rows, 4·kq) · (panels wp0, wp1 blocks (kq, 16, 4))ᵀ (+ corr).
+// c (rows, ncols ≤ 16·P) (+)= a (rows, 4·kq) · (P panels' blocks (kq, 16, 4), wstride bytes apart)ᵀ (+ corr).
 template <int R, int P>
-void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp0, const std::int8_t* wp1, int kq, std::int32_t* c,
+void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp, long wstride, int kq, std::int32_t* c,
                 long ldc, int ncols, bool accumulate, const std::int32_t* corr) {
   __m512i s[R][P];
   for (int r = 0; r < R; ++r)
     for (int p = 0; p < P; ++p) s[r][p] = _mm512_setzero_si512();
   for (int q = 0; q < kq; ++q) {
-    const __m512i w0 = _mm512_loadu_si512(wp0 + static_cast<long>(q) * kPanel * 4);
-    const __m512i w1 = P == 2 ? _mm512_loadu_si512(wp1 + static_cast<long>(q) * kPanel * 4) : w0;
+    __m512i wv[P];
+    for (int p = 0; p < P; ++p) wv[p] = _mm512_loadu_si512(wp + p * wstride + static_cast<long>(q) * kPanel * 4);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       std::int32_t quad;
       std::memcpy(&quad, a + r * lda + 4 * q, sizeof quad);
       const __m512i b = _mm512_set1_epi32(quad);
-      s[r][0] = dpbusd(s[r][0], b, w0);
-      if (P == 2) s[r][P - 1] = dpbusd(s[r][P - 1], b, w1);
+      for (int p = 0; p < P; ++p) s[r][p] = dpbusd(s[r][p], b, wv[p]);
     }
   }
   for (int p = 0; p < P; ++p) {
@@ -315,13 +314,13 @@ void epilogue_avx512(const std::int32_t* t, long ldt, int rows, int ncols, long 
 
 #pragma GCC pop_options
 
-// 6 rows × 32 columns: 12 zmm accumulators (8 rows made GCC 12 spill two of them per step).
+// 6 rows per register block (8 rows made GCC 12 spill accumulators).
 constexpr int kVnniRows = 6;
-constexpr int kVnniKC = 256;   // K quads per cache block: two panels' blocks are 2 · 16 KiB
+constexpr int kVnniKC = 256;   // K quads per cache block: a panel's block is 16 KiB
 static_assert(kMC % kVnniRows == 0, "whole register blocks per row chunk");
 
 template <int P>
-VnniKernel vnni_kernel(int rows) {
+VnniKernel vnni_kernel_p(int rows) {
   static_assert(kVnniRows <= 6, "register blocks up to 6 rows are instantiated");
   switch (rows) {
     case 1: return block_vnni<1, P>;
@@ -330,6 +329,17 @@ VnniKernel vnni_kernel(int rows) {
     case 4: return block_vnni<4, P>;
     case 5: return block_vnni<5, P>;
     default: return block_vnni<6, P>;
+  }
+}
+// Up to kVnniPanels panels per block: 6 rows × 64 columns is 24 accumulators, 4 weight
+// registers and the broadcast, inside the 32 zmm registers, with 10 loads per 24 vpdpbusd.
+constexpr int kVnniPanels = 4;
+VnniKernel vnni_kernel(int panels, int rows) {
+  switch (panels) {
+    case 1: return vnni_kernel_p<1>(rows);
+    case 2: return vnni_kernel_p<2>(rows);
+    case 3: return vnni_kernel_p<3>(rows);
+    default: return vnni_kernel_p<4>(rows);
   }
 }
 
@@ -405,7 +415,8 @@ void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
   const long lda = 4L * k_quads;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
   const Tiling tiling(M, panels);
-  const VnniKernel full2 = vnni_kernel<2>(kVnniRows), full1 = vnni_kernel<1>(kVnniRows);
+  const VnniKernel full = vnni_kernel(kVnniPanels, kVnniRows);
+  const long wstride = static_cast<long>(k_quads) * kPanel * 4;  // bytes from one panel to the next
 #pragma omp parallel
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
@@ -424,15 +435,14 @@ void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
       const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
       for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
         const int kq = std::min(kVnniKC, k_quads - k0);
-        for (int p = p_begin; p < p_end; p += 2) {
-          const bool two = p + 1 < p_end;
-          const std::int8_t* wp0 = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
-          const std::int8_t* wp1 = two ? w.quad_panel(p + 1) + static_cast<long>(k0) * kPanel * 4 : wp0;
-          const int ncols = std::min(kPanel * (two ? 2 : 1), N - p * kPanel);
+        for (int p = p_begin; p < p_end; p += kVnniPanels) {
+          const int np = std::min(kVnniPanels, p_end - p);
+          const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
+          const int ncols = std::min(kPanel * np, N - p * kPanel);
           for (int r = 0; r < rows; r += kVnniRows) {
             const int rr = std::min(kVnniRows, rows - r);
-            const VnniKernel kern = rr == kVnniRows ? (two ? full2 : full1) : (two ? vnni_kernel<2>(rr) : vnni_kernel<1>(rr));
-            kern(a8.data() + r * lda + 4L * k0, lda, wp0, wp1, kq, acc + (m0 + r) * N + static_cast<long>(p) * kPanel, N,
+            const VnniKernel kern = rr == kVnniRows && np == kVnniPanels ? full : vnni_kernel(np, rr);
+            kern(a8.data() + r * lda + 4L * k0, lda, wp, wstride, kq, acc + (m0 + r) * N + static_cast<long>(p) * kPanel, N,
                  ncols, k0 > 0, corr ? corr + static_cast<long>(p) * kPanel : nullptr);
           }
         }
@@ -494,10 +504,11 @@ template <typename A>
 void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, EpilogueFn epi) {
   const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
   const long lda = 4L * k_quads;
-  constexpr long ldt = 2 * kPanel;
+  constexpr long ldt = kVnniPanels * kPanel;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
   const Tiling tiling(M, panels);
-  const VnniKernel full2 = vnni_kernel<2>(kVnniRows), full1 = vnni_kernel<1>(kVnniRows);
+  const VnniKernel full = vnni_kernel(kVnniPanels, kVnniRows);
+  const long wstride = static_cast<long>(k_quads) * kPanel * 4;  // bytes from one panel to the next
 #pragma omp parallel
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
@@ -515,17 +526,16 @@ void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilog
       }
       const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
       const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
-      for (int p = p_begin; p < p_end; p += 2) {
-        const bool two = p + 1 < p_end;
-        const int ncols = std::min(kPanel * (two ? 2 : 1), N - p * kPanel);
+      for (int p = p_begin; p < p_end; p += kVnniPanels) {
+        const int np = std::min(kVnniPanels, p_end - p);
+        const int ncols = std::min(kPanel * np, N - p * kPanel);
         for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
           const int kq = std::min(kVnniKC, k_quads - k0);
-          const std::int8_t* wp0 = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
-          const std::int8_t* wp1 = two ? w.quad_panel(p + 1) + static_cast<long>(k0) * kPanel * 4 : wp0;
+          const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
           for (int r = 0; r < rows; r += kVnniRows) {
             const int rr = std::min(kVnniRows, rows - r);
-            const VnniKernel kern = rr == kVnniRows ? (two ? full2 : full1) : (two ? vnni_kernel<2>(rr) : vnni_kernel<1>(rr));
-            kern(a8.data() + r * lda + 4L * k0, lda, wp0, wp1, kq, tile + r * ldt, ldt, ncols, k0 > 0,
+            const VnniKernel kern = rr == kVnniRows && np == kVnniPanels ? full : vnni_kernel(np, rr);
+            kern(a8.data() + r * lda + 4L * k0, lda, wp, wstride, kq, tile + r * ldt, ldt, ncols, k0 > 0,
                  corr ? corr + static_cast<long>(p) * kPanel : nullptr);
           }
         }
@@ -607,7 +617,7 @@ bool igemm_kernel_available(IGemmKernel k) {
 
 std::string igemm_kernel_name(IGemmKernel k) {
   switch (k) {
-    case IGemmKernel::Avx512Vnni: return "avx512-vnni vpdpbusd " + std::to_string(kVnniRows) + "x32";
+    case IGemmKernel::Avx512Vnni: return "avx512-vnni vpdpbusd " + std::to_string(kVnniRows) + "x" + std::to_string(kVnniPanels * kPanel);
     case IGemmKernel::Avx2: return "avx2 vpmaddwd " + std::to_string(kRows) + "x16";
     case IGemmKernel::Plain: break;
   }

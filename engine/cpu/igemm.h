@@ -21,7 +21,7 @@ inline constexpr int kIGemmMaxK = 65536;  // 65536 · 255 · 128 = 2 139 095 040
 
 // The kernels igemm can run; best_igemm_kernel() is the one it runs by default.
 enum class IGemmKernel {
-  Avx512Vnni,  // vpdpbusd on u8 × s8 quads into int32 (exact: no int16 step), 6 rows × 32 columns
+  Avx512Vnni,  // vpdpbusd on u8 × s8 quads into int32 (exact: no int16 step), 6 rows × 64 columns
   Avx2,        // vpmaddwd on int16 pairs, 6 rows × 16 columns per step
   Plain,       // portable C++ on the AVX2 kernel's packed layout
 };
@@ -29,7 +29,7 @@ enum class IGemmKernel {
 // The first of the three the CPU runs (checked at run time; the build stays baseline x86-64).
 IGemmKernel best_igemm_kernel();
 bool igemm_kernel_available(IGemmKernel k);
-std::string igemm_kernel_name(IGemmKernel k);  // "avx512-vnni vpdpbusd 6x32", "avx2 vpmaddwd 6x16", "plain"
+std::string igemm_kernel_name(IGemmKernel k);  // "avx512-vnni vpdpbusd 6x64", "avx2 vpmaddwd 6x16", "plain"
 std::string igemm_impl();                      // igemm_kernel_name(best_igemm_kernel())
 
 // W (N, K) s8, packed once: panels of 16 output columns; within a panel, for each pair of

@@ -122,7 +122,9 @@ FusedParams make_params(std::mt19937& rng, IGemmOut out, int N, std::int64_t ama
       p.e.lo = -(std::int64_t{1} << 20), p.e.hi = std::int64_t{1} << 20, target = std::int64_t{1} << 21;
       if (rng() % 2) p.e.lo = -2147483647 - 1, p.e.hi = 2147483647;
       break;
+    case IGemmOut::S16: p.e.lo = -32768, p.e.hi = 32767, target = 40000; break;
     case IGemmOut::Residual:
+    case IGemmOut::Residual16:
       p.e.lo = -32767, p.e.hi = 32767, target = 40000;
       if (rng() % 2) p.e.lo = -(std::int64_t{1} << 40), p.e.hi = std::int64_t{1} << 40;
       break;
@@ -163,7 +165,7 @@ void reference_epilogue(const std::vector<std::int64_t>& acc, long M, int N, con
       const std::int64_t v = ivit::clamp64(
           ivit::apply(acc[static_cast<std::size_t>(r * N + n)] + (e.bias ? e.bias[n] : 0), {e.m[n], e.shift[n]}), e.lo, e.hi);
       Out& d = dst[static_cast<std::size_t>((e.row_map ? e.row_map[r] : r) * e.ldd + n)];
-      if (e.out == IGemmOut::Residual)
+      if (e.out == IGemmOut::Residual || e.out == IGemmOut::Residual16)
         d = static_cast<Out>(ivit::sat(v + ivit::apply(static_cast<std::int64_t>(d), {e.res_m, e.res_shift}), 32767));
       else
         d = static_cast<Out>(v);
@@ -179,7 +181,9 @@ std::string check_fused(std::mt19937& rng, const std::vector<A>& a, long M, cons
   p.e.ldd = N + 3;
   std::vector<Out> init(static_cast<std::size_t>(M * p.e.ldd));
   for (auto& x : init)
-    x = p.e.out == IGemmOut::Residual ? static_cast<Out>(uniform(rng, -40000, 40000)) : static_cast<Out>(rng());
+    x = p.e.out == IGemmOut::Residual     ? static_cast<Out>(uniform(rng, -40000, 40000))
+        : p.e.out == IGemmOut::Residual16 ? static_cast<Out>(uniform(rng, -32767, 32767))
+                                          : static_cast<Out>(rng());
   std::vector<Out> ref = init;
   reference_epilogue(acc, M, N, p.e, ref);
   const std::vector<IGemmKernel> ks = best_only ? std::vector<IGemmKernel>{best_igemm_kernel()} : kernels();
@@ -205,8 +209,10 @@ const char* out_name(IGemmOut o) {
   switch (o) {
     case IGemmOut::S8: return "S8";
     case IGemmOut::U8: return "U8";
+    case IGemmOut::S16: return "S16";
     case IGemmOut::S32: return "S32";
     case IGemmOut::Residual: return "Residual";
+    case IGemmOut::Residual16: return "Residual16";
   }
   return "?";
 }
@@ -241,13 +247,15 @@ std::string fused_case(std::mt19937& rng, long M, int N, int K, IGemmOut out, Sh
   switch (out) {
     case IGemmOut::S8: return check_fused<std::int8_t>(rng, a, M, packed, acc, p, what, best_only);
     case IGemmOut::U8: return check_fused<std::uint8_t>(rng, a, M, packed, acc, p, what, best_only);
+    case IGemmOut::S16:
+    case IGemmOut::Residual16: return check_fused<std::int16_t>(rng, a, M, packed, acc, p, what, best_only);
     case IGemmOut::S32:
     case IGemmOut::Residual: return check_fused<std::int32_t>(rng, a, M, packed, acc, p, what, best_only);
   }
   return "bad IGemmOut";
 }
 
-constexpr IGemmOut kOuts[] = {IGemmOut::S8, IGemmOut::U8, IGemmOut::S32, IGemmOut::Residual};
+constexpr IGemmOut kOuts[] = {IGemmOut::S8, IGemmOut::U8, IGemmOut::S16, IGemmOut::S32, IGemmOut::Residual, IGemmOut::Residual16};
 
 }  // namespace
 
@@ -362,14 +370,15 @@ class TestIGemm : public QObject {
             const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::ScalarColumns, false);
             QVERIFY2(eu.empty(), eu.c_str());
           }
-    for (long M : {5L, 151L})
-      for (int N : {3, 40, 96})
-        for (int K : {7, 1100}) {
-          const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, IGemmOut::Residual, ShiftMix::ResidualShift0, true);
-          QVERIFY2(e8.empty(), e8.c_str());
-          const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, IGemmOut::Residual, ShiftMix::ResidualShift0, false);
-          QVERIFY2(eu.empty(), eu.c_str());
-        }
+    for (IGemmOut out : {IGemmOut::Residual, IGemmOut::Residual16})
+      for (long M : {5L, 151L})
+        for (int N : {3, 40, 96})
+          for (int K : {7, 1100}) {
+            const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, out, ShiftMix::ResidualShift0, true);
+            QVERIFY2(e8.empty(), e8.c_str());
+            const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::ResidualShift0, false);
+            QVERIFY2(eu.empty(), eu.c_str());
+          }
   }
 
   // A null bias is zero; the overloads without a kernel run the default one; null m, shift or
@@ -406,7 +415,7 @@ class TestIGemm : public QObject {
     for (int t : {1, 2, 3, 5}) {
       omp_set_num_threads(t);
       for (long M : {1L, 49L, 130L, 400L})
-        for (IGemmOut out : {IGemmOut::S8, IGemmOut::Residual}) {
+        for (IGemmOut out : {IGemmOut::S8, IGemmOut::Residual, IGemmOut::Residual16}) {
           const std::string e = fused_case<std::int8_t>(rng, M, 200, 130, out, ShiftMix::Vector, true);
           QVERIFY2(e.empty(), (e + " threads=" + std::to_string(t)).c_str());
         }

@@ -71,10 +71,16 @@ void epilogue_scalar(const std::int32_t* t, long ldt, int rows, int ncols, long 
       switch (e.out) {
         case IGemmOut::S8: static_cast<std::int8_t*>(e.dst)[off + j] = static_cast<std::int8_t>(v); break;
         case IGemmOut::U8: static_cast<std::uint8_t*>(e.dst)[off + j] = static_cast<std::uint8_t>(v); break;
+        case IGemmOut::S16: static_cast<std::int16_t*>(e.dst)[off + j] = static_cast<std::int16_t>(v); break;
         case IGemmOut::S32: static_cast<std::int32_t*>(e.dst)[off + j] = static_cast<std::int32_t>(v); break;
         case IGemmOut::Residual: {
           std::int32_t& x = static_cast<std::int32_t*>(e.dst)[off + j];
           x = ivit::sat(v + ivit::apply(x, res), 32767);
+          break;
+        }
+        case IGemmOut::Residual16: {
+          std::int16_t& x = static_cast<std::int16_t*>(e.dst)[off + j];
+          x = static_cast<std::int16_t>(ivit::sat(v + ivit::apply(x, res), 32767));
           break;
         }
       }
@@ -109,15 +115,17 @@ void epilogue_plain(const std::int32_t* t, long ldt, int rows, int ncols, long m
   switch (e.out) {
     case IGemmOut::S8: return epilogue_plain_t<std::int8_t, false>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::U8: return epilogue_plain_t<std::uint8_t, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S16: return epilogue_plain_t<std::int16_t, false>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::S32: return epilogue_plain_t<std::int32_t, false>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::Residual: return epilogue_plain_t<std::int32_t, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual16: return epilogue_plain_t<std::int16_t, true>(t, ldt, rows, ncols, m0, n0, e);
   }
 }
 
 // Whether the vector forms equal the definition for this call.
 bool epilogue_vector_ok(const IGemmEpilogue& e, int N) {
   if (e.lo > e.hi) return false;
-  if (e.out == IGemmOut::Residual && (e.res_shift < 1 || e.res_shift > 62)) return false;
+  if ((e.out == IGemmOut::Residual || e.out == IGemmOut::Residual16) && (e.res_shift < 1 || e.res_shift > 62)) return false;
   for (int n = 0; n < N; ++n)
     if (e.shift[n] < 1 || e.shift[n] > 62) return false;
   return true;
@@ -245,7 +253,9 @@ template <IGemmOut O, int H>
 void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   const __m512i lo = _mm512_set1_epi64(e.lo), hi = _mm512_set1_epi64(e.hi), one = _mm512_set1_epi64(1);
   const __m512i rm = _mm512_set1_epi64(e.res_m), rlim = _mm512_set1_epi64(32767), rneg = _mm512_set1_epi64(-32767);
-  const __m512i rsh = _mm512_set1_epi64(O == IGemmOut::Residual ? e.res_shift : 1);
+  constexpr bool kResidual = O == IGemmOut::Residual || O == IGemmOut::Residual16;
+  constexpr bool k16 = O == IGemmOut::S16 || O == IGemmOut::Residual16;
+  const __m512i rsh = _mm512_set1_epi64(kResidual ? e.res_shift : 1);
   const __m512i rrd = sllv64(one, _mm512_sub_epi64(rsh, one));
   const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
   __mmask16 k[H];
@@ -274,9 +284,10 @@ void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, lon
       __m512i vo = srav64(_mm512_add_epi64(mul32x32(hi_dw(acc), mO[h]), cO[h]), sO[h]);
       ve = min64(max64(ve, lo), hi);
       vo = min64(max64(vo, lo), hi);
-      if constexpr (O == IGemmOut::Residual) {
+      if constexpr (kResidual) {
         // x · res_m: both int32, so vpmuldq's 32 × 32 → 64 product is exact
-        const __m512i x = _mm512_maskz_loadu_epi32(k[h], static_cast<std::int32_t*>(e.dst) + off + 16 * h);
+        const __m512i x = k16 ? _mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_maskz_loadu_epi16(k[h], static_cast<std::int16_t*>(e.dst) + off + 16 * h))
+                              : _mm512_maskz_loadu_epi32(k[h], static_cast<std::int32_t*>(e.dst) + off + 16 * h);
         ve = _mm512_add_epi64(ve, srav64(_mm512_add_epi64(mul32x32(x, rm), rrd), rsh));
         vo = _mm512_add_epi64(vo, srav64(_mm512_add_epi64(mul32x32(hi_dw(x), rm), rrd), rsh));
         ve = min64(max64(ve, rneg), rlim);
@@ -286,6 +297,8 @@ void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, lon
       const __m512i v = _mm512_mask_shuffle_epi32(ve, 0xAAAA, vo, _MM_PERM_CCAA);
       if constexpr (O == IGemmOut::S8 || O == IGemmOut::U8)
         _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off + 16 * h, k[h], _mm512_maskz_cvtepi32_epi8(0xFFFF, v));
+      else if constexpr (k16)
+        _mm256_mask_storeu_epi16(static_cast<std::int16_t*>(e.dst) + off + 16 * h, k[h], _mm512_maskz_cvtepi32_epi16(0xFFFF, v));
       else
         _mm512_mask_storeu_epi32(static_cast<std::int32_t*>(e.dst) + off + 16 * h, k[h], v);
     }
@@ -307,8 +320,10 @@ void epilogue_avx512(const std::int32_t* t, long ldt, int rows, int ncols, long 
   switch (e.out) {
     case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32>(t, ldt, rows, ncols, m0, n0, e);
     case IGemmOut::Residual: return epilogue_avx512_t<IGemmOut::Residual>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16>(t, ldt, rows, ncols, m0, n0, e);
   }
 }
 

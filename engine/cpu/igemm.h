@@ -81,14 +81,16 @@ void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* a
 // and then, by `out`, with row(r) = row_map ? row_map[r] : r:
 //   S8:  ((int8_t*)dst)[row(r)·ldd + n] = v        (lo/hi keep v inside the type)
 //   U8:  ((uint8_t*)dst)[row(r)·ldd + n] = v
+//   S16: ((int16_t*)dst)[row(r)·ldd + n] = v
 //   S32: ((int32_t*)dst)[row(r)·ldd + n] = v
 //   Residual: x = ((int32_t*)dst)[row(r)·ldd + n];
 //             x = ivit::sat(v + ivit::apply(x, {res_m, res_shift}), 32767)   (written back)
+//   Residual16: the same on an int16 x (the sum is saturated to ±32767, so it fits)
 // Bit for bit the same as igemm() followed by that scalar formula. The vector path
 // ((acc + bias)·m + 2^(shift−1)) >> shift in int64 runs when every column's shift (and
 // res_shift for Residual) is in 1…62 and lo ≤ hi; otherwise the scalar formula itself.
 // row_map must be injective (rows of one call never share a destination row).
-enum class IGemmOut { S8, U8, S32, Residual };
+enum class IGemmOut { S8, U8, S16, S32, Residual, Residual16 };
 struct IGemmEpilogue {
   const std::int64_t* bias = nullptr;   // (N); null: zero
   const std::int32_t* m = nullptr;      // (N) dyadic multipliers
@@ -98,8 +100,8 @@ struct IGemmEpilogue {
   void* dst = nullptr;
   long ldd = 0;                         // dst row stride in elements
   const long* row_map = nullptr;        // (M) or null
-  std::int32_t res_m = 0;               // Residual only
-  int res_shift = 0;                    // Residual only
+  std::int32_t res_m = 0;               // Residual and Residual16 only
+  int res_shift = 0;                    // Residual and Residual16 only
 };
 
 // A (M, K) · Wᵀ requantized per output tile while it is in registers / L1 (the int32 (M, N)

@@ -137,8 +137,8 @@ constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for an epil
 
 // I-LayerNorm (ivit::ilayernorm_mean / _factor / _out) and the affine part with per-channel
 // multiplier, rounding and shift arrays, saturated to ±lim.
-template <typename Out>
-SWS_INLINE void layernorm_body(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
+template <typename In, typename Out>
+SWS_INLINE void layernorm_body(const In* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
                                const std::int64_t* b, std::int64_t lim, Out* out) {
   std::int64_t s = 0;
 #pragma omp simd reduction(+ : s)
@@ -159,24 +159,26 @@ SWS_INLINE void layernorm_body(const std::int32_t* x, int C, const std::int64_t*
     out[c] = static_cast<Out>(v);
   }
 }
-SWS_CLONES void layernorm_row_s8(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
-                                 const std::int64_t* b, std::int64_t lim, std::int8_t* out) {
-  layernorm_body(x, C, mm, rd, sh, b, lim, out);
-}
-SWS_CLONES void layernorm_row_s32(const std::int32_t* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
-                                  const std::int64_t* b, std::int64_t lim, std::int32_t* out) {
-  layernorm_body(x, C, mm, rd, sh, b, lim, out);
-}
+// The pairs the plan uses: the 16-bit residual stream or an int32 row in, s8 / 16-bit / int32 out.
+#define SWS_LAYERNORM_CLONE(IN, OUT)                                                                                    \
+  SWS_CLONES void layernorm_row(const IN* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh, \
+                                const std::int64_t* b, std::int64_t lim, OUT* out) {                                      \
+    layernorm_body(x, C, mm, rd, sh, b, lim, out);                                                                        \
+  }
+SWS_LAYERNORM_CLONE(std::int16_t, std::int8_t)
+SWS_LAYERNORM_CLONE(std::int32_t, std::int8_t)
+SWS_LAYERNORM_CLONE(std::int32_t, std::int16_t)
+SWS_LAYERNORM_CLONE(std::int16_t, std::int32_t)
+#undef SWS_LAYERNORM_CLONE
 
 // ivit::LayerNorm::row for vector loops (the reference row when some shift lies outside 1…62).
 struct RowLayerNorm : DyadicArrays {
   std::vector<std::int64_t> beta;
   explicit RowLayerNorm(const ivit::LayerNorm& ln) : DyadicArrays(ln.gamma), beta(ln.beta) {}
-  template <typename Out>
-  void row(const ivit::LayerNorm& ln, const std::int32_t* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
+  template <typename In, typename Out>
+  void row(const ivit::LayerNorm& ln, const In* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
     if (!vector) return ln.row(x, out, scratch, lim);
-    if constexpr (std::is_same_v<Out, std::int8_t>) layernorm_row_s8(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
-    else layernorm_row_s32(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
+    layernorm_row(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
   }
 };
 
@@ -477,7 +479,7 @@ class IvitCpuPlan final : public Plan {
     }
     Span sp(rec, kMergeGemm, -1);
     const int C = st.merge.N;
-    igemm_fused(m_a.data(), rows, packed(st.merge), rq(st.merge).epilogue(IGemmOut::S32, m_x.data(), C, -32767, 32767));
+    igemm_fused(m_a.data(), rows, packed(st.merge), rq(st.merge).epilogue(IGemmOut::S16, m_x.data(), C, -32767, 32767));
     if (m_tap) {
       const std::string d = "layers." + std::to_string(s) + ".downsample.";
       tap(d + "reduction.input_amax", m_a.data(), static_cast<std::size_t>(rows) * st.merge.K, st.s_in);
@@ -563,7 +565,7 @@ class IvitCpuPlan final : public Plan {
     run_stage(7, [&] {  // window order → the token it came from (each token once): the residual add in the epilogue
       m_row_map.resize(static_cast<std::size_t>(rows));
       for (long r = 0; r < rows; ++r) m_row_map[static_cast<std::size_t>(r)] = tok(r);
-      IGemmEpilogue e = rq(bw.proj).epilogue(IGemmOut::Residual, m_x.data(), C, -kWide, kWide);
+      IGemmEpilogue e = rq(bw.proj).epilogue(IGemmOut::Residual16, m_x.data(), C, -kWide, kWide);
       e.row_map = m_row_map.data();
       e.res_m = bw.res_attn.m;
       e.res_shift = bw.res_attn.shift;
@@ -595,7 +597,7 @@ class IvitCpuPlan final : public Plan {
         }
       });
     run_stage(11, [&] {  // + bias, dyadic and the residual add in the epilogue
-      IGemmEpilogue e = rq(bw.fc2).epilogue(IGemmOut::Residual, m_x.data(), C, -kWide, kWide);
+      IGemmEpilogue e = rq(bw.fc2).epilogue(IGemmOut::Residual16, m_x.data(), C, -kWide, kWide);
       e.res_m = bw.res_mlp.m;
       e.res_shift = bw.res_mlp.shift;
       if (relu) igemm_fused(h_u8, rows, packed(bw.fc2), e);
@@ -731,7 +733,8 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::int8_t> m_cols_q, m_a, m_ctx, m_h, m_h2, m_pool, m_qkv8;
   std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
-  std::vector<std::int32_t> m_x, m_acc, m_scores, m_head_acc;
+  std::vector<std::int16_t> m_x;  // the residual stream: 16-bit codes (every write saturates to ±32767)
+  std::vector<std::int32_t> m_acc, m_scores, m_head_acc;
   std::vector<long> m_row_map;  // stage 7: window-order row → its token
 };
 

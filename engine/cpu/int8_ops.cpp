@@ -151,22 +151,23 @@ void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std
     }
 }
 
+void qk_gemm_head(const std::int8_t* Q, const std::int8_t* KT, std::int32_t* scores, int N, int d) {
+  const int Np = padded_tokens(N);
+  for (int i = 0; i < N; ++i) {
+    std::int32_t* row = scores + i * Np;
+    for (int j = 0; j < Np; ++j) {  // padded columns come out 0: kT is 0 there
+      std::int32_t acc = 0;
+      for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(Q[i * d + e]) * KT[((e / 2) * Np + j) * 2 + e % 2];
+      row[j] = acc;
+    }
+  }
+}
+
 void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
   const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
   const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
 #pragma omp parallel for schedule(static)
-  for (long wh = 0; wh < nwh; ++wh) {
-    const std::int8_t* Q = q + wh * N * d;
-    const std::int8_t* KT = kt + wh * ktb;
-    for (int i = 0; i < N; ++i) {
-      std::int32_t* row = scores + (wh * N + i) * Np;
-      for (int j = 0; j < Np; ++j) {  // padded columns come out 0: kT is 0 there
-        std::int32_t acc = 0;
-        for (int e = 0; e < d; ++e) acc += static_cast<std::int32_t>(Q[i * d + e]) * KT[((e / 2) * Np + j) * 2 + e % 2];
-        row[j] = acc;
-      }
-    }
-  }
+  for (long wh = 0; wh < nwh; ++wh) qk_gemm_head(q + wh * N * d, kt + wh * ktb, scores + wh * N * Np, N, d);
 }
 
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias,
@@ -484,47 +485,47 @@ void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std
 
 // Four query rows at a time share each kT load: per (row, e pair) one broadcast and one
 // vpmaddwd give 8 scores' partial sums in int32 (|q·k| ≤ 2·127², no saturation).
-void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim(), dp = head_pairs(d);
-  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
-#pragma omp parallel for schedule(static)
-  for (long wh = 0; wh < nwh; ++wh) {
-    // q rows as int16, so each (e, e+1) pair reads as one int32 for the broadcast.
-    alignas(32) std::int32_t qp[4][kAvx2MaxHeadDim / 2 + 8];
-    const std::int8_t* Q = q + wh * N * d;
-    const std::int8_t* KT = kt + wh * ktb;
-    for (int i0 = 0; i0 < N; i0 += 4) {
-      const int R = std::min(4, N - i0);
-      for (int r = 0; r < 4; ++r) {
-        const std::int8_t* row = Q + (i0 + r) * d;
-        if (r < R && d % 16 == 0) {
-          for (int e = 0; e < d; e += 16)
-            _mm256_store_si256(reinterpret_cast<__m256i*>(qp[r] + e / 2),
-                               _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + e))));
-        } else {
-          for (int ep = 0; ep < dp; ++ep) {
-            const bool live = r < R;
-            const auto lo = static_cast<std::uint16_t>(live ? static_cast<std::int16_t>(row[2 * ep]) : 0);
-            const auto hi = static_cast<std::uint16_t>(live && 2 * ep + 1 < d ? static_cast<std::int16_t>(row[2 * ep + 1]) : 0);
-            qp[r][ep] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16));
-          }
-        }
-      }
-      for (int jb = 0; jb < Np; jb += 8) {
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+void qk_gemm_head(const std::int8_t* Q, const std::int8_t* KT, std::int32_t* scores, int N, int d) {
+  const int Np = padded_tokens(N), dp = head_pairs(d);
+  // q rows as int16, so each (e, e+1) pair reads as one int32 for the broadcast.
+  alignas(32) std::int32_t qp[4][kAvx2MaxHeadDim / 2 + 8];
+  for (int i0 = 0; i0 < N; i0 += 4) {
+    const int R = std::min(4, N - i0);
+    for (int r = 0; r < 4; ++r) {
+      const std::int8_t* row = Q + (i0 + r) * d;
+      if (r < R && d % 16 == 0) {
+        for (int e = 0; e < d; e += 16)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(qp[r] + e / 2),
+                             _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + e))));
+      } else {
         for (int ep = 0; ep < dp; ++ep) {
-          const __m256i kv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(KT + (ep * Np + jb) * 2)));
-          a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(qp[0][ep]), kv));
-          a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(qp[1][ep]), kv));
-          a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(qp[2][ep]), kv));
-          a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(qp[3][ep]), kv));
+          const bool live = r < R;
+          const auto lo = static_cast<std::uint16_t>(live ? static_cast<std::int16_t>(row[2 * ep]) : 0);
+          const auto hi = static_cast<std::uint16_t>(live && 2 * ep + 1 < d ? static_cast<std::int16_t>(row[2 * ep + 1]) : 0);
+          qp[r][ep] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16));
         }
-        const __m256i acc[4] = {a0, a1, a2, a3};
-        for (int r = 0; r < R; ++r)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + (wh * N + i0 + r) * Np + jb), acc[r]);
       }
     }
+    for (int jb = 0; jb < Np; jb += 8) {
+      __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+      for (int ep = 0; ep < dp; ++ep) {
+        const __m256i kv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(KT + (ep * Np + jb) * 2)));
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(qp[0][ep]), kv));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(qp[1][ep]), kv));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(qp[2][ep]), kv));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(qp[3][ep]), kv));
+      }
+      const __m256i acc[4] = {a0, a1, a2, a3};
+      for (int r = 0; r < R; ++r) _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + (i0 + r) * Np + jb), acc[r]);
+    }
   }
+}
+
+void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
+  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
+#pragma omp parallel for schedule(static)
+  for (long wh = 0; wh < nwh; ++wh) qk_gemm_head(q + wh * N * d, kt + wh * ktb, scores + wh * N * Np, N, d);
 }
 
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias,
@@ -749,6 +750,11 @@ void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std
 void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g, Impl impl) {
   if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::qk_gemm(q, kt, scores, g);
   else plain::qk_gemm(q, kt, scores, g);
+}
+
+void qk_gemm_head(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, int N, int d, Impl impl) {
+  if (attention_impl(impl, N, d) == Impl::Avx2) avx2::qk_gemm_head(q, kt, scores, N, d);
+  else plain::qk_gemm_head(q, kt, scores, N, d);
 }
 
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias_padded,

@@ -86,6 +86,9 @@ void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std
 
 // ---- Stage 4: qk_gemm — scores = q · kᵀ per window and head, int32, exact.
 void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g, Impl impl);
+// One (window, head) of it: q (N, d), its kT block → scores (N, Np) (padded columns 0), so a
+// caller can take each head's scores while they are in L1 (the integer-only plan's Shiftmax).
+void qk_gemm_head(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, int N, int d, Impl impl);
 
 // ---- Stage 5: softmax — dequantize (deq = s_q · s_k · d^−½), relative position bias
 // (padded, (heads, N, Np)), shift mask ((nW, N, Np) or nullptr), softmax over j, quantize

@@ -364,7 +364,6 @@ class IvitCpuPlan final : public Plan {
     m_qkv8.resize(B * 3 * x_e);
     m_k.resize(B * kt_e);
     m_v.resize(B * vp_e);
-    m_scores.resize(B * sc_e);
     m_probs.resize(B * sc_e);
     m_ctx.resize(B * x_e);
     m_h.resize(B * hid_e);
@@ -397,8 +396,9 @@ class IvitCpuPlan final : public Plan {
     k.push_back({"ln1_quant", loop + "I-LayerNorm (integer mean, isqrt) + cyclic shift + window partition + dyadic to s8"});
     k.push_back({"qkv_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias + dyadic to s8"});
     k.push_back({"qkv_bias_quant", "split heads: q, k pair-transposed, v token-paired (int8_ops.h's layouts)"});
-    k.push_back({"qk_gemm", "the int8 plan's exact qk_gemm (engine/cpu/int8_ops.h, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + "): s8 q . s8 k^T -> s32 per window and head"});
-    k.push_back({"softmax", loop + "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (tabulated shift exponentials) -> u8 (1/256)"});
+    k.push_back({"qk_gemm", "per window and head, the int8 plan's exact q . k^T (engine/cpu/int8_ops.h qk_gemm_head, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + ") into an L1 buffer of s32 scores, then softmax's work on it"});
+    k.push_back({"softmax", "none: done in qk_gemm's span (an empty span, kept so the timelines line up): " + loop +
+                            "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (AVX-512: exponent in int32 lanes) -> u8 (1/256)"});
     k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h av_gemm_dyadic): u8 p . s8 v -> s32 per window and head, heads merged, "
                             "each sum requantized by the dyadic to s8 as it forms"});
     k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias, dyadic + window reverse + "
@@ -509,11 +509,13 @@ class IvitCpuPlan final : public Plan {
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
     run_stage(2, [&] { igemm_fused(m_a.data(), rows, packed(bw.qkv), rq(bw.qkv).epilogue(IGemmOut::S8, m_qkv8.data(), 3L * C, -127, 127)); });
     run_stage(3, [&] { split_heads(m_qkv8.data(), wins, N, C, heads); });
-    run_stage(4, [&] {  // the int8 plan's exact q · kᵀ kernel (int8_ops.h: AVX2 vpmaddwd on kT pairs): (window·head, N, Np) s32
-      int8::qk_gemm(m_q.data(), m_k.data(), m_scores.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, int8::best_impl());
-    });
+    // Stages 4 and 5 run together, one (window, head) at a time: the int8 plan's exact q · kᵀ
+    // kernel (int8_ops.h qk_gemm_head) into an (N, Np) int32 buffer that stays in L1, then
+    // Shiftmax over it, so the scores never travel to memory (SWIN-T batch 8: 17 MB a block in
+    // stage 0). Stage 4's span holds both; stage 5's stays, empty, so the timelines line up.
     const Tables& tab = m_tables[static_cast<std::size_t>(bw.global)];
-    run_stage(5, [&] {
+    const long ktb = int8::kt_head_bytes(N, d);
+    run_stage(4, [&] {
       const bool fast_att = bw.att.shift >= 1 && bw.att.shift <= 62;
       ShiftmaxRow sp;
       sp.att_m = bw.att.m;
@@ -527,15 +529,16 @@ class IvitCpuPlan final : public Plan {
 #endif
 #pragma omp parallel
       {
-        std::vector<std::int32_t> logit(static_cast<std::size_t>(N));
+        std::vector<std::int32_t> logit(static_cast<std::size_t>(N)), scores(static_cast<std::size_t>(N) * Np);
         std::vector<std::int64_t> e(static_cast<std::size_t>(N));
 #pragma omp for schedule(static)
         for (long wh = 0; wh < wins * heads; ++wh) {
           const int h = static_cast<int>(wh % heads);
           const long win = wh / heads;
+          int8::qk_gemm_head(m_q.data() + wh * N * d, m_k.data() + wh * ktb, scores.data(), N, d, int8::best_impl());
           for (int i = 0; i < N; ++i) {
           const long r = wh * N + i;
-          const std::int32_t* sc = m_scores.data() + r * Np;
+          const std::int32_t* sc = scores.data() + static_cast<std::size_t>(i) * Np;
           const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
           const float* mk = mask ? mask + (static_cast<std::size_t>(win % nw) * N + i) * Np : nullptr;
           std::uint8_t* out = m_probs.data() + r * Np;
@@ -558,6 +561,7 @@ class IvitCpuPlan final : public Plan {
         }
       }
     });
+    run_stage(5, [] {});
     run_stage(6, [&] {  // the int8 plan's exact p · v core (heads merged), its sums requantized by the dyadic as they form
       int8::av_gemm_dyadic(m_probs.data(), m_v.data(), m_ctx.data(), WindowGeometry{batch, H, C, w, bw.shift, heads}, bw.av.m,
                            bw.av.shift, int8::best_impl());
@@ -734,7 +738,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int16_t> m_x;  // the residual stream: 16-bit codes (every write saturates to ±32767)
-  std::vector<std::int32_t> m_acc, m_scores, m_head_acc;
+  std::vector<std::int32_t> m_acc, m_head_acc;
   std::vector<long> m_row_map;  // stage 7: window-order row → its token
 };
 

@@ -246,69 +246,105 @@ bool cpu_avx512_shiftmax() {
 // dyadic on even and odd int32 lanes as int64 (vpmuldq, vpsraq), clamped to ±2^30 before the
 // bias (|bias| < 2^29 is checked by the caller, so the ±127 clamp after it is unchanged), the
 // exponentials computed in int32 lanes (Tables::exp_vector_ok), the sum and the ratio in int64.
-void shiftmax_row_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc,
-                         const std::int32_t* rb, const float* mk, int N, int Np, std::uint8_t* out) {
+// R rows at once (independent chains interleaved: one row is a long chain of reductions, the
+// division and the output). Row r: scores sc[r], bias rb[r], mask mk[r] (or null), out[r].
+template <int R>
+SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* const* sc, const std::int32_t* const* rb,
+                                     const float* const* mk, int N, int Np, std::uint8_t* const* out) {
   const int nv = (N + 15) / 16;
-  __m512i lg[4], ev[4];
+  __m512i lg[R][4], ev[R][4];
   __mmask16 live[4];
   const __m512i m = _mm512_set1_epi64(p.att_m), rd = _mm512_set1_epi64(p.att_rd);
   const __m512i wide = _mm512_set1_epi64(std::int64_t{1} << 30), lim = _mm512_set1_epi32(127);
   const __m128i sh = _mm_cvtsi32_si128(p.att_sh);
-  __m512i mx = _mm512_set1_epi32(-127);
+  __m512i mx[R];
+  for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_epi32(-127);
   for (int v = 0; v < nv; ++v) {
     const int left = N - 16 * v;
     live[v] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    const __m512i s = _mm512_maskz_loadu_epi32(live[v], sc + 16 * v);
-    __m512i lo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, m), rd), sh);
-    __m512i hi = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m), rd), sh);
-    lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
-    hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
-    __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
-    x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(live[v], rb + 16 * v));
-    x = _mm512_max_epi32(_mm512_min_epi32(x, lim), _mm512_sub_epi32(_mm512_setzero_si512(), lim));
-    if (mk) {
-      const __m512 f = _mm512_maskz_loadu_ps(live[v], mk + 16 * v);
-      const __mmask16 masked = _mm512_mask_cmp_ps_mask(live[v], f, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-      x = _mm512_mask_mov_epi32(x, masked, _mm512_set1_epi32(p.masked));
+    for (int r = 0; r < R; ++r) {
+      const __m512i s = _mm512_maskz_loadu_epi32(live[v], sc[r] + 16 * v);
+      __m512i lo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, m), rd), sh);
+      __m512i hi = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m), rd), sh);
+      lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
+      hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
+      __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
+      x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(live[v], rb[r] + 16 * v));
+      x = _mm512_max_epi32(_mm512_min_epi32(x, lim), _mm512_sub_epi32(_mm512_setzero_si512(), lim));
+      if (mk[r]) {
+        const __m512 f = _mm512_maskz_loadu_ps(live[v], mk[r] + 16 * v);
+        const __mmask16 masked = _mm512_mask_cmp_ps_mask(live[v], f, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        x = _mm512_mask_mov_epi32(x, masked, _mm512_set1_epi32(p.masked));
+      }
+      lg[r][v] = x;
+      mx[r] = _mm512_mask_max_epi32(mx[r], live[v], mx[r], x);
     }
-    lg[v] = x;
-    mx = _mm512_mask_max_epi32(mx, live[v], mx, x);
   }
-  const std::int32_t mxs = _mm512_reduce_max_epi32(mx);
-  const __m512i vmx = _mm512_set1_epi32(mxs), floor127 = _mm512_set1_epi32(-127);
-  const __m512i e_masked = _mm512_set1_epi32(tab.exp_masked32[static_cast<std::size_t>(mxs + 127)]);
+  const __m512i floor127 = _mm512_set1_epi32(-127);
   const __m512 inv_x0 = _mm512_set1_ps(tab.inv_x0), half_inv_x0 = _mm512_set1_ps(tab.half_inv_x0);
   const __m512i x0 = _mm512_set1_epi32(tab.x0), n1 = _mm512_set1_epi32(ivit::kShiftmaxN - 1);
-  __m512i sum = _mm512_setzero_si512();
-  for (int v = 0; v < nv; ++v) {
-    const __mmask16 is_masked = _mm512_mask_cmplt_epi32_mask(live[v], lg[v], floor127);
-    const __mmask16 plain = static_cast<__mmask16>(live[v] & ~is_masked);
-    // exp_shift(lg − max) for the plain lanes (Tables: the quotient by x0 in float, checked)
-    const __m512i t0 = _mm512_sub_epi32(lg[v], vmx);
-    const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(t0, _mm512_srai_epi32(t0, 1)), _mm512_srai_epi32(t0, 4));
-    const __m512i q = _mm512_cvttps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(t), inv_x0, half_inv_x0));
-    const __m512i base = _mm512_sub_epi32(_mm512_sub_epi32(t, _mm512_mullo_epi32(q, x0)), _mm512_add_epi32(x0, x0));
-    const __m512i sh = _mm512_sub_epi32(n1, q);
-    const __mmask16 left = _mm512_cmpge_epi32_mask(sh, _mm512_setzero_si512());
-    __m512i e = _mm512_mask_blend_epi32(left, _mm512_srav_epi32(base, _mm512_sub_epi32(_mm512_setzero_si512(), sh)), _mm512_sllv_epi32(base, sh));
-    e = _mm512_maskz_mov_epi32(plain, e);
-    e = _mm512_mask_mov_epi32(e, is_masked, e_masked);
-    ev[v] = e;
-    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
-    sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
-  }
-  // ivit::ratio_q8 written out as in shiftmax_row_fast (its cap and guard never act here)
-  const __m512i recip = _mm512_set1_epi64(ivit::reciprocal(_mm512_reduce_add_epi64(sum)));
   const __m512i half = _mm512_set1_epi64(std::int64_t{1} << (ivit::kOutShift - 1)), top = _mm512_set1_epi64(ivit::kOutMax);
-  for (int v = 0; v < nv; ++v) {
-    const __m512i lo = _mm512_min_epi64(
-        _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(ev[v])), recip), half), ivit::kOutShift), top);
-    const __m512i hi = _mm512_min_epi64(
-        _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(ev[v], 1)), recip), half), ivit::kOutShift), top);
-    const __m128i bytes = _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(lo), _mm512_cvtepi64_epi8(hi));
-    const int room = Np - 16 * v;  // dead lanes hold e = 0, so they store the padding's zeros
-    const __mmask16 st = room >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << room) - 1u);
-    _mm_mask_storeu_epi8(out + 16 * v, st, bytes);
+  __m512i recip[R];
+  for (int r = 0; r < R; ++r) {
+    const std::int32_t mxs = _mm512_reduce_max_epi32(mx[r]);
+    const __m512i vmx = _mm512_set1_epi32(mxs);
+    const __m512i e_masked = _mm512_set1_epi32(tab.exp_masked32[static_cast<std::size_t>(mxs + 127)]);
+    __m512i sum = _mm512_setzero_si512();
+    for (int v = 0; v < nv; ++v) {
+      const __mmask16 is_masked = _mm512_mask_cmplt_epi32_mask(live[v], lg[r][v], floor127);
+      const __mmask16 plain = static_cast<__mmask16>(live[v] & ~is_masked);
+      // exp_shift(lg − max) for the plain lanes (Tables: the quotient by x0 in float, checked)
+      const __m512i t0 = _mm512_sub_epi32(lg[r][v], vmx);
+      const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(t0, _mm512_srai_epi32(t0, 1)), _mm512_srai_epi32(t0, 4));
+      const __m512i q = _mm512_cvttps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(t), inv_x0, half_inv_x0));
+      const __m512i base = _mm512_sub_epi32(_mm512_sub_epi32(t, _mm512_mullo_epi32(q, x0)), _mm512_add_epi32(x0, x0));
+      const __m512i esh = _mm512_sub_epi32(n1, q);
+      const __mmask16 left = _mm512_cmpge_epi32_mask(esh, _mm512_setzero_si512());
+      __m512i e = _mm512_mask_blend_epi32(left, _mm512_srav_epi32(base, _mm512_sub_epi32(_mm512_setzero_si512(), esh)),
+                                          _mm512_sllv_epi32(base, esh));
+      e = _mm512_maskz_mov_epi32(plain, e);
+      e = _mm512_mask_mov_epi32(e, is_masked, e_masked);
+      ev[r][v] = e;
+      sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
+      sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
+    }
+    // ivit::ratio_q8 written out as in shiftmax_row_fast (its cap and guard never act here)
+    recip[r] = _mm512_set1_epi64(ivit::reciprocal(_mm512_reduce_add_epi64(sum)));
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < nv; ++v) {
+      const __m512i lo = _mm512_min_epi64(
+          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(ev[r][v])), recip[r]), half),
+                            ivit::kOutShift),
+          top);
+      const __m512i hi = _mm512_min_epi64(
+          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(ev[r][v], 1)), recip[r]), half),
+                            ivit::kOutShift),
+          top);
+      const __m128i bytes = _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(lo), _mm512_cvtepi64_epi8(hi));
+      const int room = Np - 16 * v;  // dead lanes hold e = 0, so they store the padding's zeros
+      const __mmask16 st = room >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << room) - 1u);
+      _mm_mask_storeu_epi8(out[r] + 16 * v, st, bytes);
+    }
+}
+// All N rows of one (window, head), two at a time: scores and the mask (N, Np), the bias (N, N),
+// out (N, Np).
+void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int32_t* rb, const float* mk,
+                          int N, int Np, std::uint8_t* out) {
+  int i = 0;
+  for (; i + 2 <= N; i += 2) {
+    const std::int32_t* s2[2] = {sc + static_cast<long>(i) * Np, sc + static_cast<long>(i + 1) * Np};
+    const std::int32_t* b2[2] = {rb + static_cast<long>(i) * N, rb + static_cast<long>(i + 1) * N};
+    const float* m2[2] = {mk ? mk + static_cast<long>(i) * Np : nullptr, mk ? mk + static_cast<long>(i + 1) * Np : nullptr};
+    std::uint8_t* o2[2] = {out + static_cast<long>(i) * Np, out + static_cast<long>(i + 1) * Np};
+    shiftmax_rows_avx512<2>(p, tab, s2, b2, m2, N, Np, o2);
+  }
+  if (i < N) {
+    const std::int32_t* s1[1] = {sc + static_cast<long>(i) * Np};
+    const std::int32_t* b1[1] = {rb + static_cast<long>(i) * N};
+    const float* m1[1] = {mk ? mk + static_cast<long>(i) * Np : nullptr};
+    std::uint8_t* o1[1] = {out + static_cast<long>(i) * Np};
+    shiftmax_rows_avx512<1>(p, tab, s1, b1, m1, N, Np, o1);
   }
 }
 #pragma GCC diagnostic pop
@@ -536,18 +572,19 @@ class IvitCpuPlan final : public Plan {
           const int h = static_cast<int>(wh % heads);
           const long win = wh / heads;
           int8::qk_gemm_head(m_q.data() + wh * N * d, m_k.data() + wh * ktb, scores.data(), N, d, int8::best_impl());
+#ifdef SWS_HAVE_AVX512_SHIFTMAX
+          if (avx512) {
+            shiftmax_head_avx512(sp, tab, scores.data(), bw.rel_bias.data() + static_cast<std::size_t>(h) * N * N,
+                                 mask ? mask + static_cast<std::size_t>(win % nw) * N * Np : nullptr, N, Np, m_probs.data() + wh * N * Np);
+            continue;
+          }
+#endif
           for (int i = 0; i < N; ++i) {
           const long r = wh * N + i;
           const std::int32_t* sc = scores.data() + static_cast<std::size_t>(i) * Np;
           const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
           const float* mk = mask ? mask + (static_cast<std::size_t>(win % nw) * N + i) * Np : nullptr;
           std::uint8_t* out = m_probs.data() + r * Np;
-#ifdef SWS_HAVE_AVX512_SHIFTMAX
-          if (avx512) {
-            shiftmax_row_avx512(sp, tab, sc, rb, mk, N, Np, out);
-            continue;
-          }
-#endif
           if (fast_att) {
             shiftmax_row_fast(sp, sc, rb, mk, N, Np, logit.data(), e.data(), out);
             continue;

@@ -140,16 +140,26 @@ constexpr std::int64_t kWide = std::int64_t{1} << 62;  // "no clamp" for an epil
 template <typename In, typename Out>
 SWS_INLINE void layernorm_body(const In* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh,
                                const std::int64_t* b, std::int64_t lim, Out* out) {
-  std::int64_t s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int c = 0; c < C; ++c) s += x[c];
-  const std::int64_t mean = ivit::ilayernorm_mean(s, C);
-  std::int64_t var = 0;
-#pragma omp simd reduction(+ : var)
-  for (int c = 0; c < C; ++c) {
-    const std::int64_t d = x[c] - mean;
-    var += d * d;
+  // One pass for Σx and Σx²; then Σ(x − mean)² = Σx² − 2·mean·Σx + C·mean², the same integer
+  // (every term stays far inside int64 for codes of 16 bits and C ≤ 2^20).
+  std::int64_t s = 0, s2 = 0;
+  if constexpr (sizeof(In) == 2) {  // 16-bit codes: x² < 2^30 in int32
+#pragma omp simd reduction(+ : s, s2)
+    for (int c = 0; c < C; ++c) {
+      const std::int32_t v = x[c];
+      s += v;
+      s2 += v * v;
+    }
+  } else {
+#pragma omp simd reduction(+ : s, s2)
+    for (int c = 0; c < C; ++c) {
+      const std::int64_t v = x[c];
+      s += v;
+      s2 += v * v;
+    }
   }
+  const std::int64_t mean = ivit::ilayernorm_mean(s, C);
+  const std::int64_t var = s2 - 2 * mean * s + static_cast<std::int64_t>(C) * mean * mean;
   const std::int64_t factor = ivit::ilayernorm_factor_host(var);
 #pragma omp simd
   for (int c = 0; c < C; ++c) {

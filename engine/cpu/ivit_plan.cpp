@@ -192,6 +192,12 @@ struct RowLayerNorm : DyadicArrays {
   }
 };
 
+// The image's s8 codes: numerics::q_signed(x · inv) (round half to even, as std::nearbyint).
+SWS_CLONES void quantize_s8(const float* x, long n, float inv, std::int8_t* out) {
+#pragma omp simd
+  for (long i = 0; i < n; ++i) out[i] = static_cast<std::int8_t>(numerics::q_signed(x[i] * inv));
+}
+
 // One Shiftmax row of stage 5: 8-bit logits sat(apply(score, att) + bias, 127) (ivit::apply
 // written out; att's shift in 1…62), masked keys at `masked`, then ivit::shiftmax_row with the
 // exponentials from the block's tables: a masked logit is below −127, the others within ±127
@@ -491,7 +497,7 @@ class IvitCpuPlan final : public Plan {
     patch_im2col(input, m_cols.data(), batch, c.in_chans, c.img_size, c.patch_size);
     const float inv = 1.f / m_p.s_img;
 #pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows * pk; ++i) m_cols_q[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(numerics::q_signed(m_cols[static_cast<std::size_t>(i)] * inv));
+    for (long r = 0; r < rows; ++r) quantize_s8(m_cols.data() + r * pk, pk, inv, m_cols_q.data() + r * pk);
     igemm_fused(m_cols_q.data(), rows, packed(m_p.patch), rq(m_p.patch).epilogue(IGemmOut::S32, m_acc.data(), C, -32767, 32767));
 #pragma omp parallel
     {

@@ -20,6 +20,7 @@
 
 using namespace swinscope::cpu;
 namespace q8 = swinscope::cpu::int8;
+namespace ivit = swinscope::ivit;
 
 Q_DECLARE_METATYPE(swinscope::cpu::WindowGeometry)
 
@@ -245,12 +246,15 @@ class TestInt8Ops : public QObject {
       std::vector<std::int32_t> got32(want32.size(), -7);
       q8::av_gemm_s32(p.data(), vp.data(), got32.data(), g, impl);
       QVERIFY2(got32 == want32, qPrintable(impl_label(impl) + QStringLiteral(" (s32)")));
-      // ... and with ivit's dyadic applied as each sum is formed (shifts 1…62 vectorized, the
-      // others by the plain loop), against swinscope::ivit::apply on those sums.
-      for (const swinscope::ivit::Dyadic dy : {swinscope::ivit::Dyadic{1, 1}, swinscope::ivit::Dyadic{1234567, 20}, swinscope::ivit::Dyadic{-987654321, 31},
-                                    swinscope::ivit::Dyadic{2147483647, 62}, swinscope::ivit::Dyadic{3, 0}, swinscope::ivit::Dyadic{5, 70}}) {
+      // ... and with ivit's dyadic applied as each sum is formed (shifts 1…54 vectorized, the
+      // others by the plain loop), against ivit::apply on those sums.
+      for (const ivit::Dyadic dy : {ivit::Dyadic{1, 1}, ivit::Dyadic{1234567, 20}, ivit::Dyadic{-987654321, 31},
+                                    ivit::Dyadic{2147483647, 62}, ivit::Dyadic{3, 0}, ivit::Dyadic{5, 70},
+                                    ivit::Dyadic{2147483647, 54}, ivit::Dyadic{2147483647, 55},
+                                    ivit::Dyadic{123456789, 36}, ivit::Dyadic{-2147483647, 40},
+                                    ivit::Dyadic{1073741824, 44}, ivit::Dyadic{-1073741824, 45}}) {
         std::vector<std::int8_t> got8(want32.size(), 99), want8(want32.size());
-        for (std::size_t k = 0; k < want32.size(); ++k) want8[k] = static_cast<std::int8_t>(swinscope::ivit::sat(swinscope::ivit::apply(want32[k], dy), 127));
+        for (std::size_t k = 0; k < want32.size(); ++k) want8[k] = static_cast<std::int8_t>(ivit::sat(ivit::apply(want32[k], dy), 127));
         q8::av_gemm_dyadic(p.data(), vp.data(), got8.data(), g, dy.m, dy.shift, impl);
         QVERIFY2(got8 == want8, qPrintable(impl_label(impl) + QStringLiteral(" (dyadic %1 / 2^%2)").arg(dy.m).arg(dy.shift)));
       }

@@ -633,25 +633,27 @@ void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t*
   });
 }
 
-// ctx = sat(apply(acc, {m, shift}), 127) for shift in 1…62: per 64-bit lane (even and odd int32
-// lanes apart) p = acc·m + 2^(shift−1), then p >> shift as ((p ^ s) >>> shift) ^ s with s the
-// sign mask (AVX2 has no 64-bit arithmetic shift), clamped to ±127 in int64.
+// ctx = sat(apply(acc, {m, shift}), 127) for shift in 1…54: per 64-bit lane (even and odd int32
+// lanes apart) p = acc·m + 2^(shift−1) + 127·2^shift, clamped to [0, 255·2^shift − 1], so that
+// p >>> shift (logical: AVX2 has no 64-bit arithmetic shift) is the clamped result + 127
+// (|acc·m| < 2^54 for windows up to 12 × 12, and the offset < 2^62 for shifts ≤ 54).
 void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
                     int shift) {
   const int N = g.tokens_per_window(), d = g.head_dim(), C = g.C;
-  const __m256i vm = _mm256_set1_epi64x(m), rd = _mm256_set1_epi64x(std::int64_t{1} << (shift - 1));
-  const __m256i lo = _mm256_set1_epi64x(-127), hi = _mm256_set1_epi64x(127);
+  const __m256i vm = _mm256_set1_epi64x(m);
+  const __m256i offset = _mm256_set1_epi64x((std::int64_t{1} << (shift - 1)) + (std::int64_t{127} << shift));
+  const __m256i top = _mm256_set1_epi64x((std::int64_t{255} << shift) - 1), zero = _mm256_setzero_si256();
   const __m128i cnt = _mm_cvtsi32_si128(shift);
-  auto half = [&](__m256i x) {  // the low int32 of each 64-bit lane → its requantized value, int64
-    __m256i p = _mm256_add_epi64(_mm256_mul_epi32(x, vm), rd);
-    const __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), p);
-    p = _mm256_xor_si256(_mm256_srl_epi64(_mm256_xor_si256(p, sign), cnt), sign);
-    p = _mm256_blendv_epi8(p, lo, _mm256_cmpgt_epi64(lo, p));
-    return _mm256_blendv_epi8(p, hi, _mm256_cmpgt_epi64(p, hi));
+  const __m128i c127 = _mm_set1_epi16(127);
+  auto half = [&](__m256i x) {  // the low int32 of each 64-bit lane → its result + 127 (0…254), int64
+    __m256i p = _mm256_add_epi64(_mm256_mul_epi32(x, vm), offset);
+    p = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, p), p);
+    p = _mm256_blendv_epi8(p, top, _mm256_cmpgt_epi64(p, top));
+    return _mm256_srl_epi64(p, cnt);
   };
   av_core(probs, vp, g, [&](long win, int h, int i, int eb, __m256i acc) {
     const __m256i v = _mm256_blend_epi32(half(acc), _mm256_slli_epi64(half(_mm256_srli_epi64(acc, 32)), 32), 0xAA);
-    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i w16 = _mm_sub_epi16(_mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)), c127);
     const __m128i b8 = _mm_packs_epi16(w16, w16);
     std::int8_t* out = ctx + (win * N + i) * C + h * d + eb;
     if (eb + 8 <= d) _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b8);
@@ -777,7 +779,7 @@ void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t*
 
 void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
                     int shift, Impl impl) {
-  if (shift >= 1 && shift <= 62 && attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2)
+  if (shift >= 1 && shift <= 54 && attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2)
     avx2::av_gemm_dyadic(probs, vp, ctx, g, m, shift);
   else plain::av_gemm_dyadic(probs, vp, ctx, g, m, shift);
 }

@@ -105,8 +105,8 @@ void av_gemm(const std::uint8_t* probs, const std::int8_t* vp, std::uint8_t* ctx
 void av_gemm_s32(const std::uint8_t* probs, const std::int8_t* vp, std::int32_t* ctx, const WindowGeometry& g, Impl impl);
 // The same sums with the integer-only plan's dyadic applied as each is formed:
 // ctx = sat(ivit::apply(acc, {m, shift}), 127) s8 (engine/ivit.h), window order, heads merged.
-// The AVX2 kernel takes shifts 1…62 (int64 products, an arithmetic shift written with logical
-// ones); any other shift runs the plain loop, which calls ivit::apply itself.
+// The AVX2 kernel takes shifts 1…54 (int64 lanes offset to non-negative, then a logical shift);
+// any other shift runs the plain loop, which calls ivit::apply itself.
 void av_gemm_dyadic(const std::uint8_t* probs, const std::int8_t* vp, std::int8_t* ctx, const WindowGeometry& g, std::int32_t m,
                     int shift, Impl impl);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <map>
 #include <unordered_map>
 
 #include <immintrin.h>
@@ -97,14 +98,17 @@ Tables make_tables(const ivit::Block& b) {
 // Per-channel dyadics as int64 arrays for vector loops: (v · m + 2^(shift−1)) >> shift is
 // ivit::apply exactly for shifts 1…62 (every dyadic of a real model: |scale| in [2^−62, 1));
 // `vector` is false when some channel's shift lies outside, and its owner keeps the scalar path.
+// A dyadic that ivit::apply makes 0 for every input (m = 0, or a shift of 63 or more) is stored as
+// m = 0, shift 1, which the vector form also makes 0 (a LayerNorm channel with γ ≈ 0).
 struct DyadicArrays {
   std::vector<std::int64_t> m, round, shift;
   bool vector = true;
   explicit DyadicArrays(const std::vector<ivit::Dyadic>& ds) {
     for (const auto& d : ds) {
-      vector = vector && d.shift >= 1 && d.shift <= 62;
-      m.push_back(d.m);
-      shift.push_back(std::clamp(d.shift, 1, 62));
+      const bool zero = d.m == 0 || d.shift >= 63;
+      vector = vector && (zero || d.shift >= 1);
+      m.push_back(zero ? 0 : d.m);
+      shift.push_back(zero ? 1 : std::clamp(d.shift, 1, 62));
       round.push_back(std::int64_t{1} << (shift.back() - 1));
     }
   }
@@ -391,6 +395,7 @@ class IvitCpuPlan final : public Plan {
       widen(b.qkv), widen(b.proj), widen(b.fc1), widen(b.fc2);
     }
     for (const auto& b : m_p.blocks) m_tables.push_back(make_tables(b));
+    for (const auto& b : m_p.blocks) token_map(b.stage, b.shift);  // built here: run() allocates nothing
     std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, kt_e = 0, vp_e = 0, hid_e = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
       const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
@@ -549,13 +554,13 @@ class IvitCpuPlan final : public Plan {
     const int Np = int8::padded_tokens(N);
     Span block(rec, kBlock, bw.global);
     auto run_stage = [&](int index, auto&& work) { Plan::run_stage(rec, index, bw.global, work); };
-    auto tok = [&](long r) { return numerics::source_token(r / N, static_cast<int>(r % N), H, w, bw.shift); };
+    const long* tok = token_map(s, bw.shift);  // window-order row → the token it came from
     run_stage(1, [&] {
 #pragma omp parallel
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
 #pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) vln(bw.ln1).row(bw.ln1, m_x.data() + tok(r) * C, m_a.data() + r * C, scratch.data(), 127);
+        for (long r = 0; r < rows; ++r) vln(bw.ln1).row(bw.ln1, m_x.data() + tok[r] * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
@@ -620,10 +625,8 @@ class IvitCpuPlan final : public Plan {
                            bw.av.shift, int8::best_impl());
     });
     run_stage(7, [&] {  // window order → the token it came from (each token once): the residual add in the epilogue
-      m_row_map.resize(static_cast<std::size_t>(rows));
-      for (long r = 0; r < rows; ++r) m_row_map[static_cast<std::size_t>(r)] = tok(r);
       IGemmEpilogue e = rq(bw.proj).epilogue(IGemmOut::Residual16, m_x.data(), C, -kWide, kWide);
-      e.row_map = m_row_map.data();
+      e.row_map = tok;
       e.res_m = bw.res_attn.m;
       e.res_shift = bw.res_attn.shift;
       igemm_fused(m_ctx.data(), rows, packed(bw.proj), e);
@@ -772,6 +775,19 @@ class IvitCpuPlan final : public Plan {
       }
   }
 
+  // Stage s's window-order rows (max_batch images) → the tokens they come from (numerics::
+  // source_token), for blocks with this cyclic shift: built by the constructor, shared by blocks.
+  const long* token_map(int s, int shift) {
+    auto& map = m_token_maps[{s, shift}];
+    if (map.empty()) {
+      const int H = m_cfg.stage_resolution(s), w = m_cfg.stage_window(s), N = w * w;
+      map.resize(static_cast<std::size_t>(m_max_batch) * H * H);
+      for (long r = 0; r < static_cast<long>(map.size()); ++r)
+        map[static_cast<std::size_t>(r)] = numerics::source_token(r / N, static_cast<int>(r % N), H, w, shift);
+    }
+    return map.data();
+  }
+
   const IGemmWeights& packed(const ivit::Linear& l) const { return m_gemm.at(&l); }
   const RowRequant& rq(const ivit::Linear& l) const { return m_rq.at(&l); }
   const RowLayerNorm& vln(const ivit::LayerNorm& ln) const { return m_ln.at(&ln); }
@@ -792,7 +808,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int16_t> m_x;  // the residual stream: 16-bit codes (every write saturates to ±32767)
   std::vector<std::int32_t> m_acc, m_head_acc;
-  std::vector<long> m_row_map;  // stage 7: window-order row → its token
+  std::map<std::pair<int, int>, std::vector<long>> m_token_maps;  // (stage, shift) → token_map's rows
 };
 
 }  // namespace

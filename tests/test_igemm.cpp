@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/cpu/igemm.h"
@@ -79,15 +80,22 @@ std::string check(const std::vector<A>& a, long M, const std::vector<std::int8_t
   return {};
 }
 
+// Random A (M, K) and W (N, K) with an all-extreme first row and column: the largest sums in
+// magnitude (255 or −128 against −128).
 template <typename A>
-std::string random_case(std::mt19937& rng, long M, int N, int K) {
+std::pair<std::vector<A>, std::vector<std::int8_t>> random_operands(std::mt19937& rng, long M, int N, int K) {
   std::vector<A> a(static_cast<std::size_t>(M * K));
   std::vector<std::int8_t> w(static_cast<std::size_t>(N) * K);
   for (auto& x : a) x = draw<A>(rng);
   for (auto& x : w) x = draw<std::int8_t>(rng);
-  // An all-extreme row and column: the largest sums in magnitude (255 or −128 against −128).
   for (int k = 0; k < K; ++k) a[static_cast<std::size_t>(k)] = std::is_signed_v<A> ? A(-128) : A(255);
   for (int k = 0; k < K; ++k) w[static_cast<std::size_t>(k)] = -128;
+  return {std::move(a), std::move(w)};
+}
+
+template <typename A>
+std::string random_case(std::mt19937& rng, long M, int N, int K) {
+  auto [a, w] = random_operands<A>(rng, M, N, K);
   if (N > 1)
     for (int k = 0; k < K; ++k) w[static_cast<std::size_t>(K + k)] = 127;
   return check(a, M, w, N, K);
@@ -222,12 +230,7 @@ const char* out_name(IGemmOut o) {
 template <typename A>
 std::string fused_case(std::mt19937& rng, long M, int N, int K, IGemmOut out, ShiftMix mix, bool permute, bool null_bias = false,
                        bool best_only = false) {
-  std::vector<A> a(static_cast<std::size_t>(M * K));
-  std::vector<std::int8_t> w(static_cast<std::size_t>(N) * K);
-  for (auto& x : a) x = draw<A>(rng);
-  for (auto& x : w) x = draw<std::int8_t>(rng);
-  for (int k = 0; k < K; ++k) a[static_cast<std::size_t>(k)] = std::is_signed_v<A> ? A(-128) : A(255);
-  for (int k = 0; k < K; ++k) w[static_cast<std::size_t>(k)] = -128;
+  const auto [a, w] = random_operands<A>(rng, M, N, K);
   const IGemmWeights packed(w.data(), N, K);
   const auto acc = reference(a, M, w, N, K);
   std::int64_t amax = 1;

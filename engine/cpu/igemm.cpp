@@ -404,13 +404,31 @@ bool cpu_avx512_vnni() {
 // Tiles: row chunks of kMC × groups of panels. Few row chunks (the late stages: M = 49 or
 // 196) are split by panels too, so every thread has work.
 struct Tiling {
-  long m_chunks = 0;
-  int groups = 1;
-  Tiling(long M, int panels) : m_chunks((M + kMC - 1) / kMC) {
+  long M = 0, m_chunks = 0;
+  int panels = 0, groups = 1;
+  Tiling(long M_, int panels_) : M(M_), m_chunks((M_ + kMC - 1) / kMC), panels(panels_) {
     const int threads = omp_get_max_threads();
     if (m_chunks < 4L * threads) groups = static_cast<int>(std::min<long>(panels, (4L * threads + m_chunks - 1) / m_chunks));
   }
   long tiles() const { return m_chunks * groups; }
+  // This thread's static share of the tiles (call inside a parallel region): load(m0, rows) when
+  // the row chunk changes, then work(m0, rows, p_begin, p_end) for the tile's panels.
+  template <typename Load, typename Work>
+  void for_each(Load&& load, Work&& work) const {
+    long loaded = -1;  // the row chunk last loaded
+#pragma omp for schedule(static)
+    for (long t = 0; t < tiles(); ++t) {
+      const long mc = t / groups;
+      const int g = static_cast<int>(t % groups);
+      const long m0 = mc * kMC;
+      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
+      if (loaded != mc) {
+        load(m0, rows);
+        loaded = mc;
+      }
+      work(m0, rows, static_cast<int>(static_cast<long>(panels) * g / groups), static_cast<int>(static_cast<long>(panels) * (g + 1) / groups));
+    }
+  }
 };
 
 // Rows [m0, m0 + rows) of A as u8 (s8 shifted by 128), each padded with zeros to 4·k_quads.
@@ -435,19 +453,8 @@ void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
 #pragma omp parallel
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
-    long converted = -1;  // the row chunk a8 holds
-#pragma omp for schedule(static)
-    for (long t = 0; t < tiling.tiles(); ++t) {
-      const long mc = t / tiling.groups;
-      const int g = static_cast<int>(t % tiling.groups);
-      const long m0 = mc * kMC;
-      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
-      if (converted != mc) {
-        to_u8(a, m0, rows, K, lda, a8.data());
-        converted = mc;
-      }
-      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
-      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+    tiling.for_each([&](long m0, int rows) { to_u8(a, m0, rows, K, lda, a8.data()); },
+                    [&](long m0, int rows, int p_begin, int p_end) {
       for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
         const int kq = std::min(kVnniKC, k_quads - k0);
         for (int p = p_begin; p < p_end; p += kVnniPanels) {
@@ -462,7 +469,7 @@ void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
           }
         }
       }
-    }
+    });
   }
 }
 
@@ -477,25 +484,12 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
   const long lda = 2L * k_pairs;
 
   const Tiling tiling(M, panels);
-  const long tiles = tiling.tiles();
-  const int groups = tiling.groups;
 
 #pragma omp parallel
   {
     std::vector<std::int16_t> a16(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
-    long widened = -1;  // the row chunk a16 holds
-#pragma omp for schedule(static)
-    for (long t = 0; t < tiles; ++t) {
-      const long mc = t / groups;
-      const int g = static_cast<int>(t % groups);
-      const long m0 = mc * kMC;
-      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
-      if (widened != mc) {
-        widen(a, m0, rows, K, k_pairs, a16.data());
-        widened = mc;
-      }
-      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / groups);
-      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / groups);
+    tiling.for_each([&](long m0, int rows) { widen(a, m0, rows, K, k_pairs, a16.data()); },
+                    [&](long m0, int rows, int p_begin, int p_end) {
       for (int k0 = 0; k0 < k_pairs; k0 += kKC) {
         const int kc = std::min(kKC, k_pairs - k0);
         for (int p = p_begin; p < p_end; ++p) {
@@ -509,12 +503,12 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
           }
         }
       }
-    }
+    });
   }
 }
 
-// igemm_fused with AVX-512 VNNI: per tile (row chunk, panel group), per pair of panels, all K
-// blocks into a 72 × 32 int32 tile (9 KiB, in L1), then the epilogue on it.
+// igemm_fused with AVX-512 VNNI: per tile (row chunk, panel group), per 4 panels, all K
+// blocks into a 72 × 64 int32 tile (18 KiB, in L1), then the epilogue on it.
 template <typename A>
 void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, EpilogueFn epi) {
   const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
@@ -528,19 +522,8 @@ void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilog
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
     alignas(64) std::int32_t tile[kMC * ldt];
-    long converted = -1;  // the row chunk a8 holds
-#pragma omp for schedule(static)
-    for (long t = 0; t < tiling.tiles(); ++t) {
-      const long mc = t / tiling.groups;
-      const int g = static_cast<int>(t % tiling.groups);
-      const long m0 = mc * kMC;
-      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
-      if (converted != mc) {
-        to_u8(a, m0, rows, K, lda, a8.data());
-        converted = mc;
-      }
-      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
-      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+    tiling.for_each([&](long m0, int rows) { to_u8(a, m0, rows, K, lda, a8.data()); },
+                    [&](long m0, int rows, int p_begin, int p_end) {
       for (int p = p_begin; p < p_end; p += kVnniPanels) {
         const int np = std::min(kVnniPanels, p_end - p);
         const int ncols = std::min(kPanel * np, N - p * kPanel);
@@ -556,7 +539,7 @@ void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilog
         }
         epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
       }
-    }
+    });
   }
 }
 
@@ -579,19 +562,8 @@ void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e
   {
     std::vector<std::int16_t> a16(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
     alignas(64) std::int32_t tile[kMC * ldt];
-    long widened = -1;  // the row chunk a16 holds
-#pragma omp for schedule(static)
-    for (long t = 0; t < tiling.tiles(); ++t) {
-      const long mc = t / tiling.groups;
-      const int g = static_cast<int>(t % tiling.groups);
-      const long m0 = mc * kMC;
-      const int rows = static_cast<int>(std::min<long>(kMC, M - m0));
-      if (widened != mc) {
-        widen(a, m0, rows, K, k_pairs, a16.data());
-        widened = mc;
-      }
-      const int p_begin = static_cast<int>(static_cast<long>(panels) * g / tiling.groups);
-      const int p_end = static_cast<int>(static_cast<long>(panels) * (g + 1) / tiling.groups);
+    tiling.for_each([&](long m0, int rows) { widen(a, m0, rows, K, k_pairs, a16.data()); },
+                    [&](long m0, int rows, int p_begin, int p_end) {
       for (int p = p_begin; p < p_end; ++p) {
         const int ncols = std::min(kPanel, N - p * kPanel);
         for (int k0 = 0; k0 < k_pairs; k0 += kKC) {
@@ -605,7 +577,7 @@ void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e
         }
         epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
       }
-    }
+    });
   }
 }
 

@@ -8,7 +8,7 @@
 //   fused igemm_fused() to S8 with a per-channel dyadic requantization (bias, m ≈ 2^30…2^31,
 //         shift placing the outputs around ±64) fused into the GEMM's tiles
 //   igemm+rq  igemm() into int32, then the plan's separate requantization pass over it
-//         (ivit_plan.cpp's RowRequant::row: int64 arrays, omp parallel over rows, omp simd)
+//         (the int64 pass ivit_plan.cpp ran before igemm_fused: int64 arrays, omp parallel over rows, omp simd)
 // Every igemm result is compared with the old loop's, bit for bit, and fused with igemm+rq.
 // Warm-up, then the median of --runs runs, the implementations interleaved within each run. Build and run (from the
 // repository root, flags as the engine's Release build with SWINSCOPE_NATIVE):
@@ -62,7 +62,7 @@ void old_igemm(const std::uint8_t* a, long M, const std::vector<std::int16_t>& w
   }
 }
 
-// ivit_plan.cpp's RowRequant::row on every row of acc, as the plan runs it after igemm.
+// The int64 requantization pass ivit_plan.cpp ran after igemm before igemm_fused, on every row of acc.
 void requant_rows(const std::int32_t* acc, long M, int N, const std::vector<std::int64_t>& bias,
                   const std::vector<std::int64_t>& m, const std::vector<std::int64_t>& round,
                   const std::vector<std::int64_t>& shift, std::int64_t lo, std::int64_t hi, std::int8_t* dst) {

@@ -409,6 +409,10 @@ struct Tiling {
   Tiling(long M_, int panels_) : M(M_), m_chunks((M_ + kMC - 1) / kMC), panels(panels_) {
     const int threads = omp_get_max_threads();
     if (m_chunks < 4L * threads) groups = static_cast<int>(std::min<long>(panels, (4L * threads + m_chunks - 1) / m_chunks));
+    // Few tiles per thread (SWIN-T stages 1–2: 11 or 9 tiles on 2 threads): split panels further
+    // until every thread gets the same number of tiles, so none waits a tile's time at the end.
+    if (m_chunks < 16L * threads)
+      while ((m_chunks * groups) % threads != 0 && groups < panels) ++groups;
   }
   long tiles() const { return m_chunks * groups; }
   // This thread's static share of the tiles (call inside a parallel region): load(m0, rows) when

@@ -442,6 +442,13 @@ class IvitCpuPlan final : public Plan {
   Backend backend() const override { return Backend::CPU; }
   Variant variant() const override { return Variant::Int8Ivit; }
 
+  static std::string shiftmax_impl() {
+#ifdef SWS_HAVE_AVX512_SHIFTMAX
+    if (cpu_avx512_shiftmax()) return "AVX-512, two rows at a time, the exponent computed in int32 lanes";
+#endif
+    return "vector loop, tabulated exponentials";
+  }
+
   std::vector<StageKernel> kernels() const override {
     const std::string loop = "integer loop (engine/ivit.h): ";
     const std::string gemm = "igemm_fused (engine/cpu/igemm.h, " + igemm_impl() + "): exact ";
@@ -455,7 +462,7 @@ class IvitCpuPlan final : public Plan {
     k.push_back({"qkv_bias_quant", "split heads: q, k pair-transposed, v token-paired (int8_ops.h's layouts)"});
     k.push_back({"qk_gemm", "per window and head, the int8 plan's exact q . k^T (engine/cpu/int8_ops.h qk_gemm_head, " + std::string(int8::impl_name(int8::attention_impl(int8::best_impl(), m_cfg.stage_window(0) * m_cfg.stage_window(0), m_cfg.embed_dim / m_cfg.num_heads[0]))) + ") into an L1 buffer of s32 scores, then softmax's work on it"});
     k.push_back({"softmax", "none: done in qk_gemm's span (an empty span, kept so the timelines line up): " + loop +
-                            "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (AVX-512: exponent in int32 lanes) -> u8 (1/256)"});
+                            "dyadic to 8-bit logits + integer relative position bias + shift mask + Shiftmax (" + shiftmax_impl() + ") -> u8 (1/256)"});
     k.push_back({"av_gemm", "the int8 plan's exact av_gemm core (engine/cpu/int8_ops.h av_gemm_dyadic): u8 p . s8 v -> s32 per window and head, heads merged, "
                             "each sum requantized by the dyadic to s8 as it forms"});
     k.push_back({"proj_gemm", gemm + "s8 x s8 -> s32 GEMM, epilogue per output tile: int32 bias, dyadic + window reverse + "

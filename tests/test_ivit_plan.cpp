@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "engine/cpu/ivit_plan.h"
 #include "engine/model.h"
 #include "engine/plan.h"
 #include "engine/quantize.h"
@@ -99,6 +100,24 @@ class TestIvitPlan : public QObject {
 
   // An int8 file from before int8-ivit: refused naming the range; quantize on the int8 file
   // adds the ranges (calibrated on its dequantized weights) and changes nothing else.
+  // Where the CPU runs the AVX-512 Shiftmax (exponent computed in int32 lanes), the portable
+  // path (tabulated exponentials) must give the same integers: forced here on the golden models
+  // with 4-, 16- and 49-key windows, shifted or not, batch 8.
+  void shiftmaxPathsAgree() {
+    for (const auto& [file, relu] : {std::pair{"tiny3.safetensors", false}, std::pair{"tiny3.safetensors", true}, std::pair{"relu_mixed.safetensors", true},
+                                     std::pair{"gray1.safetensors", false}, std::pair{"batch4.safetensors", false}}) {
+      Model fp = load_model(kGolden + file);
+      if (relu) fp = gelu_less(std::move(fp), true);
+      const auto in = random_images(fp.config, 8, 23);
+      const Model q = quantize_on(fp, in, 8);
+      const auto fast = run(q, Variant::Int8Ivit, in, 8);
+      const bool was = swinscope::cpu::set_ivit_avx512_shiftmax(false);
+      const auto portable = run(q, Variant::Int8Ivit, in, 8);
+      swinscope::cpu::set_ivit_avx512_shiftmax(was);
+      QVERIFY2(fast == portable, file);
+    }
+  }
+
   void olderFilesGetTheirRangesAdded() {
     const Model fp = load_model(kGolden + "tiny3.safetensors");
     const auto in = random_images(fp.config, 4, 5);

@@ -1,6 +1,7 @@
 #include "engine/cpu/ivit_plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -372,6 +373,16 @@ void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::in
 #endif
 
 
+std::atomic<bool> g_avx512_shiftmax{true};  // set_ivit_avx512_shiftmax
+
+bool avx512_shiftmax_allowed() {
+#ifdef SWS_HAVE_AVX512_SHIFTMAX
+  return g_avx512_shiftmax.load() && cpu_avx512_shiftmax();
+#else
+  return false;
+#endif
+}
+
 class IvitCpuPlan final : public Plan {
  public:
   IvitCpuPlan(const Model& model, int max_batch) : m_p(ivit::build_params(model)), m_cfg(m_p.cfg), m_max_batch(max_batch) {
@@ -442,11 +453,8 @@ class IvitCpuPlan final : public Plan {
   Backend backend() const override { return Backend::CPU; }
   Variant variant() const override { return Variant::Int8Ivit; }
 
-  static std::string shiftmax_impl() {
-#ifdef SWS_HAVE_AVX512_SHIFTMAX
-    if (cpu_avx512_shiftmax()) return "AVX-512, two rows at a time, the exponent computed in int32 lanes";
-#endif
-    return "vector loop, tabulated exponentials";
+  std::string shiftmax_impl() const {
+    return m_avx512_shiftmax ? "AVX-512, two rows at a time, the exponent computed in int32 lanes" : "vector loop, tabulated exponentials";
   }
 
   std::vector<StageKernel> kernels() const override {
@@ -589,7 +597,7 @@ class IvitCpuPlan final : public Plan {
       sp.exp = tab.exp.data();
       sp.exp_masked = tab.exp_masked.data();
 #ifdef SWS_HAVE_AVX512_SHIFTMAX
-      const bool avx512 = fast_att && N <= 64 && tab.exp_vector_ok && tab.small_rel_bias && cpu_avx512_shiftmax();
+      const bool avx512 = fast_att && N <= 64 && tab.exp_vector_ok && tab.small_rel_bias && m_avx512_shiftmax;
 #endif
 #pragma omp parallel
       {
@@ -801,6 +809,7 @@ class IvitCpuPlan final : public Plan {
 
   ivit::Params m_p;
   const SwinConfig& m_cfg;
+  const bool m_avx512_shiftmax = avx512_shiftmax_allowed();
   int m_max_batch = 1;
   std::unordered_map<const ivit::Linear*, IGemmWeights> m_gemm;  // each linear's weights packed for igemm
   std::unordered_map<const ivit::Linear*, RowRequant> m_rq;      // ... and its requantization
@@ -821,5 +830,7 @@ class IvitCpuPlan final : public Plan {
 }  // namespace
 
 std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch) { return std::make_unique<IvitCpuPlan>(model, max_batch); }
+
+bool set_ivit_avx512_shiftmax(bool allowed) { return g_avx512_shiftmax.exchange(allowed); }
 
 }  // namespace swinscope::cpu

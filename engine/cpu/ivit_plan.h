@@ -21,4 +21,9 @@ namespace swinscope::cpu {
 
 std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch);
 
+// For tests: false makes the plans built afterwards run Shiftmax on the portable path (tabulated
+// exponentials) even where the AVX-512 kernel could run, so both are checked on one machine.
+// Returns the previous setting (true at start).
+bool set_ivit_avx512_shiftmax(bool allowed);
+
 }  // namespace swinscope::cpu

@@ -446,33 +446,47 @@ void to_u8(const A* a, long m0, int rows, int K, long lda, std::uint8_t* out) {
   }
 }
 
+// One K block (quads [k0, k0 + kq)) of panels [p, p + np) over a row chunk's u8 rows (a8,
+// stride lda): register blocks of kVnniRows rows into c (rows, ncols ≤ 16·np, stride ldc; column
+// 0 is panel p's), added onto c when k0 > 0; corr: the s8 correction (s8 activations) or null.
+void vnni_rows(const std::uint8_t* a8, long lda, int rows, const IGemmWeights& w, int p, int np, int k0, int kq, int ncols,
+               const std::int32_t* corr, std::int32_t* c, long ldc) {
+  const long wstride = static_cast<long>(w.k_quads()) * kPanel * 4;  // bytes from one panel to the next
+  const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
+  for (int r = 0; r < rows; r += kVnniRows)
+    vnni_kernel(np, std::min(kVnniRows, rows - r))(a8 + r * lda + 4L * k0, lda, wp, wstride, kq, c + r * ldc, ldc, ncols, k0 > 0,
+                                                  corr ? corr + static_cast<long>(p) * kPanel : nullptr);
+}
+
+// The same for the AVX2 / plain kernels: K pairs [k0, k0 + kc) of panel p over a row chunk's
+// int16 rows (a16, stride lda), register blocks of kRows (AVX2) or 4 (plain) rows.
+void widened_rows(const std::int16_t* a16, long lda, int rows, const IGemmWeights& w, int p, int k0, int kc, int ncols, bool avx2,
+                  std::int32_t* c, long ldc) {
+  const int block_rows = avx2 ? kRows : 4;
+  const std::int16_t* wp = w.panel(p) + static_cast<long>(k0) * kPanel * 2;
+  for (int r = 0; r < rows; r += block_rows) {
+    const int rr = std::min(block_rows, rows - r);
+    (avx2 ? avx2_kernel(rr) : plain_kernel(rr))(a16 + r * lda + 2L * k0, lda, wp, kc, c + r * ldc, ldc, ncols, k0 > 0);
+  }
+}
+
 template <typename A>
 void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
-  const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
+  const int K = w.K(), N = w.N(), k_quads = w.k_quads();
   const long lda = 4L * k_quads;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
-  const Tiling tiling(M, panels);
-  const VnniKernel full = vnni_kernel(kVnniPanels, kVnniRows);
-  const long wstride = static_cast<long>(k_quads) * kPanel * 4;  // bytes from one panel to the next
+  const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
     tiling.for_each([&](long m0, int rows) { to_u8(a, m0, rows, K, lda, a8.data()); },
                     [&](long m0, int rows, int p_begin, int p_end) {
-      for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
-        const int kq = std::min(kVnniKC, k_quads - k0);
+      for (int k0 = 0; k0 < k_quads; k0 += kVnniKC)
         for (int p = p_begin; p < p_end; p += kVnniPanels) {
           const int np = std::min(kVnniPanels, p_end - p);
-          const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
-          const int ncols = std::min(kPanel * np, N - p * kPanel);
-          for (int r = 0; r < rows; r += kVnniRows) {
-            const int rr = std::min(kVnniRows, rows - r);
-            const VnniKernel kern = rr == kVnniRows && np == kVnniPanels ? full : vnni_kernel(np, rr);
-            kern(a8.data() + r * lda + 4L * k0, lda, wp, wstride, kq, acc + (m0 + r) * N + static_cast<long>(p) * kPanel, N,
-                 ncols, k0 > 0, corr ? corr + static_cast<long>(p) * kPanel : nullptr);
-          }
+          vnni_rows(a8.data(), lda, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), std::min(kPanel * np, N - p * kPanel), corr,
+                    acc + m0 * N + static_cast<long>(p) * kPanel, N);
         }
-      }
     });
   }
 }
@@ -481,32 +495,19 @@ template <typename A>
 void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKernel kernel) {
   if (M <= 0) return;
   if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0) return run_vnni(a, M, w, acc);
-  const int K = w.K(), N = w.N(), k_pairs = w.k_pairs(), panels = w.panels();
+  const int K = w.K(), N = w.N(), k_pairs = w.k_pairs();
   const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
-  const int block_rows = avx2 ? kRows : 4;
-  BlockKernel full = avx2 ? avx2_kernel(block_rows) : plain_kernel(block_rows);
   const long lda = 2L * k_pairs;
-
-  const Tiling tiling(M, panels);
-
+  const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
     std::vector<std::int16_t> a16(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
     tiling.for_each([&](long m0, int rows) { widen(a, m0, rows, K, k_pairs, a16.data()); },
                     [&](long m0, int rows, int p_begin, int p_end) {
-      for (int k0 = 0; k0 < k_pairs; k0 += kKC) {
-        const int kc = std::min(kKC, k_pairs - k0);
-        for (int p = p_begin; p < p_end; ++p) {
-          const std::int16_t* wp = w.panel(p) + static_cast<long>(k0) * kPanel * 2;
-          const int ncols = std::min(kPanel, N - p * kPanel);
-          for (int r = 0; r < rows; r += block_rows) {
-            const int rr = std::min(block_rows, rows - r);
-            const BlockKernel kern = rr == block_rows ? full : (avx2 ? avx2_kernel(rr) : plain_kernel(rr));
-            kern(a16.data() + r * lda + 2L * k0, lda, wp, kc, acc + (m0 + r) * N + static_cast<long>(p) * kPanel, N, ncols,
-                 k0 > 0);
-          }
-        }
-      }
+      for (int k0 = 0; k0 < k_pairs; k0 += kKC)
+        for (int p = p_begin; p < p_end; ++p)
+          widened_rows(a16.data(), lda, rows, w, p, k0, std::min(kKC, k_pairs - k0), std::min(kPanel, N - p * kPanel), avx2,
+                       acc + m0 * N + static_cast<long>(p) * kPanel, N);
     });
   }
 }
@@ -515,13 +516,11 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
 // blocks into a 72 × 64 int32 tile (18 KiB, in L1), then the epilogue on it.
 template <typename A>
 void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, EpilogueFn epi) {
-  const int K = w.K(), N = w.N(), k_quads = w.k_quads(), panels = w.panels();
+  const int K = w.K(), N = w.N(), k_quads = w.k_quads();
   const long lda = 4L * k_quads;
   constexpr long ldt = kVnniPanels * kPanel;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
-  const Tiling tiling(M, panels);
-  const VnniKernel full = vnni_kernel(kVnniPanels, kVnniRows);
-  const long wstride = static_cast<long>(k_quads) * kPanel * 4;  // bytes from one panel to the next
+  const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
     std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
@@ -531,16 +530,8 @@ void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilog
       for (int p = p_begin; p < p_end; p += kVnniPanels) {
         const int np = std::min(kVnniPanels, p_end - p);
         const int ncols = std::min(kPanel * np, N - p * kPanel);
-        for (int k0 = 0; k0 < k_quads; k0 += kVnniKC) {
-          const int kq = std::min(kVnniKC, k_quads - k0);
-          const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
-          for (int r = 0; r < rows; r += kVnniRows) {
-            const int rr = std::min(kVnniRows, rows - r);
-            const VnniKernel kern = rr == kVnniRows && np == kVnniPanels ? full : vnni_kernel(np, rr);
-            kern(a8.data() + r * lda + 4L * k0, lda, wp, wstride, kq, tile + r * ldt, ldt, ncols, k0 > 0,
-                 corr ? corr + static_cast<long>(p) * kPanel : nullptr);
-          }
-        }
+        for (int k0 = 0; k0 < k_quads; k0 += kVnniKC)
+          vnni_rows(a8.data(), lda, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), ncols, corr, tile, ldt);
         epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
       }
     });
@@ -555,13 +546,11 @@ void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e
   if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0)
     return run_fused_vnni(a, M, w, e, vector ? epilogue_avx512 : epilogue_scalar);
   const EpilogueFn epi = vector ? epilogue_plain : epilogue_scalar;
-  const int K = w.K(), k_pairs = w.k_pairs(), panels = w.panels();
+  const int K = w.K(), k_pairs = w.k_pairs();
   const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
-  const int block_rows = avx2 ? kRows : 4;
-  const BlockKernel full = avx2 ? avx2_kernel(block_rows) : plain_kernel(block_rows);
   const long lda = 2L * k_pairs;
   constexpr long ldt = kPanel;
-  const Tiling tiling(M, panels);
+  const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
     std::vector<std::int16_t> a16(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
@@ -570,15 +559,8 @@ void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e
                     [&](long m0, int rows, int p_begin, int p_end) {
       for (int p = p_begin; p < p_end; ++p) {
         const int ncols = std::min(kPanel, N - p * kPanel);
-        for (int k0 = 0; k0 < k_pairs; k0 += kKC) {
-          const int kc = std::min(kKC, k_pairs - k0);
-          const std::int16_t* wp = w.panel(p) + static_cast<long>(k0) * kPanel * 2;
-          for (int r = 0; r < rows; r += block_rows) {
-            const int rr = std::min(block_rows, rows - r);
-            const BlockKernel kern = rr == block_rows ? full : (avx2 ? avx2_kernel(rr) : plain_kernel(rr));
-            kern(a16.data() + r * lda + 2L * k0, lda, wp, kc, tile + r * ldt, ldt, ncols, k0 > 0);
-          }
-        }
+        for (int k0 = 0; k0 < k_pairs; k0 += kKC)
+          widened_rows(a16.data(), lda, rows, w, p, k0, std::min(kKC, k_pairs - k0), ncols, avx2, tile, ldt);
         epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
       }
     });

@@ -163,13 +163,6 @@ void qk_gemm_head(const std::int8_t* Q, const std::int8_t* KT, std::int32_t* sco
   }
 }
 
-void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
-  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
-#pragma omp parallel for schedule(static)
-  for (long wh = 0; wh < nwh; ++wh) qk_gemm_head(q + wh * N * d, kt + wh * ktb, scores + wh * N * Np, N, d);
-}
-
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias,
                    const float* mask, float deq, float inv_scale) {
   const int N = g.tokens_per_window(), Np = padded_tokens(N), nW = g.windows_per_image();
@@ -521,13 +514,6 @@ void qk_gemm_head(const std::int8_t* Q, const std::int8_t* KT, std::int32_t* sco
   }
 }
 
-void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g) {
-  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
-  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
-#pragma omp parallel for schedule(static)
-  for (long wh = 0; wh < nwh; ++wh) qk_gemm_head(q + wh * N * d, kt + wh * ktb, scores + wh * N * Np, N, d);
-}
-
 void softmax_quant(const std::int32_t* scores, std::uint8_t* probs, const WindowGeometry& g, const float* rel_bias,
                    const float* mask, float deq, float inv_scale) {
   const int N = g.tokens_per_window(), Np = padded_tokens(N), nW = g.windows_per_image();
@@ -750,8 +736,11 @@ void qkv_bias_quant(const std::int8_t* qkv, std::int8_t* q, std::int8_t* kt, std
 }
 
 void qk_gemm(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, const WindowGeometry& g, Impl impl) {
-  if (attention_impl(impl, g.tokens_per_window(), g.head_dim()) == Impl::Avx2) avx2::qk_gemm(q, kt, scores, g);
-  else plain::qk_gemm(q, kt, scores, g);
+  const int N = g.tokens_per_window(), Np = padded_tokens(N), d = g.head_dim();
+  const long nwh = static_cast<long>(g.batch) * g.windows_per_image() * g.heads, ktb = kt_head_bytes(N, d);
+  const auto head = attention_impl(impl, N, d) == Impl::Avx2 ? avx2::qk_gemm_head : plain::qk_gemm_head;
+#pragma omp parallel for schedule(static)
+  for (long wh = 0; wh < nwh; ++wh) head(q + wh * N * d, kt + wh * ktb, scores + wh * N * Np, N, d);
 }
 
 void qk_gemm_head(const std::int8_t* q, const std::int8_t* kt, std::int32_t* scores, int N, int d, Impl impl) {

@@ -372,7 +372,6 @@ void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::in
 #pragma GCC pop_options
 #endif
 
-
 std::atomic<bool> g_avx512_shiftmax{true};  // set_ivit_avx512_shiftmax
 
 bool avx512_shiftmax_allowed() {
@@ -616,20 +615,20 @@ class IvitCpuPlan final : public Plan {
           }
 #endif
           for (int i = 0; i < N; ++i) {
-          const long r = wh * N + i;
-          const std::int32_t* sc = scores.data() + static_cast<std::size_t>(i) * Np;
-          const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
-          const float* mk = mask ? mask + (static_cast<std::size_t>(win % nw) * N + i) * Np : nullptr;
-          std::uint8_t* out = m_probs.data() + r * Np;
-          if (fast_att) {
-            shiftmax_row_fast(sp, sc, rb, mk, N, Np, logit.data(), e.data(), out);
-            continue;
-          }
-          // the reference: ivit::apply for any shift, then ivit::shiftmax_row
-          std::int32_t* lg = logit.data();
-          for (int j = 0; j < N; ++j) lg[j] = mk && mk[j] != 0.f ? bw.masked : sat(ivit::apply(sc[j], bw.att) + rb[j], 127);
-          ivit::shiftmax_row(lg, N, bw.x0, out);
-          std::fill(out + N, out + Np, std::uint8_t{0});
+            const long r = wh * N + i;
+            const std::int32_t* sc = scores.data() + static_cast<std::size_t>(i) * Np;
+            const std::int32_t* rb = bw.rel_bias.data() + (static_cast<std::size_t>(h) * N + i) * N;
+            const float* mk = mask ? mask + (static_cast<std::size_t>(win % nw) * N + i) * Np : nullptr;
+            std::uint8_t* out = m_probs.data() + r * Np;
+            if (fast_att) {
+              shiftmax_row_fast(sp, sc, rb, mk, N, Np, logit.data(), e.data(), out);
+              continue;
+            }
+            // the reference: ivit::apply for any shift, then ivit::shiftmax_row
+            std::int32_t* lg = logit.data();
+            for (int j = 0; j < N; ++j) lg[j] = mk && mk[j] != 0.f ? bw.masked : sat(ivit::apply(sc[j], bw.att) + rb[j], 127);
+            ivit::shiftmax_row(lg, N, bw.x0, out);
+            std::fill(out + N, out + Np, std::uint8_t{0});
           }
         }
       }

@@ -7,9 +7,11 @@
 // integers, each branch requantized to the sum's scale, as I-ViT's QuantAct identity path).
 // Only the logits are dequantized at the end. The same stage names as the other plans.
 //
-// The GEMMs are engine/cpu/igemm.h's exact s8 × s8 → s32 kernels (AVX-512 VNNI, AVX2 or plain,
-// at run time); the other stages are plain loops over engine/ivit.h's functions (Shiftmax's
-// exponentials and ShiftGELU tabulated per block from them), OpenMP over rows. The CUDA plan
+// The linears run engine/cpu/igemm.h's igemm_fused (exact s8 × s8 GEMMs, AVX-512 VNNI, AVX2 or
+// plain at run time, with each layer's requantization and residual add in the epilogue); q·kᵀ
+// and p·v run the int8 plan's exact attention kernels; the other stages are vector loops over
+// engine/ivit.h's functions (ShiftGELU tabulated per block, Shiftmax on AVX-512 where the CPU has
+// it), OpenMP over rows, windows or heads. The CUDA plan
 // (engine/cuda/ivit_plan.cpp) computes the same integers (checked bit for bit). Needs an int8 file quantized by a swinscope-cli
 // that records the extra ranges (engine/quantize.h, ivit_amax_names); the patch embedding's
 // and the head's float weights are quantized here, per output channel.

@@ -5,6 +5,7 @@
 // embedding, mean pooling) is nearly translation invariant.
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -46,4 +47,22 @@ inline void write_idx_set(const std::string& dir, const std::string& set, int co
     im.write(reinterpret_cast<const char*>(img.data()), static_cast<std::streamsize>(img.size()));
     lb.put(static_cast<char>(c));
   }
+}
+
+// The fixture the train / distill tests share (test_distill, test_dist): in `dir`, a training
+// set "train" (256 images of 16 × 16, 4 classes), a validation folder "val" holding a "t10k" set
+// (64 images), and "tiny.json", a two-stage SWIN for them.
+inline constexpr const char* kTinyTrainConfig =
+    R"({"name": "test_tiny", "img_size": 16, "patch_size": 2, "in_chans": 1, "num_classes": 4, "embed_dim": 16,
+        "depths": [2, 2], "num_heads": [2, 4], "window_size": 4, "mlp_ratio": 2.0})";
+struct TinyTrainFiles {
+  std::string train_images, val_dir, config;
+};
+inline TinyTrainFiles write_tiny_train_fixture(const std::string& dir) {
+  write_idx_set(dir, "train", 256, 16, 4, 1);
+  const std::string val = dir + "/val";
+  std::filesystem::create_directories(val);
+  write_idx_set(val, "t10k", 64, 16, 4, 2);
+  std::ofstream(dir + "/tiny.json") << kTinyTrainConfig;
+  return {dir + "/train-images-idx3-ubyte", val, dir + "/tiny.json"};
 }

@@ -31,10 +31,6 @@ using namespace swinscope;
 
 namespace {
 
-const char* kConfig =
-    R"({"name": "test_tiny", "img_size": 16, "patch_size": 2, "in_chans": 1, "num_classes": 4, "embed_dim": 16,
-        "depths": [2, 2], "num_heads": [2, 4], "window_size": 4, "mlp_ratio": 2.0})";
-
 // The largest over tensors of max|a − b| / max|a|: rounding differences from summing a batch
 // in two halves are ~1e-7 of a tensor's scale.
 //
@@ -134,13 +130,10 @@ class TestDist : public QObject {
     const auto probe = run_cli({"launch", "--nproc-per-node", "1", "--", "train", "--help"});
     if (probe.err.contains("no distributed path")) QSKIP("this swinscope-cli was built without Gloo (libgloo-dev)");
     QVERIFY2(probe.code == 0, qPrintable(probe.err));
-    write_idx_set(m_dir.path().toStdString(), "train", 256, 16, 4, 1);
-    QDir().mkpath(path("val"));
-    write_idx_set(path("val").toStdString(), "t10k", 64, 16, 4, 2);
-    m_train = path("train-images-idx3-ubyte");
-    m_val = path("val");
-    m_config = path("tiny.json");
-    std::ofstream(m_config.toStdString()) << kConfig;
+    const TinyTrainFiles f = write_tiny_train_fixture(m_dir.path().toStdString());
+    m_train = QString::fromStdString(f.train_images);
+    m_val = QString::fromStdString(f.val_dir);  // a folder holding one IDX set
+    m_config = QString::fromStdString(f.config);
     m_teacher = path("teacher.safetensors");
     const auto r = run_cli({"train", "--arch", m_config, "--data", m_train, "--epochs", "4", "--batch", "32", "--lr", "5e-3",
                             "--warmup", "1", "--seed", "3", "--threads", "1", "--out", m_teacher});

@@ -43,11 +43,46 @@ struct Tables {
   std::int32_t x0 = 0;
   float inv_x0 = 0.f, half_inv_x0 = 0.f;
   bool exp_vector_ok = false;
-  bool small_rel_bias = false;  // every |relative position bias code| < 2^29 (shiftmax_row_avx512)
+  // The AVX-512 Shiftmax's logit offsets: per mask class and head, (N, N) int16, the relative
+  // position bias code, or kMaskedKey where the shift mask separates the pair. The windows of one
+  // image fall into a few mask classes (none; the last column, the last row, the corner), so the
+  // bias and the mask take 2 bytes a pair where they took 8 (int32 bias, float mask), and with
+  // the loop over windows inside the loop over heads one head's few tables stay in L1.
+  std::vector<std::int16_t> offsets;  // (classes, heads, N, N)
+  std::vector<int> win_class;         // (nW): each window's class
+  std::vector<char> class_cut;        // (classes): whether the class's mask cuts any pair
+  bool bias16 = false;                // every |relative position bias code| ≤ 32767: offsets filled
   std::vector<std::int8_t> gelu;  // (256 maxima) × (256 codes); x > m never occurs
 };
 
-Tables make_tables(const ivit::Block& b) {
+constexpr std::int16_t kMaskedKey = INT16_MIN;
+
+// Tables::offsets from the block's bias (heads, N, N) and its stage's shift mask (nW, N, Np) or
+// null.
+void fill_offsets(Tables& t, const ivit::Block& b, const float* mask, int nw, int heads, int N, int Np) {
+  t.bias16 = std::all_of(b.rel_bias.begin(), b.rel_bias.end(), [](std::int32_t v) { return v >= -32767 && v <= 32767; });
+  if (!t.bias16) return;
+  const std::size_t nn = static_cast<std::size_t>(N) * N;
+  std::vector<std::vector<bool>> classes;
+  t.win_class.assign(static_cast<std::size_t>(nw), 0);
+  for (int win = 0; win < nw; ++win) {
+    std::vector<bool> cut(nn, false);
+    for (int i = 0; mask && i < N; ++i)
+      for (int j = 0; j < N; ++j) cut[static_cast<std::size_t>(i) * N + j] = mask[(static_cast<std::size_t>(win) * N + i) * Np + j] != 0.f;
+    const auto it = std::find(classes.begin(), classes.end(), cut);
+    t.win_class[static_cast<std::size_t>(win)] = static_cast<int>(it - classes.begin());
+    if (it == classes.end()) classes.push_back(std::move(cut));
+  }
+  for (const auto& c : classes) t.class_cut.push_back(std::find(c.begin(), c.end(), true) != c.end() ? 1 : 0);
+  t.offsets.resize(classes.size() * static_cast<std::size_t>(heads) * nn);
+  for (std::size_t c = 0; c < classes.size(); ++c)
+    for (int h = 0; h < heads; ++h)
+      for (std::size_t ij = 0; ij < nn; ++ij)
+        t.offsets[(c * static_cast<std::size_t>(heads) + static_cast<std::size_t>(h)) * nn + ij] =
+            classes[c][ij] ? kMaskedKey : static_cast<std::int16_t>(b.rel_bias[static_cast<std::size_t>(h) * nn + ij]);
+}
+
+Tables make_tables(const ivit::Block& b, const float* mask, int nw, int heads, int N, int Np) {
   Tables t;
   t.exp.resize(255);
   t.exp_masked.resize(255);
@@ -55,7 +90,7 @@ Tables make_tables(const ivit::Block& b) {
     t.exp[static_cast<std::size_t>(i)] = ivit::exp_shift(-i, b.x0, ivit::kShiftmaxN);
     t.exp_masked[static_cast<std::size_t>(i)] = ivit::exp_shift(static_cast<std::int64_t>(b.masked) - (i - 127), b.x0, ivit::kShiftmaxN);
   }
-  t.small_rel_bias = std::all_of(b.rel_bias.begin(), b.rel_bias.end(), [](std::int32_t v) { return v > -(1 << 29) && v < (1 << 29); });
+  fill_offsets(t, b, mask, nw, heads, N, Np);
   t.x0 = b.x0;
   t.exp_vector_ok = b.x0 < 0 && b.x0 >= -(1 << 14);
   if (t.exp_vector_ok) {
@@ -265,13 +300,15 @@ bool cpu_avx512_shiftmax() {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 // shiftmax_row_fast for rows of N ≤ 64 keys with AVX-512, the same integers: the logits'
 // dyadic on even and odd int32 lanes as int64 (vpmuldq, vpsraq), clamped to ±2^30 before the
-// bias (|bias| < 2^29 is checked by the caller, so the ±127 clamp after it is unchanged), the
+// bias (|bias| ≤ 32767: Tables::bias16, so the ±127 clamp after it is unchanged), the
 // exponentials computed in int32 lanes (Tables::exp_vector_ok), the sum and the ratio in int64.
 // R rows at once (independent chains interleaved: one row is a long chain of reductions, the
-// division and the output). Row r: scores sc[r], bias rb[r], mask mk[r] (or null), out[r].
-template <int R>
-SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* const* sc, const std::int32_t* const* rb,
-                                     const float* const* mk, int N, int Np, std::uint8_t* const* out) {
+// division and the output). Row r: scores sc[r], logit offsets off[r] (Tables::offsets: the
+// bias, or kMaskedKey for a key the shift mask cuts off; Masked: the block has a shift mask),
+// out[r].
+template <int R, bool Masked>
+SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* const* sc, const std::int16_t* const* off,
+                                     int N, int Np, std::uint8_t* const* out) {
   const int nv = (N + 15) / 16;
   __m512i lg[R][4], ev[R][4];
   __mmask16 live[4];
@@ -290,13 +327,11 @@ SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, co
       lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
       hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
       __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
-      x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(live[v], rb[r] + 16 * v));
+      const __m512i b = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(live[v], off[r] + 16 * v));
+      x = _mm512_add_epi32(x, b);
       x = _mm512_max_epi32(_mm512_min_epi32(x, lim), _mm512_sub_epi32(_mm512_setzero_si512(), lim));
-      if (mk[r]) {
-        const __m512 f = _mm512_maskz_loadu_ps(live[v], mk[r] + 16 * v);
-        const __mmask16 masked = _mm512_mask_cmp_ps_mask(live[v], f, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-        x = _mm512_mask_mov_epi32(x, masked, _mm512_set1_epi32(p.masked));
-      }
+      if constexpr (Masked)
+        x = _mm512_mask_mov_epi32(x, _mm512_mask_cmpeq_epi32_mask(live[v], b, _mm512_set1_epi32(kMaskedKey)), _mm512_set1_epi32(p.masked));
       lg[r][v] = x;
       mx[r] = _mm512_mask_max_epi32(mx[r], live[v], mx[r], x);
     }
@@ -348,25 +383,29 @@ SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, co
       _mm_mask_storeu_epi8(out[r] + 16 * v, st, bytes);
     }
 }
-// All N rows of one (window, head), two at a time: scores and the mask (N, Np), the bias (N, N),
-// out (N, Np).
-void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int32_t* rb, const float* mk,
-                          int N, int Np, std::uint8_t* out) {
+// All N rows of one (window, head), two at a time: scores (N, Np), the logit offsets (N, N) of
+// Tables::offsets (masked: some are kMaskedKey), out (N, Np).
+template <bool Masked>
+void shiftmax_head_avx512_t(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int16_t* off, int N, int Np,
+                            std::uint8_t* out) {
   int i = 0;
   for (; i + 2 <= N; i += 2) {
     const std::int32_t* s2[2] = {sc + static_cast<long>(i) * Np, sc + static_cast<long>(i + 1) * Np};
-    const std::int32_t* b2[2] = {rb + static_cast<long>(i) * N, rb + static_cast<long>(i + 1) * N};
-    const float* m2[2] = {mk ? mk + static_cast<long>(i) * Np : nullptr, mk ? mk + static_cast<long>(i + 1) * Np : nullptr};
+    const std::int16_t* b2[2] = {off + static_cast<long>(i) * N, off + static_cast<long>(i + 1) * N};
     std::uint8_t* o2[2] = {out + static_cast<long>(i) * Np, out + static_cast<long>(i + 1) * Np};
-    shiftmax_rows_avx512<2>(p, tab, s2, b2, m2, N, Np, o2);
+    shiftmax_rows_avx512<2, Masked>(p, tab, s2, b2, N, Np, o2);
   }
   if (i < N) {
     const std::int32_t* s1[1] = {sc + static_cast<long>(i) * Np};
-    const std::int32_t* b1[1] = {rb + static_cast<long>(i) * N};
-    const float* m1[1] = {mk ? mk + static_cast<long>(i) * Np : nullptr};
+    const std::int16_t* b1[1] = {off + static_cast<long>(i) * N};
     std::uint8_t* o1[1] = {out + static_cast<long>(i) * Np};
-    shiftmax_rows_avx512<1>(p, tab, s1, b1, m1, N, Np, o1);
+    shiftmax_rows_avx512<1, Masked>(p, tab, s1, b1, N, Np, o1);
   }
+}
+void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int16_t* off, bool masked, int N,
+                          int Np, std::uint8_t* out) {
+  if (masked) return shiftmax_head_avx512_t<true>(p, tab, sc, off, N, Np, out);
+  shiftmax_head_avx512_t<false>(p, tab, sc, off, N, Np, out);
 }
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
@@ -404,7 +443,11 @@ class IvitCpuPlan final : public Plan {
     for (const auto& b : m_p.blocks) {
       widen(b.qkv), widen(b.proj), widen(b.fc1), widen(b.fc2);
     }
-    for (const auto& b : m_p.blocks) m_tables.push_back(make_tables(b));
+    for (const auto& b : m_p.blocks) {
+      const int s = b.stage, H = c.stage_resolution(s), w = c.stage_window(s), N = w * w;
+      const float* mask = b.shift > 0 ? m_p.stages[static_cast<std::size_t>(s)].mask.data() : nullptr;
+      m_tables.push_back(make_tables(b, mask, (H / w) * (H / w), c.num_heads[s], N, int8::padded_tokens(N)));
+    }
     for (const auto& b : m_p.blocks) token_map(b.stage, b.shift);  // built here: run() allocates nothing
     std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, kt_e = 0, vp_e = 0, hid_e = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
@@ -596,21 +639,23 @@ class IvitCpuPlan final : public Plan {
       sp.exp = tab.exp.data();
       sp.exp_masked = tab.exp_masked.data();
 #ifdef SWS_HAVE_AVX512_SHIFTMAX
-      const bool avx512 = fast_att && N <= 64 && tab.exp_vector_ok && tab.small_rel_bias && m_avx512_shiftmax;
+      const bool avx512 = fast_att && N <= 64 && tab.exp_vector_ok && tab.bias16 && m_avx512_shiftmax;
 #endif
 #pragma omp parallel
       {
         std::vector<std::int32_t> logit(static_cast<std::size_t>(N)), scores(static_cast<std::size_t>(N) * Np);
         std::vector<std::int64_t> e(static_cast<std::size_t>(N));
+        // heads outside, windows inside: one head's few offset tables stay in L1
 #pragma omp for schedule(static)
-        for (long wh = 0; wh < wins * heads; ++wh) {
-          const int h = static_cast<int>(wh % heads);
-          const long win = wh / heads;
+        for (long hw = 0; hw < wins * heads; ++hw) {
+          const int h = static_cast<int>(hw / wins);
+          const long win = hw % wins, wh = win * heads + h;
           int8::qk_gemm_head(m_q.data() + wh * N * d, m_k.data() + wh * ktb, scores.data(), N, d, int8::best_impl());
 #ifdef SWS_HAVE_AVX512_SHIFTMAX
           if (avx512) {
-            shiftmax_head_avx512(sp, tab, scores.data(), bw.rel_bias.data() + static_cast<std::size_t>(h) * N * N,
-                                 mask ? mask + static_cast<std::size_t>(win % nw) * N * Np : nullptr, N, Np, m_probs.data() + wh * N * Np);
+            const int cls = tab.win_class[static_cast<std::size_t>(win % nw)];
+            shiftmax_head_avx512(sp, tab, scores.data(), tab.offsets.data() + (static_cast<std::size_t>(cls) * heads + h) * N * N,
+                                 tab.class_cut[static_cast<std::size_t>(cls)] != 0, N, Np, m_probs.data() + wh * N * Np);
             continue;
           }
 #endif

@@ -298,108 +298,99 @@ bool cpu_avx512_shiftmax() {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on its own _mm512_undefined operands
 #pragma GCC diagnostic ignored "-Wuninitialized"
-// shiftmax_row_fast for rows of N ≤ 64 keys with AVX-512, the same integers: the logits'
-// dyadic on even and odd int32 lanes as int64 (vpmuldq, vpsraq), clamped to ±2^30 before the
-// bias (|bias| ≤ 32767: Tables::bias16, so the ±127 clamp after it is unchanged), the
+// shiftmax_row_fast for the N ≤ 64 rows of one (window, head) with AVX-512, the same integers:
+// the logits' dyadic on even and odd int32 lanes as int64 (vpmuldq, vpsraq), clamped to ±2^30
+// before the offset (|bias| ≤ 32767: Tables::bias16, so the ±127 clamp after it is unchanged), the
 // exponentials computed in int32 lanes (Tables::exp_vector_ok), the sum and the ratio in int64.
-// R rows at once (independent chains interleaved: one row is a long chain of reductions, the
-// division and the output). Row r: scores sc[r], logit offsets off[r] (Tables::offsets: the
-// bias, or kMaskedKey for a key the shift mask cuts off; Masked: the block has a shift mask),
-// out[r].
-template <int R, bool Masked>
-SWS_INLINE void shiftmax_rows_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* const* sc, const std::int16_t* const* off,
-                                     int N, int Np, std::uint8_t* const* out) {
-  const int nv = (N + 15) / 16;
-  __m512i lg[R][4], ev[R][4];
-  __mmask16 live[4];
-  const __m512i m = _mm512_set1_epi64(p.att_m), rd = _mm512_set1_epi64(p.att_rd);
-  const __m512i wide = _mm512_set1_epi64(std::int64_t{1} << 30), lim = _mm512_set1_epi32(127);
-  const __m128i sh = _mm_cvtsi32_si128(p.att_sh);
-  __m512i mx[R];
-  for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_epi32(-127);
-  for (int v = 0; v < nv; ++v) {
-    const int left = N - 16 * v;
-    live[v] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    for (int r = 0; r < R; ++r) {
-      const __m512i s = _mm512_maskz_loadu_epi32(live[v], sc[r] + 16 * v);
-      __m512i lo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, m), rd), sh);
-      __m512i hi = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m), rd), sh);
-      lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
-      hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), _mm512_sub_epi64(_mm512_setzero_si512(), wide));
-      __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
-      const __m512i b = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(live[v], off[r] + 16 * v));
-      x = _mm512_add_epi32(x, b);
-      x = _mm512_max_epi32(_mm512_min_epi32(x, lim), _mm512_sub_epi32(_mm512_setzero_si512(), lim));
-      if constexpr (Masked)
-        x = _mm512_mask_mov_epi32(x, _mm512_mask_cmpeq_epi32_mask(live[v], b, _mm512_set1_epi32(kMaskedKey)), _mm512_set1_epi32(p.masked));
-      lg[r][v] = x;
-      mx[r] = _mm512_mask_max_epi32(mx[r], live[v], mx[r], x);
-    }
-  }
-  const __m512i floor127 = _mm512_set1_epi32(-127);
-  const __m512 inv_x0 = _mm512_set1_ps(tab.inv_x0), half_inv_x0 = _mm512_set1_ps(tab.half_inv_x0);
-  const __m512i x0 = _mm512_set1_epi32(tab.x0), n1 = _mm512_set1_epi32(ivit::kShiftmaxN - 1);
-  const __m512i half = _mm512_set1_epi64(std::int64_t{1} << (ivit::kOutShift - 1)), top = _mm512_set1_epi64(ivit::kOutMax);
-  __m512i recip[R];
-  for (int r = 0; r < R; ++r) {
-    const std::int32_t mxs = _mm512_reduce_max_epi32(mx[r]);
-    const __m512i vmx = _mm512_set1_epi32(mxs);
-    const __m512i e_masked = _mm512_set1_epi32(tab.exp_masked32[static_cast<std::size_t>(mxs + 127)]);
-    __m512i sum = _mm512_setzero_si512();
-    for (int v = 0; v < nv; ++v) {
-      const __mmask16 is_masked = _mm512_mask_cmplt_epi32_mask(live[v], lg[r][v], floor127);
-      const __mmask16 plain = static_cast<__mmask16>(live[v] & ~is_masked);
-      // exp_shift(lg − max) for the plain lanes (Tables: the quotient by x0 in float, checked)
-      const __m512i t0 = _mm512_sub_epi32(lg[r][v], vmx);
-      const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(t0, _mm512_srai_epi32(t0, 1)), _mm512_srai_epi32(t0, 4));
-      const __m512i q = _mm512_cvttps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(t), inv_x0, half_inv_x0));
-      const __m512i base = _mm512_sub_epi32(_mm512_sub_epi32(t, _mm512_mullo_epi32(q, x0)), _mm512_add_epi32(x0, x0));
-      const __m512i esh = _mm512_sub_epi32(n1, q);
-      const __mmask16 left = _mm512_cmpge_epi32_mask(esh, _mm512_setzero_si512());
-      __m512i e = _mm512_mask_blend_epi32(left, _mm512_srav_epi32(base, _mm512_sub_epi32(_mm512_setzero_si512(), esh)),
-                                          _mm512_sllv_epi32(base, esh));
-      e = _mm512_maskz_mov_epi32(plain, e);
-      e = _mm512_mask_mov_epi32(e, is_masked, e_masked);
-      ev[r][v] = e;
-      sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
-      sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
-    }
-    // ivit::ratio_q8 written out as in shiftmax_row_fast (its cap and guard never act here)
-    recip[r] = _mm512_set1_epi64(ivit::reciprocal(_mm512_reduce_add_epi64(sum)));
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < nv; ++v) {
-      const __m512i lo = _mm512_min_epi64(
-          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(ev[r][v])), recip[r]), half),
-                            ivit::kOutShift),
-          top);
-      const __m512i hi = _mm512_min_epi64(
-          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(ev[r][v], 1)), recip[r]), half),
-                            ivit::kOutShift),
-          top);
-      const __m128i bytes = _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(lo), _mm512_cvtepi64_epi8(hi));
-      const int room = Np - 16 * v;  // dead lanes hold e = 0, so they store the padding's zeros
-      const __mmask16 st = room >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << room) - 1u);
-      _mm_mask_storeu_epi8(out[r] + 16 * v, st, bytes);
-    }
-}
-// All N rows of one (window, head), two at a time: scores (N, Np), the logit offsets (N, N) of
-// Tables::offsets (masked: some are kMaskedKey), out (N, Np).
+// Three passes over the rows (logits and row maxima; exponentials, row sums and reciprocals;
+// outputs) through an L1 buffer: each row is a long chain (a reduction, then the next pass's
+// work, a reduction, a 64-bit division), and short per-row loops let the core overlap the
+// chains of neighbouring rows. Scores sc (N, Np), logit offsets off (N, N) of Tables::offsets
+// (the bias, or kMaskedKey for a key the shift mask cuts off; Masked: some are), out (N, Np).
 template <bool Masked>
 void shiftmax_head_avx512_t(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int16_t* off, int N, int Np,
                             std::uint8_t* out) {
-  int i = 0;
-  for (; i + 2 <= N; i += 2) {
-    const std::int32_t* s2[2] = {sc + static_cast<long>(i) * Np, sc + static_cast<long>(i + 1) * Np};
-    const std::int16_t* b2[2] = {off + static_cast<long>(i) * N, off + static_cast<long>(i + 1) * N};
-    std::uint8_t* o2[2] = {out + static_cast<long>(i) * Np, out + static_cast<long>(i + 1) * Np};
-    shiftmax_rows_avx512<2, Masked>(p, tab, s2, b2, N, Np, o2);
+  constexpr int kLd = 64;
+  alignas(64) std::int32_t buf[64 * kLd];  // (N, kLd): the logits, then the exponentials
+  std::int32_t row_max[64];
+  std::int64_t recip[64];
+  const int nv = (N + 15) / 16;
+  __mmask16 live[4];
+  for (int v = 0; v < nv; ++v) {
+    const int left = N - 16 * v;
+    live[v] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
   }
-  if (i < N) {
-    const std::int32_t* s1[1] = {sc + static_cast<long>(i) * Np};
-    const std::int16_t* b1[1] = {off + static_cast<long>(i) * N};
-    std::uint8_t* o1[1] = {out + static_cast<long>(i) * Np};
-    shiftmax_rows_avx512<1, Masked>(p, tab, s1, b1, N, Np, o1);
+  {  // logits and row maxima
+    const __m512i m = _mm512_set1_epi64(p.att_m), rd = _mm512_set1_epi64(p.att_rd);
+    const __m512i wide = _mm512_set1_epi64(std::int64_t{1} << 30), nwide = _mm512_set1_epi64(-(std::int64_t{1} << 30));
+    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+    const __m512i masked_key = _mm512_set1_epi32(kMaskedKey), masked = _mm512_set1_epi32(p.masked);
+    const __m128i sh = _mm_cvtsi32_si128(p.att_sh);
+    for (int i = 0; i < N; ++i) {
+      __m512i mx = nlim;
+      for (int v = 0; v < nv; ++v) {
+        const __m512i s = _mm512_maskz_loadu_epi32(live[v], sc + static_cast<long>(i) * Np + 16 * v);
+        __m512i lo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, m), rd), sh);
+        __m512i hi = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m), rd), sh);
+        lo = _mm512_max_epi64(_mm512_min_epi64(lo, wide), nwide);
+        hi = _mm512_max_epi64(_mm512_min_epi64(hi, wide), nwide);
+        __m512i x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), lo, _mm512_slli_epi64(hi, 32));
+        const __m512i b = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(live[v], off + static_cast<long>(i) * N + 16 * v));
+        x = _mm512_max_epi32(_mm512_min_epi32(_mm512_add_epi32(x, b), lim), nlim);
+        if constexpr (Masked) x = _mm512_mask_mov_epi32(x, _mm512_mask_cmpeq_epi32_mask(live[v], b, masked_key), masked);
+        _mm512_store_si512(buf + i * kLd + 16 * v, x);
+        mx = _mm512_mask_max_epi32(mx, live[v], mx, x);
+      }
+      row_max[i] = _mm512_reduce_max_epi32(mx);
+    }
+  }
+  {  // exponentials, row sums and reciprocals
+    const __m512i floor127 = _mm512_set1_epi32(-127);
+    const __m512 inv_x0 = _mm512_set1_ps(tab.inv_x0), half_inv_x0 = _mm512_set1_ps(tab.half_inv_x0);
+    const __m512i x0 = _mm512_set1_epi32(tab.x0), x0x2 = _mm512_set1_epi32(2 * tab.x0), n1 = _mm512_set1_epi32(ivit::kShiftmaxN - 1);
+    for (int i = 0; i < N; ++i) {
+      const __m512i vmx = _mm512_set1_epi32(row_max[i]);
+      const __m512i e_masked = _mm512_set1_epi32(tab.exp_masked32[static_cast<std::size_t>(row_max[i] + 127)]);
+      __m512i sum = _mm512_setzero_si512();
+      for (int v = 0; v < nv; ++v) {
+        const __m512i lg = _mm512_load_si512(buf + i * kLd + 16 * v);
+        const __mmask16 is_masked = _mm512_mask_cmplt_epi32_mask(live[v], lg, floor127);
+        const __mmask16 plain = static_cast<__mmask16>(live[v] & ~is_masked);
+        // exp_shift(lg − max) for the plain lanes (Tables: the quotient by x0 in float, checked)
+        const __m512i t0 = _mm512_sub_epi32(lg, vmx);
+        const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(t0, _mm512_srai_epi32(t0, 1)), _mm512_srai_epi32(t0, 4));
+        const __m512i q = _mm512_cvttps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(t), inv_x0, half_inv_x0));
+        const __m512i base = _mm512_sub_epi32(_mm512_sub_epi32(t, _mm512_mullo_epi32(q, x0)), x0x2);
+        const __m512i esh = _mm512_sub_epi32(n1, q);
+        const __mmask16 left = _mm512_cmpge_epi32_mask(esh, _mm512_setzero_si512());
+        __m512i e = _mm512_mask_blend_epi32(left, _mm512_srav_epi32(base, _mm512_sub_epi32(_mm512_setzero_si512(), esh)),
+                                            _mm512_sllv_epi32(base, esh));
+        e = _mm512_maskz_mov_epi32(plain, e);
+        e = _mm512_mask_mov_epi32(e, is_masked, e_masked);
+        _mm512_store_si512(buf + i * kLd + 16 * v, e);
+        sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)));
+        sum = _mm512_add_epi64(sum, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)));
+      }
+      // ivit::ratio_q8 written out as in shiftmax_row_fast (its cap and guard never act here)
+      recip[i] = ivit::reciprocal(_mm512_reduce_add_epi64(sum));
+    }
+  }
+  // the outputs round(e · R / 2^45), at most 255; dead lanes hold e = 0, so they store the padding's zeros
+  const __m512i half = _mm512_set1_epi64(std::int64_t{1} << (ivit::kOutShift - 1)), top = _mm512_set1_epi64(ivit::kOutMax);
+  for (int i = 0; i < N; ++i) {
+    const __m512i r = _mm512_set1_epi64(recip[i]);
+    for (int v = 0; v < nv; ++v) {
+      const __m512i e = _mm512_load_si512(buf + i * kLd + 16 * v);
+      const __m512i lo = _mm512_min_epi64(
+          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(e)), r), half), ivit::kOutShift), top);
+      const __m512i hi = _mm512_min_epi64(
+          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(e, 1)), r), half), ivit::kOutShift),
+          top);
+      const __m128i bytes = _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(lo), _mm512_cvtepi64_epi8(hi));
+      const int room = Np - 16 * v;
+      const __mmask16 st = room >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << room) - 1u);
+      _mm_mask_storeu_epi8(out + static_cast<long>(i) * Np + 16 * v, st, bytes);
+    }
   }
 }
 void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::int32_t* sc, const std::int16_t* off, bool masked, int N,

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
@@ -382,6 +383,58 @@ class TestIGemm : public QObject {
             const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::ResidualShift0, false);
             QVERIFY2(eu.empty(), eu.c_str());
           }
+  }
+
+  // The int32-lane form of the AVX-512 epilogue (igemm.cpp epilogue_narrow), where the weights
+  // bound every result inside ±2^30: small weights, every output kind but Residual, hi at the
+  // type's maximum (saturating stores) and below it, against the definition; then one column
+  // whose extreme accumulator puts the result just below 2^30 (taken, exact at the edge) and
+  // a bias 3 more (refused: the 64-bit form, still exact).
+  void fusedNarrowPath() {
+    std::mt19937 rng(25);
+    const bool vnni = igemm_kernel_available(IGemmKernel::Avx512Vnni);
+    int i = 0;
+    for (IGemmOut out : {IGemmOut::S8, IGemmOut::U8, IGemmOut::S16, IGemmOut::S32, IGemmOut::Residual16})
+      for (long M : {1L, 49L, 151L})
+        for (int N : {3, 40, 96}) {
+          const int K = 96;
+          auto [a, w] = random_operands<std::int8_t>(rng, M, N, K);
+          for (auto& x : w) x = static_cast<std::int8_t>(x / 8);  // |w| ≤ 16: Σ|w| ≤ 1536
+          const IGemmWeights packed(w.data(), N, K);
+          const auto acc = reference(a, M, w, N, K);
+          std::int64_t amax = 1;
+          for (std::int64_t v : acc) amax = std::max(amax, std::abs(v));
+          FusedParams p = make_params(rng, out, N, amax, ShiftMix::Vector);
+          for (auto& b : p.bias) b = std::clamp<std::int64_t>(b, -amax, amax);
+          for (auto& sh : p.shift) sh = std::clamp(sh, 20, 62);  // results below 2^30
+          if (out == IGemmOut::Residual16) p.e.res_shift = 31;
+          if (++i % 3 == 0) p.e.hi -= 5;  // not the type's maximum: clamped, not saturated
+          QVERIFY2(igemm_narrow_epilogue_applies(p.e, packed, true) == vnni, out_name(out));
+          const std::string what = std::string(out_name(out)) + " narrow M=" + std::to_string(M) + " N=" + std::to_string(N);
+          const std::string e = out == IGemmOut::S8    ? check_fused<std::int8_t>(rng, a, M, packed, acc, p, what, false)
+                                : out == IGemmOut::U8  ? check_fused<std::uint8_t>(rng, a, M, packed, acc, p, what, false)
+                                : out == IGemmOut::S32 ? check_fused<std::int32_t>(rng, a, M, packed, acc, p, what, false)
+                                                       : check_fused<std::int16_t>(rng, a, M, packed, acc, p, what, false);
+          QVERIFY2(e.empty(), e.c_str());
+        }
+    // The edge: a = −128, w = −127 (acc = 128·Σ|w|, the bound itself), m = 2^31 − 1, shift 24.
+    const int K = 40, N = 1;
+    const long M = 7;
+    std::vector<std::int8_t> a(static_cast<std::size_t>(M * K), -128), w(static_cast<std::size_t>(K), -127);
+    for (long r = 1; r < M; ++r) a[static_cast<std::size_t>(r * K + r)] = static_cast<std::int8_t>(r * 17);  // acc just below
+    const IGemmWeights packed(w.data(), N, K);
+    const auto acc = reference(a, M, w, N, K);
+    const std::int64_t top = 128LL * 127 * K;
+    for (std::int64_t extra : {0, 3}) {
+      FusedParams p;
+      p.m = {2147483647}, p.shift = {24};
+      p.bias = {(std::int64_t{1} << 23) - top - 2 + extra};  // (top + bias)·m / 2^24 just below 2^30
+      p.e.bias = p.bias.data(), p.e.m = p.m.data(), p.e.shift = p.shift.data();
+      p.e.out = IGemmOut::S32, p.e.lo = INT32_MIN, p.e.hi = INT32_MAX;
+      QCOMPARE(igemm_narrow_epilogue_applies(p.e, packed, true), vnni && extra == 0);
+      const std::string e = check_fused<std::int32_t>(rng, a, M, packed, acc, p, "edge +" + std::to_string(extra), false);
+      QVERIFY2(e.empty(), e.c_str());
+    }
   }
 
   // A null bias is zero; the overloads without a kernel run the default one; null m, shift or

@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -133,6 +135,32 @@ bool epilogue_vector_ok(const IGemmEpilogue& e, int N) {
 
 using EpilogueFn = void (*)(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e);
 
+std::atomic<bool> g_narrow_epilogue{true};  // set_igemm_narrow_epilogue
+
+// Whether every requantized value of this call (e passed epilogue_vector_ok: shifts 1…62) provably lies in
+// (−2^30, 2^30), and for Residual16 every residual term too: the bound per column n comes from
+// the weights, |acc| ≤ amax·Σₖ|w[n][k]| (amax 128 for s8 activations, 255 for u8), and the
+// residual's from |x| ≤ 32768. Then the AVX-512 form may clamp, add and saturate in int32 lanes
+// after the 64-bit products (epilogue_avx512_h's Narrow form). Not for Residual (its int32 x
+// has no bound).
+bool epilogue_narrow(const IGemmEpilogue& e, const IGemmWeights& w, int amax) {
+  if (!g_narrow_epilogue.load() || e.out == IGemmOut::Residual) return false;
+  // bound·|m| + 2^(shift−1) < 2^(shift+30), i.e. bound·|m| < (2^31 − 1)·2^(shift−1), checked in
+  // double with a 2^−40 margin for the two roundings (per call, so cheap: no 128-bit steps)
+  constexpr double kMargin = 1.0 + 0x1p-40, kRoom = 2147483647.0;
+  const auto fits = [&](double bound, std::int32_t m, int shift) {
+    return bound * std::fabs(static_cast<double>(m)) * kMargin < kRoom * static_cast<double>(std::int64_t{1} << (shift - 1));
+  };
+  if (e.out == IGemmOut::Residual16 && !fits(32768.0, e.res_m, e.res_shift)) return false;
+  const std::int64_t* abs_sum = w.abs_sum();
+  bool ok = true;
+  for (int n = 0; n < w.N(); ++n) {
+    const double b = std::fabs(static_cast<double>(e.bias[n]));
+    ok &= fits(static_cast<double>(amax * abs_sum[n]) + b, e.m[n], e.shift[n]);
+  }
+  return ok;
+}
+
 // AVX2 kernels, compiled for that target here and chosen at run time (best_igemm_kernel()),
 // so the build stays baseline x86-64, as in engine/cpu/int8_ops.cpp.
 #pragma GCC push_options
@@ -249,7 +277,57 @@ inline __m512i lo_dw_s64(__m512i x) { return _mm512_maskz_srai_epi64(kAll8, _mm5
 inline __m512i hi_dw_s64(__m512i x) { return _mm512_maskz_srai_epi64(kAll8, x, 32); }
 inline __m512i hi_dw(__m512i x) { return _mm512_maskz_srli_epi64(kAll8, x, 32); }
 
-template <IGemmOut O, int H>
+inline __m512i min32(__m512i a, __m512i b) { return _mm512_maskz_min_epi32(0xFFFF, a, b); }
+inline __m512i max32(__m512i a, __m512i b) { return _mm512_maskz_max_epi32(0xFFFF, a, b); }
+
+// The Narrow form's constants: [lo, hi] ∩ int32, whether hi is the output type's maximum, the
+// residual's multiplier and shift.
+struct NarrowConst {
+  __m512i lo, hi, rm, rrd, rneg;
+  __m128i rsh;
+  bool sat_hi;
+  explicit NarrowConst(const IGemmEpilogue& e)
+      : lo(_mm512_set1_epi32(static_cast<std::int32_t>(std::clamp<std::int64_t>(e.lo, INT32_MIN, INT32_MAX)))),
+        hi(_mm512_set1_epi32(static_cast<std::int32_t>(std::clamp<std::int64_t>(e.hi, INT32_MIN, INT32_MAX)))),
+        rm(_mm512_set1_epi64(e.res_m)),
+        rrd(_mm512_set1_epi64(e.out == IGemmOut::Residual16 ? std::int64_t{1} << (e.res_shift - 1) : 0)),
+        rneg(_mm512_set1_epi32(-32767)),
+        rsh(_mm_cvtsi32_si128(e.out == IGemmOut::Residual16 ? e.res_shift : 0)),
+        sat_hi((e.out == IGemmOut::S8 && e.hi == 127) || (e.out == IGemmOut::U8 && e.hi == 255 && e.lo >= 0) ||
+               (e.out == IGemmOut::S16 && e.hi == 32767)) {}
+};
+
+// v (16 int32 in column order, inside ±2^30) clamped, for Residual16 added to its residual term,
+// and stored at dst + off under mask k.
+template <IGemmOut O>
+inline void narrow_store(const IGemmEpilogue& e, long off, __mmask16 k, __m512i v, const NarrowConst& c) {
+  v = max32(v, c.lo);
+  if constexpr (O == IGemmOut::Residual16) {
+    std::int16_t* d = static_cast<std::int16_t*>(e.dst) + off;
+    const __m512i x = _mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_maskz_loadu_epi16(k, d));
+    const __m512i re = _mm512_maskz_sra_epi64(kAll8, _mm512_add_epi64(mul32x32(x, c.rm), c.rrd), c.rsh);
+    const __m512i ro = _mm512_maskz_sra_epi64(kAll8, _mm512_add_epi64(mul32x32(hi_dw(x), c.rm), c.rrd), c.rsh);
+    v = max32(_mm512_add_epi32(min32(v, c.hi), _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CCAA)), c.rneg);
+    _mm256_mask_storeu_epi16(d, k, _mm512_maskz_cvtsepi32_epi16(0xFFFF, v));  // saturates at 32767
+  } else if constexpr (O == IGemmOut::S8) {
+    if (c.sat_hi) _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, _mm512_maskz_cvtsepi32_epi8(0xFFFF, v));
+    else _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, _mm512_maskz_cvtepi32_epi8(0xFFFF, min32(v, c.hi)));
+  } else if constexpr (O == IGemmOut::U8) {
+    if (c.sat_hi) _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, _mm512_maskz_cvtusepi32_epi8(0xFFFF, v));
+    else _mm_mask_storeu_epi8(static_cast<std::int8_t*>(e.dst) + off, k, _mm512_maskz_cvtepi32_epi8(0xFFFF, min32(v, c.hi)));
+  } else if constexpr (O == IGemmOut::S16) {
+    if (c.sat_hi) _mm256_mask_storeu_epi16(static_cast<std::int16_t*>(e.dst) + off, k, _mm512_maskz_cvtsepi32_epi16(0xFFFF, v));
+    else _mm256_mask_storeu_epi16(static_cast<std::int16_t*>(e.dst) + off, k, _mm512_maskz_cvtepi32_epi16(0xFFFF, min32(v, c.hi)));
+  } else {
+    _mm512_mask_storeu_epi32(static_cast<std::int32_t*>(e.dst) + off, k, min32(v, c.hi));
+  }
+}
+
+// Narrow (epilogue_narrow holds): the 64-bit clamps are left out, the low dwords merged straight
+// after the shifts, then [lo, hi] ∩ int32, the residual add and its ±32767 in int32 lanes (2 and
+// 3 steps per 16 outputs fewer), and where hi is the output type's maximum a saturating vpmovsdb /
+// vpmovusdb / vpmovsdw in place of the min.
+template <IGemmOut O, int H, bool Narrow>
 void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   const __m512i lo = _mm512_set1_epi64(e.lo), hi = _mm512_set1_epi64(e.hi), one = _mm512_set1_epi64(1);
   const __m512i rm = _mm512_set1_epi64(e.res_m), rlim = _mm512_set1_epi64(32767), rneg = _mm512_set1_epi64(-32767);
@@ -258,6 +336,7 @@ void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, lon
   const __m512i rsh = _mm512_set1_epi64(kResidual ? e.res_shift : 1);
   const __m512i rrd = sllv64(one, _mm512_sub_epi64(rsh, one));
   const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+  const NarrowConst nw(e);
   __mmask16 k[H];
   __m512i mE[H], mO[H], cE[H], cO[H], sE[H], sO[H];
   for (int h = 0; h < H; ++h) {
@@ -282,6 +361,10 @@ void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, lon
       const __m512i acc = _mm512_maskz_loadu_epi32(k[h], tr + 16 * h);
       __m512i ve = srav64(_mm512_add_epi64(mul32x32(acc, mE[h]), cE[h]), sE[h]);
       __m512i vo = srav64(_mm512_add_epi64(mul32x32(hi_dw(acc), mO[h]), cO[h]), sO[h]);
+      if constexpr (Narrow) {
+        narrow_store<O>(e, off + 16 * h, k[h], _mm512_mask_shuffle_epi32(ve, 0xAAAA, vo, _MM_PERM_CCAA), nw);
+        continue;
+      }
       ve = min64(max64(ve, lo), hi);
       vo = min64(max64(vo, lo), hi);
       if constexpr (kResidual) {
@@ -305,25 +388,36 @@ void epilogue_avx512_h(const std::int32_t* t, long ldt, int rows, int ncols, lon
   }
 }
 
-template <IGemmOut O>
+template <IGemmOut O, bool Narrow>
 void epilogue_avx512_t(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   for (int j0 = 0; j0 < ncols; j0 += 32) {  // one pass for the kernels' tiles (≤ 32 columns)
     const int c = std::min(32, ncols - j0);
     if (c > 16)
-      epilogue_avx512_h<O, 2>(t + j0, ldt, rows, c, m0, n0 + j0, e);
+      epilogue_avx512_h<O, 2, Narrow>(t + j0, ldt, rows, c, m0, n0 + j0, e);
     else
-      epilogue_avx512_h<O, 1>(t + j0, ldt, rows, c, m0, n0 + j0, e);
+      epilogue_avx512_h<O, 1, Narrow>(t + j0, ldt, rows, c, m0, n0 + j0, e);
   }
 }
 
 void epilogue_avx512(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   switch (e.out) {
-    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual: return epilogue_avx512_t<IGemmOut::Residual>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual: return epilogue_avx512_t<IGemmOut::Residual, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16, false>(t, ldt, rows, ncols, m0, n0, e);
+  }
+}
+
+void epilogue_avx512_narrow(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+  switch (e.out) {
+    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16, true>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual: break;  // epilogue_narrow refuses it
   }
 }
 
@@ -544,7 +638,10 @@ void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e
   const int N = w.N();
   const bool vector = epilogue_vector_ok(e, N);
   if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0)
-    return run_fused_vnni(a, M, w, e, vector ? epilogue_avx512 : epilogue_scalar);
+    return run_fused_vnni(a, M, w, e,
+                          !vector ? epilogue_scalar
+                          : epilogue_narrow(e, w, std::is_signed_v<A> ? 128 : 255) ? epilogue_avx512_narrow
+                                                                                 : epilogue_avx512);
   const EpilogueFn epi = vector ? epilogue_plain : epilogue_scalar;
   const int K = w.K(), k_pairs = w.k_pairs();
   const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
@@ -597,6 +694,16 @@ std::string igemm_kernel_name(IGemmKernel k) {
   return "plain";
 }
 
+void set_igemm_narrow_epilogue(bool on) { g_narrow_epilogue.store(on); }
+
+bool igemm_narrow_epilogue_applies(const IGemmEpilogue& e, const IGemmWeights& w, bool s8_activations) {
+  if (!cpu_avx512_vnni() || w.k_quads() == 0 || !e.m || !e.shift) return false;
+  std::vector<std::int64_t> zero;
+  IGemmEpilogue z = e;
+  if (!z.bias) zero.assign(static_cast<std::size_t>(w.N()), 0), z.bias = zero.data();
+  return epilogue_vector_ok(z, w.N()) && epilogue_narrow(z, w, s8_activations ? 128 : 255);
+}
+
 std::string igemm_impl() { return igemm_kernel_name(best_igemm_kernel()); }
 
 IGemmWeights::IGemmWeights(const std::int8_t* w, int N, int K) : m_N(N), m_K(K) {
@@ -606,10 +713,12 @@ IGemmWeights::IGemmWeights(const std::int8_t* w, int N, int K) : m_N(N), m_K(K) 
   m_k_pairs = (K + 1) / 2;
   m_panels = (N + kPanel - 1) / kPanel;
   m_packed.assign(static_cast<std::size_t>(m_panels) * static_cast<std::size_t>(m_k_pairs) * kPanel * 2, 0);
+  m_abs_sum.assign(static_cast<std::size_t>(N), 0);
   for (int n = 0; n < N; ++n) {
     std::int16_t* p = m_packed.data() + static_cast<std::size_t>(n / kPanel) * m_k_pairs * kPanel * 2 + (n % kPanel) * 2;
     const std::int8_t* wr = w + static_cast<long>(n) * K;
     for (int k = 0; k < K; ++k) p[static_cast<std::size_t>(k / 2) * kPanel * 2 + k % 2] = wr[k];
+    for (int k = 0; k < K; ++k) m_abs_sum[static_cast<std::size_t>(n)] += wr[k] < 0 ? -wr[k] : wr[k];
   }
   if (!cpu_avx512_vnni()) return;
   m_k_quads = (K + 3) / 4;

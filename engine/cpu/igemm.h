@@ -58,12 +58,14 @@ class IGemmWeights {
     return m_quads.data() + static_cast<std::size_t>(p) * static_cast<std::size_t>(m_k_quads) * kPanel * 4;
   }
   const std::int32_t* s8_correction() const { return m_s8_correction.data(); }  // (panels · 16)
+  const std::int64_t* abs_sum() const { return m_abs_sum.data(); }             // (N): Σₖ |w[n][k]|
 
  private:
   int m_N = 0, m_K = 0, m_k_pairs = 0, m_panels = 0, m_k_quads = 0;
   std::vector<std::int16_t> m_packed;          // (panels, k_pairs, 16, 2)
   std::vector<std::int8_t> m_quads;            // (panels, k_quads, 16, 4), AVX-512 VNNI only
   std::vector<std::int32_t> m_s8_correction;  // (panels · 16), AVX-512 VNNI only
+  std::vector<std::int64_t> m_abs_sum;         // (N)
 };
 
 // acc (M, N) = A (M, K) · Wᵀ, exact. A row-major with stride K; acc row-major with stride N.
@@ -89,6 +91,9 @@ void igemm(const std::uint8_t* a, long M, const IGemmWeights& w, std::int32_t* a
 // Bit for bit the same as igemm() followed by that scalar formula. The vector path
 // ((acc + bias)·m + 2^(shift−1)) >> shift in int64 runs when every column's shift (and
 // res_shift for Residual) is in 1…62 and lo ≤ hi; otherwise the scalar formula itself.
+// With AVX-512 VNNI, a call whose results provably stay inside ±2^30 (from the weights'
+// Σₖ|w[n][k]|; every output kind but Residual) clamps, adds the residual and saturates in int32
+// lanes after the 64-bit products: the same bits, fewer steps (igemm.cpp, epilogue_narrow).
 // row_map must be injective (rows of one call never share a destination row).
 enum class IGemmOut { S8, U8, S16, S32, Residual, Residual16 };
 struct IGemmEpilogue {
@@ -110,5 +115,8 @@ void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGem
 void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e);
 void igemm_fused(const std::int8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel);
 void igemm_fused(const std::uint8_t* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel);
+// Tests and benchmarks: the int32-lane form off (default on), and whether a call would take it.
+void set_igemm_narrow_epilogue(bool on);
+bool igemm_narrow_epilogue_applies(const IGemmEpilogue& e, const IGemmWeights& w, bool s8_activations);
 
 }  // namespace swinscope::cpu

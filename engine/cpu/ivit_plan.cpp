@@ -555,8 +555,9 @@ class IvitCpuPlan final : public Plan {
 #pragma omp parallel
     {
       std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
+      const RowLayerNorm& ln = vln(m_p.patch_ln);
 #pragma omp for schedule(static)
-      for (long r = 0; r < rows; ++r) vln(m_p.patch_ln).row(m_p.patch_ln, m_acc.data() + r * C, m_x.data() + r * C, scratch.data(), 32767);
+      for (long r = 0; r < rows; ++r) ln.row(m_p.patch_ln, m_acc.data() + r * C, m_x.data() + r * C, scratch.data(), 32767);
     }
   }
 
@@ -570,6 +571,7 @@ class IvitCpuPlan final : public Plan {
 #pragma omp parallel
       {
         std::vector<std::int32_t> row(static_cast<std::size_t>(4 * Cp)), scratch(row.size());
+        const RowLayerNorm& ln = vln(st.ln);
 #pragma omp for schedule(static)
         for (long r = 0; r < rows; ++r) {
           const long b = r / (H * H);
@@ -578,7 +580,7 @@ class IvitCpuPlan final : public Plan {
             const long src = (b * Hp + 2 * i + numerics::merge_dy(q)) * Hp + 2 * j + numerics::merge_dx(q);
             std::copy_n(m_x.data() + src * Cp, Cp, row.data() + static_cast<std::size_t>(q) * Cp);
           }
-          vln(st.ln).row(st.ln, row.data(), m_a.data() + r * 4 * Cp, scratch.data(), 127);
+          ln.row(st.ln, row.data(), m_a.data() + r * 4 * Cp, scratch.data(), 127);
         }
       }
     }
@@ -607,8 +609,9 @@ class IvitCpuPlan final : public Plan {
 #pragma omp parallel
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
+        const RowLayerNorm& ln = vln(bw.ln1);  // looked up once: a hash lookup per row cost ~2 % of a forward
 #pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) vln(bw.ln1).row(bw.ln1, m_x.data() + tok[r] * C, m_a.data() + r * C, scratch.data(), 127);
+        for (long r = 0; r < rows; ++r) ln.row(bw.ln1, m_x.data() + tok[r] * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
     if (m_tap) m_ln1_copy.assign(m_a.begin(), m_a.begin() + rows * C);  // stage 8 overwrites m_a
@@ -685,8 +688,9 @@ class IvitCpuPlan final : public Plan {
 #pragma omp parallel
       {
         std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
+        const RowLayerNorm& ln = vln(bw.ln2);
 #pragma omp for schedule(static)
-        for (long r = 0; r < rows; ++r) vln(bw.ln2).row(bw.ln2, m_x.data() + r * C, m_a.data() + r * C, scratch.data(), 127);
+        for (long r = 0; r < rows; ++r) ln.row(bw.ln2, m_x.data() + r * C, m_a.data() + r * C, scratch.data(), 127);
       }
     });
     auto* h_u8 = reinterpret_cast<std::uint8_t*>(m_h.data());
@@ -810,8 +814,9 @@ class IvitCpuPlan final : public Plan {
       std::vector<std::int32_t> scratch(static_cast<std::size_t>(F));
       std::vector<std::int32_t> row(static_cast<std::size_t>(F));
       std::vector<std::int64_t> sum(static_cast<std::size_t>(F), 0);
+      const RowLayerNorm& ln = vln(m_p.norm);
       for (int t = 0; t < L; ++t) {
-        vln(m_p.norm).row(m_p.norm, m_x.data() + (static_cast<long>(b) * L + t) * F, row.data(), scratch.data(), 127);
+        ln.row(m_p.norm, m_x.data() + (static_cast<long>(b) * L + t) * F, row.data(), scratch.data(), 127);
         for (int f = 0; f < F; ++f) sum[static_cast<std::size_t>(f)] += row[static_cast<std::size_t>(f)];
       }
       for (int f = 0; f < F; ++f)  // the mean, rounded half up

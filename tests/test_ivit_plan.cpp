@@ -5,6 +5,9 @@
 #include <QtTest>
 
 #include <cmath>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "engine/cpu/ivit_plan.h"
 #include "engine/model.h"
@@ -116,6 +119,49 @@ class TestIvitPlan : public QObject {
       swinscope::cpu::set_ivit_avx512_shiftmax(was);
       QVERIFY2(fast == portable, file);
     }
+  }
+
+  // I-LayerNorm's rows as ln1 / ln2 run them (the AVX-512 form where this CPU has it) against
+  // ivit::LayerNorm::row, bit for bit: widths with and without a 16-channel tail, affine scales
+  // from ~2^−20 to ~2^−4 (outputs far past ±127), random, extreme, constant and one-outlier rows,
+  // and rows whose few small codes get y' of a few thousand (so y''s rounding shows in the output);
+  // then a β too large for int32 lanes, which keeps the vector loop (and the same integers).
+  void layerNormRowsExact() {
+    std::mt19937 rng(31);
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("avx512vl");
+    for (int C : {96, 40, 33, 192, 768, 7})
+      for (float s_out : {1e-1f, 1e-3f, 3e-5f, 3e-7f}) {  // 3e-7 at C = 768: y' ≈ ±1200 for x = ±1, scaled by ~0.1
+        std::vector<float> g(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C));
+        std::normal_distribution<float> nd(0.f, 1.f);
+        for (int c = 0; c < C; ++c) g[static_cast<std::size_t>(c)] = nd(rng) * (c % 5 == 0 ? 4.f : 1.f), b[static_cast<std::size_t>(c)] = nd(rng) * 30.f * s_out;  // β codes ~±30
+        if (C > 7) g[3] = 0.f;  // γ = 0
+        swinscope::ivit::LayerNorm ln;
+        ln.bind(g.data(), b.data(), C, s_out);
+        const long rows = 1024;
+        std::vector<std::int16_t> x(static_cast<std::size_t>(rows * C));
+        for (long r = 0; r < rows; ++r)
+          for (int c = 0; c < C; ++c) {
+            std::int16_t& v = x[static_cast<std::size_t>(r * C + c)];
+            v = r % 8 == 0   ? static_cast<std::int16_t>(rng() % 2 ? 32767 : -32767)                     // extremes
+                : r % 8 == 1 ? static_cast<std::int16_t>(1234)                                           // constant: var 0
+                : r % 8 == 2 ? static_cast<std::int16_t>(c == C / 2 ? 30000 : -5)                        // one outlier
+                : r % 8 == 3 ? static_cast<std::int16_t>(c < C - 8 ? (c % 2 ? 32767 : -32767) : (rng() % 2 ? 1 : -1))  // small y'
+                             : static_cast<std::int16_t>(static_cast<int>(rng() % 65535) - 32767);
+          }
+        std::vector<std::int8_t> got(x.size()), want(x.size());
+        const bool ran = swinscope::cpu::ivit_layernorm_rows(ln, x.data(), rows, got.data());
+        QCOMPARE(ran, avx512);
+        std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
+        for (long r = 0; r < rows; ++r) ln.row(x.data() + r * C, want.data() + r * C, scratch.data(), 127);
+        for (std::size_t i = 0; i < got.size(); ++i)
+          QVERIFY2(got[i] == want[i], ("C=" + std::to_string(C) + " s_out=" + std::to_string(s_out) + " element " + std::to_string(i) + ": " +
+                                       std::to_string(got[i]) + " vs " + std::to_string(want[i])).c_str());
+        ln.beta[0] = std::int64_t{1} << 40;  // outside int32: the vector loop
+        QVERIFY(!swinscope::cpu::ivit_layernorm_rows(ln, x.data(), rows, got.data()));
+        for (long r = 0; r < rows; ++r) ln.row(x.data() + r * C, want.data() + r * C, scratch.data(), 127);
+        QVERIFY(got == want);
+      }
   }
 
   void olderFilesGetTheirRangesAdded() {

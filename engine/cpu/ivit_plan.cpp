@@ -221,13 +221,47 @@ SWS_LAYERNORM_CLONE(std::int32_t, std::int16_t)
 SWS_LAYERNORM_CLONE(std::int16_t, std::int32_t)
 #undef SWS_LAYERNORM_CLONE
 
+bool avx512_shiftmax_allowed();  // set_ivit_avx512_shiftmax: the AVX-512 Shiftmax and LayerNorm
+#if defined(__x86_64__) && defined(__GNUC__)
+void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t* eo, std::int8_t* out);
+#endif
+
 // ivit::LayerNorm::row for vector loops (the reference row when some shift lies outside 1…62).
+// The hot pair (16-bit residual codes in, s8 out at ±127: ln1 and ln2) has an AVX-512 form,
+// layernorm_row16_s8_avx512, where every channel's affine result before the clamp provably fits
+// int32 (|y'| ≤ 2^30 since |x − mean| ≤ √var): its per-channel constants in `eo`, per group of 16
+// channels m, rounding, shift and β, each as 8 even then 8 odd channels (int64).
 struct RowLayerNorm : DyadicArrays {
-  std::vector<std::int64_t> beta;
-  explicit RowLayerNorm(const ivit::LayerNorm& ln) : DyadicArrays(ln.gamma), beta(ln.beta) {}
+  std::vector<std::int64_t> beta, eo;
+  bool narrow16 = false;
+  explicit RowLayerNorm(const ivit::LayerNorm& ln) : DyadicArrays(ln.gamma), beta(ln.beta) {
+    __extension__ using I128 = __int128;
+    narrow16 = vector && avx512_shiftmax_allowed();
+    const int C = static_cast<int>(m.size()), groups = (C + 15) / 16;
+    for (int c = 0; c < C && narrow16; ++c) {
+      const I128 mag = (I128{1} << 30) * (m[static_cast<std::size_t>(c)] < 0 ? -m[static_cast<std::size_t>(c)] : m[static_cast<std::size_t>(c)]);
+      const I128 b = beta[static_cast<std::size_t>(c)] < 0 ? -I128{beta[static_cast<std::size_t>(c)]} : I128{beta[static_cast<std::size_t>(c)]};
+      narrow16 = ((mag + round[static_cast<std::size_t>(c)]) >> shift[static_cast<std::size_t>(c)]) + 1 + b < (I128{1} << 31) - 1;
+    }
+    if (!narrow16) return;
+    eo.assign(static_cast<std::size_t>(groups) * 64, 0);
+    for (int c = 0; c < groups * 16; ++c) {
+      const int g = c / 16, j = c % 16, lane = (j % 2) * 8 + j / 2;  // even channels first
+      const bool live = c < C;
+      std::int64_t* e = eo.data() + static_cast<std::size_t>(g) * 64 + lane;
+      e[0] = live ? m[static_cast<std::size_t>(c)] : 0;
+      e[16] = live ? round[static_cast<std::size_t>(c)] : 0;
+      e[32] = live ? shift[static_cast<std::size_t>(c)] : 1;
+      e[48] = live ? beta[static_cast<std::size_t>(c)] : 0;
+    }
+  }
   template <typename In, typename Out>
   void row(const ivit::LayerNorm& ln, const In* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
     if (!vector) return ln.row(x, out, scratch, lim);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if constexpr (std::is_same_v<In, std::int16_t> && std::is_same_v<Out, std::int8_t>)
+      if (narrow16 && lim == 127) return layernorm_row16_s8_avx512(x, ln.C, eo.data(), out);
+#endif
     layernorm_row(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
   }
 };
@@ -397,6 +431,42 @@ void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::in
                           int Np, std::uint8_t* out) {
   if (masked) return shiftmax_head_avx512_t<true>(p, tab, sc, off, N, Np, out);
   shiftmax_head_avx512_t<false>(p, tab, sc, off, N, Np, out);
+}
+// RowLayerNorm's AVX-512 form (the same integers as layernorm_body): Σx in int32 lanes, Σx² by
+// vpmaddwd (pairs of 16-bit squares, each pair < 2^31) into int64 lanes; then per 16 channels
+// (x − mean)·factor and y'·m on even and odd lanes by vpmuldq (|x − mean| < 2^16, factor < 2^31,
+// |y'| ≤ 2^30, |m| < 2^31), the rounding shift in int64, + β, the low dwords merged (each inside
+// int32: RowLayerNorm::narrow16), −127 as the floor and vpmovsdb's saturation as the ceiling.
+void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t* eo, std::int8_t* out) {
+  __m512i s = _mm512_setzero_si512(), s2 = _mm512_setzero_si512();
+  for (int c = 0; c < C; c += 32) {
+    const __mmask32 k = C - c >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (C - c)) - 1u);
+    const __m512i v = _mm512_maskz_loadu_epi16(k, x + c);
+    s = _mm512_add_epi32(s, _mm512_madd_epi16(v, _mm512_set1_epi16(1)));
+    const __m512i q = _mm512_madd_epi16(v, v);
+    s2 = _mm512_add_epi64(s2, _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(q)),
+                                               _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(q, 1))));
+  }
+  const std::int64_t sum = _mm512_reduce_add_epi32(s), sum2 = _mm512_reduce_add_epi64(s2);
+  const std::int64_t mean = ivit::ilayernorm_mean(sum, C);
+  const std::int64_t var = sum2 - 2 * mean * sum + static_cast<std::int64_t>(C) * mean * mean;
+  const __m512i vmean = _mm512_set1_epi32(static_cast<std::int32_t>(mean)), vf = _mm512_set1_epi64(ivit::ilayernorm_factor_host(var));
+  const __m512i floor = _mm512_set1_epi32(-127);
+  for (int c = 0; c < C; c += 16) {
+    const __mmask16 k = C - c >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (C - c)) - 1u);
+    const std::int64_t* e = eo + static_cast<std::size_t>(c / 16) * 64;
+    const __m512i d = _mm512_sub_epi32(_mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(k, x + c)), vmean);
+    const __m512i ye = _mm512_srai_epi64(_mm512_mul_epi32(d, vf), 1);  // ivit::ilayernorm_out: floor(· / 2)
+    const __m512i yo = _mm512_srai_epi64(_mm512_mul_epi32(_mm512_srli_epi64(d, 32), vf), 1);
+    const __m512i ve = _mm512_add_epi64(
+        _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(ye, _mm512_load_si512(e)), _mm512_load_si512(e + 16)), _mm512_load_si512(e + 32)),
+        _mm512_load_si512(e + 48));
+    const __m512i vo = _mm512_add_epi64(
+        _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(yo, _mm512_load_si512(e + 8)), _mm512_load_si512(e + 24)), _mm512_load_si512(e + 40)),
+        _mm512_load_si512(e + 56));
+    const __m512i v = _mm512_max_epi32(_mm512_mask_shuffle_epi32(ve, 0xAAAA, vo, _MM_PERM_CCAA), floor);
+    _mm_mask_storeu_epi8(out + c, k, _mm512_cvtsepi32_epi8(v));
+  }
 }
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
@@ -872,5 +942,12 @@ class IvitCpuPlan final : public Plan {
 std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch) { return std::make_unique<IvitCpuPlan>(model, max_batch); }
 
 bool set_ivit_avx512_shiftmax(bool allowed) { return g_avx512_shiftmax.exchange(allowed); }
+
+bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int8_t* out) {
+  const RowLayerNorm r(ln);
+  std::vector<std::int32_t> scratch(static_cast<std::size_t>(ln.C));
+  for (long i = 0; i < rows; ++i) r.row(ln, x + i * ln.C, out + i * ln.C, scratch.data(), 127);
+  return r.narrow16;
+}
 
 }  // namespace swinscope::cpu

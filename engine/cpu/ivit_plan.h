@@ -15,17 +15,25 @@
 // (engine/cuda/ivit_plan.cpp) computes the same integers (checked bit for bit). Needs an int8 file quantized by a swinscope-cli
 // that records the extra ranges (engine/quantize.h, ivit_amax_names); the patch embedding's
 // and the head's float weights are quantized here, per output channel.
+#include <cstdint>
 #include <memory>
 
+#include "engine/ivit_params.h"
 #include "engine/plan.h"
 
 namespace swinscope::cpu {
 
 std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch);
 
-// For tests: false makes the plans built afterwards run Shiftmax on the portable path (tabulated
-// exponentials) even where the AVX-512 kernel could run, so both are checked on one machine.
+// For tests: false makes the plans built afterwards run Shiftmax and I-LayerNorm on their portable
+// paths (tabulated exponentials; the compiler-vectorized row) even where the AVX-512 kernels
+// could run, so both are checked on one machine.
 // Returns the previous setting (true at start).
 bool set_ivit_avx512_shiftmax(bool allowed);
+
+// For tests: `rows` rows of 16-bit codes (rows, ln.C) through the plan's I-LayerNorm row to s8
+// at ±127, as ln1 / ln2 run it; returns whether the AVX-512 form ran (where this CPU, the setting
+// above and the per-channel int32 bound allow it), else the vector loop did.
+bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int8_t* out);
 
 }  // namespace swinscope::cpu

@@ -224,7 +224,9 @@ inline __m512i dpbusd(__m512i acc, __m512i a_u8, __m512i w_s8) {
 }
 
 // c (rows, ncols ≤ 16·P) (+)= a (rows, 4·kq) · (P panels' blocks (kq, 16, 4), wstride bytes apart)ᵀ (+ corr).
-template <int R, int P>
+// Flip: a holds s8 codes, each quad's bytes turned to u8 (x + 128 = x ^ 0x80) after the
+// broadcast (a vpxord beside the vpdpbusd, so igemm reads an s8 A in place: no u8 copy).
+template <int R, int P, bool Flip>
 void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp, long wstride, int kq, std::int32_t* c,
                 long ldc, int ncols, bool accumulate, const std::int32_t* corr) {
   __m512i s[R][P];
@@ -237,7 +239,8 @@ void block_vnni(const std::uint8_t* a, long lda, const std::int8_t* wp, long wst
     for (int r = 0; r < R; ++r) {
       std::int32_t quad;
       std::memcpy(&quad, a + r * lda + 4 * q, sizeof quad);
-      const __m512i b = _mm512_set1_epi32(quad);
+      __m512i b = _mm512_set1_epi32(quad);
+      if constexpr (Flip) b = _mm512_xor_si512(b, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
       for (int p = 0; p < P; ++p) s[r][p] = dpbusd(s[r][p], b, wv[p]);
     }
   }
@@ -428,28 +431,32 @@ constexpr int kVnniRows = 6;
 constexpr int kVnniKC = 256;   // K quads per cache block: a panel's block is 16 KiB
 static_assert(kMC % kVnniRows == 0, "whole register blocks per row chunk");
 
-template <int P>
+template <int P, bool Flip>
 VnniKernel vnni_kernel_p(int rows) {
   static_assert(kVnniRows <= 6, "register blocks up to 6 rows are instantiated");
   switch (rows) {
-    case 1: return block_vnni<1, P>;
-    case 2: return block_vnni<2, P>;
-    case 3: return block_vnni<3, P>;
-    case 4: return block_vnni<4, P>;
-    case 5: return block_vnni<5, P>;
-    default: return block_vnni<6, P>;
+    case 1: return block_vnni<1, P, Flip>;
+    case 2: return block_vnni<2, P, Flip>;
+    case 3: return block_vnni<3, P, Flip>;
+    case 4: return block_vnni<4, P, Flip>;
+    case 5: return block_vnni<5, P, Flip>;
+    default: return block_vnni<6, P, Flip>;
   }
 }
 // Up to kVnniPanels panels per block: 6 rows × 64 columns is 24 accumulators, 4 weight
 // registers and the broadcast, inside the 32 zmm registers, with 10 loads per 24 vpdpbusd.
 constexpr int kVnniPanels = 4;
-VnniKernel vnni_kernel(int panels, int rows) {
+template <bool Flip>
+VnniKernel vnni_kernel_f(int panels, int rows) {
   switch (panels) {
-    case 1: return vnni_kernel_p<1>(rows);
-    case 2: return vnni_kernel_p<2>(rows);
-    case 3: return vnni_kernel_p<3>(rows);
-    default: return vnni_kernel_p<4>(rows);
+    case 1: return vnni_kernel_p<1, Flip>(rows);
+    case 2: return vnni_kernel_p<2, Flip>(rows);
+    case 3: return vnni_kernel_p<3, Flip>(rows);
+    default: return vnni_kernel_p<4, Flip>(rows);
   }
+}
+VnniKernel vnni_kernel(int panels, int rows, bool flip) {
+  return flip ? vnni_kernel_f<true>(panels, rows) : vnni_kernel_f<false>(panels, rows);
 }
 
 BlockKernel plain_kernel(int rows) {
@@ -540,15 +547,37 @@ void to_u8(const A* a, long m0, int rows, int K, long lda, std::uint8_t* out) {
   }
 }
 
+// A row chunk's rows as the VNNI kernels read them (u8, stride 4·k_quads): where K is a multiple
+// of 4 A itself (s8 codes flipped to u8 inside the kernel), else a padded u8 copy.
+template <typename A>
+struct RowChunk {
+  const A* a;
+  int K;
+  bool direct, flip;
+  std::vector<std::uint8_t> copy;
+  const std::uint8_t* rows = nullptr;
+  RowChunk(const A* a_, const IGemmWeights& w) : a(a_), K(w.K()), direct(w.K() % 4 == 0), flip(direct && std::is_signed_v<A>) {
+    if (!direct) copy.resize(static_cast<std::size_t>(kMC) * 4 * static_cast<std::size_t>(w.k_quads()));
+  }
+  void load(long m0, int n) {
+    if (direct) {
+      rows = reinterpret_cast<const std::uint8_t*>(a + m0 * static_cast<long>(K));
+      return;
+    }
+    to_u8(a, m0, n, K, static_cast<long>(copy.size() / kMC), copy.data());
+    rows = copy.data();
+  }
+};
+
 // One K block (quads [k0, k0 + kq)) of panels [p, p + np) over a row chunk's u8 rows (a8,
 // stride lda): register blocks of kVnniRows rows into c (rows, ncols ≤ 16·np, stride ldc; column
 // 0 is panel p's), added onto c when k0 > 0; corr: the s8 correction (s8 activations) or null.
-void vnni_rows(const std::uint8_t* a8, long lda, int rows, const IGemmWeights& w, int p, int np, int k0, int kq, int ncols,
+void vnni_rows(const std::uint8_t* a8, long lda, bool flip, int rows, const IGemmWeights& w, int p, int np, int k0, int kq, int ncols,
                const std::int32_t* corr, std::int32_t* c, long ldc) {
   const long wstride = static_cast<long>(w.k_quads()) * kPanel * 4;  // bytes from one panel to the next
   const std::int8_t* wp = w.quad_panel(p) + static_cast<long>(k0) * kPanel * 4;
   for (int r = 0; r < rows; r += kVnniRows)
-    vnni_kernel(np, std::min(kVnniRows, rows - r))(a8 + r * lda + 4L * k0, lda, wp, wstride, kq, c + r * ldc, ldc, ncols, k0 > 0,
+    vnni_kernel(np, std::min(kVnniRows, rows - r), flip)(a8 + r * lda + 4L * k0, lda, wp, wstride, kq, c + r * ldc, ldc, ncols, k0 > 0,
                                                   corr ? corr + static_cast<long>(p) * kPanel : nullptr);
 }
 
@@ -566,19 +595,19 @@ void widened_rows(const std::int16_t* a16, long lda, int rows, const IGemmWeight
 
 template <typename A>
 void run_vnni(const A* a, long M, const IGemmWeights& w, std::int32_t* acc) {
-  const int K = w.K(), N = w.N(), k_quads = w.k_quads();
+  const int N = w.N(), k_quads = w.k_quads();
   const long lda = 4L * k_quads;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
   const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
-    std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
-    tiling.for_each([&](long m0, int rows) { to_u8(a, m0, rows, K, lda, a8.data()); },
+    RowChunk<A> chunk(a, w);
+    tiling.for_each([&](long m0, int rows) { chunk.load(m0, rows); },
                     [&](long m0, int rows, int p_begin, int p_end) {
       for (int k0 = 0; k0 < k_quads; k0 += kVnniKC)
         for (int p = p_begin; p < p_end; p += kVnniPanels) {
           const int np = std::min(kVnniPanels, p_end - p);
-          vnni_rows(a8.data(), lda, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), std::min(kPanel * np, N - p * kPanel), corr,
+          vnni_rows(chunk.rows, lda, chunk.flip, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), std::min(kPanel * np, N - p * kPanel), corr,
                     acc + m0 * N + static_cast<long>(p) * kPanel, N);
         }
     });
@@ -610,22 +639,22 @@ void run(const A* a, long M, const IGemmWeights& w, std::int32_t* acc, IGemmKern
 // blocks into a 72 × 64 int32 tile (18 KiB, in L1), then the epilogue on it.
 template <typename A>
 void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, EpilogueFn epi) {
-  const int K = w.K(), N = w.N(), k_quads = w.k_quads();
+  const int N = w.N(), k_quads = w.k_quads();
   const long lda = 4L * k_quads;
   constexpr long ldt = kVnniPanels * kPanel;
   const std::int32_t* corr = std::is_signed_v<A> ? w.s8_correction() : nullptr;
   const Tiling tiling(M, w.panels());
 #pragma omp parallel
   {
-    std::vector<std::uint8_t> a8(static_cast<std::size_t>(kMC) * static_cast<std::size_t>(lda));
+    RowChunk<A> chunk(a, w);
     alignas(64) std::int32_t tile[kMC * ldt];
-    tiling.for_each([&](long m0, int rows) { to_u8(a, m0, rows, K, lda, a8.data()); },
+    tiling.for_each([&](long m0, int rows) { chunk.load(m0, rows); },
                     [&](long m0, int rows, int p_begin, int p_end) {
       for (int p = p_begin; p < p_end; p += kVnniPanels) {
         const int np = std::min(kVnniPanels, p_end - p);
         const int ncols = std::min(kPanel * np, N - p * kPanel);
         for (int k0 = 0; k0 < k_quads; k0 += kVnniKC)
-          vnni_rows(a8.data(), lda, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), ncols, corr, tile, ldt);
+          vnni_rows(chunk.rows, lda, chunk.flip, rows, w, p, np, k0, std::min(kVnniKC, k_quads - k0), ncols, corr, tile, ldt);
         epi(tile, ldt, rows, ncols, m0, p * kPanel, e);
       }
     });

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <map>
 #include <unordered_map>
@@ -209,26 +210,27 @@ SWS_INLINE void layernorm_body(const In* x, int C, const std::int64_t* mm, const
     out[c] = static_cast<Out>(v);
   }
 }
-// The pairs the plan uses: the 16-bit residual stream or an int32 row in, s8 / 16-bit / int32 out.
+// The pairs the plan uses: 16-bit codes in (the residual stream, the patch GEMM's output), s8 /
+// 16-bit / int32 out.
 #define SWS_LAYERNORM_CLONE(IN, OUT)                                                                                    \
   SWS_CLONES void layernorm_row(const IN* x, int C, const std::int64_t* mm, const std::int64_t* rd, const std::int64_t* sh, \
                                 const std::int64_t* b, std::int64_t lim, OUT* out) {                                      \
     layernorm_body(x, C, mm, rd, sh, b, lim, out);                                                                        \
   }
 SWS_LAYERNORM_CLONE(std::int16_t, std::int8_t)
-SWS_LAYERNORM_CLONE(std::int32_t, std::int8_t)
-SWS_LAYERNORM_CLONE(std::int32_t, std::int16_t)
+SWS_LAYERNORM_CLONE(std::int16_t, std::int16_t)
 SWS_LAYERNORM_CLONE(std::int16_t, std::int32_t)
 #undef SWS_LAYERNORM_CLONE
 
 bool avx512_shiftmax_allowed();  // set_ivit_avx512_shiftmax: the AVX-512 Shiftmax and LayerNorm
 #if defined(__x86_64__) && defined(__GNUC__)
-void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t* eo, std::int8_t* out);
+template <typename Out>
+void layernorm_row16_avx512(const std::int16_t* x, int C, const std::int64_t* eo, Out* out);
 #endif
 
 // ivit::LayerNorm::row for vector loops (the reference row when some shift lies outside 1…62).
-// The hot pair (16-bit residual codes in, s8 out at ±127: ln1 and ln2) has an AVX-512 form,
-// layernorm_row16_s8_avx512, where every channel's affine result before the clamp provably fits
+// 16-bit codes in, s8 at ±127 or 16-bit codes at ±32767 out (ln1, ln2, the merges' and the
+// patch embedding's LayerNorms) have an AVX-512 form, layernorm_row16_avx512, where every channel's affine result before the clamp provably fits
 // int32 (|y'| ≤ 2^30 since |x − mean| ≤ √var): its per-channel constants in `eo`, per group of 16
 // channels m, rounding, shift and β, each as 8 even then 8 odd channels (int64).
 struct RowLayerNorm : DyadicArrays {
@@ -259,8 +261,8 @@ struct RowLayerNorm : DyadicArrays {
   void row(const ivit::LayerNorm& ln, const In* x, Out* out, std::int32_t* scratch, std::int64_t lim) const {
     if (!vector) return ln.row(x, out, scratch, lim);
 #if defined(__x86_64__) && defined(__GNUC__)
-    if constexpr (std::is_same_v<In, std::int16_t> && std::is_same_v<Out, std::int8_t>)
-      if (narrow16 && lim == 127) return layernorm_row16_s8_avx512(x, ln.C, eo.data(), out);
+    if constexpr (std::is_same_v<In, std::int16_t> && (std::is_same_v<Out, std::int8_t> || std::is_same_v<Out, std::int16_t>))
+      if (narrow16 && lim == std::numeric_limits<Out>::max()) return layernorm_row16_avx512(x, ln.C, eo.data(), out);
 #endif
     layernorm_row(x, ln.C, m.data(), round.data(), shift.data(), beta.data(), lim, out);
   }
@@ -436,8 +438,10 @@ void shiftmax_head_avx512(const ShiftmaxRow& p, const Tables& tab, const std::in
 // vpmaddwd (pairs of 16-bit squares, each pair < 2^31) into int64 lanes; then per 16 channels
 // (x − mean)·factor and y'·m on even and odd lanes by vpmuldq (|x − mean| < 2^16, factor < 2^31,
 // |y'| ≤ 2^30, |m| < 2^31), the rounding shift in int64, + β, the low dwords merged (each inside
-// int32: RowLayerNorm::narrow16), −127 as the floor and vpmovsdb's saturation as the ceiling.
-void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t* eo, std::int8_t* out) {
+// int32: RowLayerNorm::narrow16), −lim as the floor and vpmovsdb's / vpmovsdw's saturation as the
+// ceiling (lim = 127 for s8 out, 32767 for 16-bit codes).
+template <typename Out>
+void layernorm_row16_avx512(const std::int16_t* x, int C, const std::int64_t* eo, Out* out) {
   __m512i s = _mm512_setzero_si512(), s2 = _mm512_setzero_si512();
   for (int c = 0; c < C; c += 32) {
     const __mmask32 k = C - c >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << (C - c)) - 1u);
@@ -451,7 +455,7 @@ void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t*
   const std::int64_t mean = ivit::ilayernorm_mean(sum, C);
   const std::int64_t var = sum2 - 2 * mean * sum + static_cast<std::int64_t>(C) * mean * mean;
   const __m512i vmean = _mm512_set1_epi32(static_cast<std::int32_t>(mean)), vf = _mm512_set1_epi64(ivit::ilayernorm_factor_host(var));
-  const __m512i floor = _mm512_set1_epi32(-127);
+  const __m512i floor = _mm512_set1_epi32(-static_cast<int>(std::numeric_limits<Out>::max()));
   for (int c = 0; c < C; c += 16) {
     const __mmask16 k = C - c >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (C - c)) - 1u);
     const std::int64_t* e = eo + static_cast<std::size_t>(c / 16) * 64;
@@ -465,9 +469,14 @@ void layernorm_row16_s8_avx512(const std::int16_t* x, int C, const std::int64_t*
         _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(yo, _mm512_load_si512(e + 8)), _mm512_load_si512(e + 24)), _mm512_load_si512(e + 40)),
         _mm512_load_si512(e + 56));
     const __m512i v = _mm512_max_epi32(_mm512_mask_shuffle_epi32(ve, 0xAAAA, vo, _MM_PERM_CCAA), floor);
-    _mm_mask_storeu_epi8(out + c, k, _mm512_cvtsepi32_epi8(v));
+    if constexpr (sizeof(Out) == 1)
+      _mm_mask_storeu_epi8(out + c, k, _mm512_cvtsepi32_epi8(v));
+    else
+      _mm256_mask_storeu_epi16(out + c, k, _mm512_cvtsepi32_epi16(v));
   }
 }
+template void layernorm_row16_avx512<std::int8_t>(const std::int16_t*, int, const std::int64_t*, std::int8_t*);
+template void layernorm_row16_avx512<std::int16_t>(const std::int16_t*, int, const std::int64_t*, std::int16_t*);
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 #endif
@@ -531,6 +540,7 @@ class IvitCpuPlan final : public Plan {
     m_x.resize(B * x_e);
     m_a.resize(B * a_e);
     m_acc.resize(B * std::max({acc_e, L0 * c.embed_dim, x_e}));
+    m_patch16.resize(B * L0 * static_cast<std::size_t>(c.embed_dim));
     m_q.resize(B * x_e);
     m_qkv8.resize(B * 3 * x_e);
     m_k.resize(B * kt_e);
@@ -621,13 +631,14 @@ class IvitCpuPlan final : public Plan {
     const float inv = 1.f / m_p.s_img;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; ++r) quantize_s8(m_cols.data() + r * pk, pk, inv, m_cols_q.data() + r * pk);
-    igemm_fused(m_cols_q.data(), rows, packed(m_p.patch), rq(m_p.patch).epilogue(IGemmOut::S32, m_acc.data(), C, -32767, 32767));
+    // ±32767 codes as 16 bits, so the LayerNorm takes its 16-bit (AVX-512) row
+    igemm_fused(m_cols_q.data(), rows, packed(m_p.patch), rq(m_p.patch).epilogue(IGemmOut::S16, m_patch16.data(), C, -32767, 32767));
 #pragma omp parallel
     {
       std::vector<std::int32_t> scratch(static_cast<std::size_t>(C));
       const RowLayerNorm& ln = vln(m_p.patch_ln);
 #pragma omp for schedule(static)
-      for (long r = 0; r < rows; ++r) ln.row(m_p.patch_ln, m_acc.data() + r * C, m_x.data() + r * C, scratch.data(), 32767);
+      for (long r = 0; r < rows; ++r) ln.row(m_p.patch_ln, m_patch16.data() + r * C, m_x.data() + r * C, scratch.data(), 32767);
     }
   }
 
@@ -640,7 +651,8 @@ class IvitCpuPlan final : public Plan {
       Span sp(rec, kMergeLnQuant, -1);
 #pragma omp parallel
       {
-        std::vector<std::int32_t> row(static_cast<std::size_t>(4 * Cp)), scratch(row.size());
+        std::vector<std::int16_t> row(static_cast<std::size_t>(4 * Cp));  // the residual stream's codes, gathered
+        std::vector<std::int32_t> scratch(row.size());
         const RowLayerNorm& ln = vln(st.ln);
 #pragma omp for schedule(static)
         for (long r = 0; r < rows; ++r) {
@@ -934,6 +946,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int16_t> m_x;  // the residual stream: 16-bit codes (every write saturates to ±32767)
   std::vector<std::int32_t> m_acc, m_head_acc;
+  std::vector<std::int16_t> m_patch16;  // the patch embedding's GEMM out, (B·L0, embed_dim)
   std::map<std::pair<int, int>, std::vector<long>> m_token_maps;  // (stage, shift) → token_map's rows
 };
 
@@ -943,11 +956,17 @@ std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch) { return
 
 bool set_ivit_avx512_shiftmax(bool allowed) { return g_avx512_shiftmax.exchange(allowed); }
 
-bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int8_t* out) {
+namespace {
+template <typename Out>
+bool layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, Out* out) {
   const RowLayerNorm r(ln);
   std::vector<std::int32_t> scratch(static_cast<std::size_t>(ln.C));
-  for (long i = 0; i < rows; ++i) r.row(ln, x + i * ln.C, out + i * ln.C, scratch.data(), 127);
+  for (long i = 0; i < rows; ++i) r.row(ln, x + i * ln.C, out + i * ln.C, scratch.data(), std::numeric_limits<Out>::max());
   return r.narrow16;
 }
+}  // namespace
+
+bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int8_t* out) { return layernorm_rows(ln, x, rows, out); }
+bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int16_t* out) { return layernorm_rows(ln, x, rows, out); }
 
 }  // namespace swinscope::cpu

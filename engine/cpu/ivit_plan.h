@@ -32,8 +32,10 @@ std::unique_ptr<Plan> make_ivit_plan(const Model& model, int max_batch);
 bool set_ivit_avx512_shiftmax(bool allowed);
 
 // For tests: `rows` rows of 16-bit codes (rows, ln.C) through the plan's I-LayerNorm row to s8
-// at ±127, as ln1 / ln2 run it; returns whether the AVX-512 form ran (where this CPU, the setting
-// above and the per-channel int32 bound allow it), else the vector loop did.
+// at ±127 (as ln1, ln2 and the merges run it) or to 16-bit codes at ±32767 (the patch
+// embedding's); returns whether the AVX-512 form ran (where this CPU, the setting above and the
+// per-channel int32 bound allow it), else the vector loop did.
 bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int8_t* out);
+bool ivit_layernorm_rows(const ivit::LayerNorm& ln, const std::int16_t* x, long rows, std::int16_t* out);
 
 }  // namespace swinscope::cpu

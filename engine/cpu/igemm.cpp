@@ -402,27 +402,22 @@ void epilogue_avx512_t(const std::int32_t* t, long ldt, int rows, int ncols, lon
   }
 }
 
-void epilogue_avx512(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
+// Narrow: epilogue_narrow holds (never for Residual).
+template <bool Narrow>
+void epilogue_avx512_n(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
   switch (e.out) {
-    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8, false>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8, false>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16, false>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32, false>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual: return epilogue_avx512_t<IGemmOut::Residual, false>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16, false>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8, Narrow>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8, Narrow>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16, Narrow>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32, Narrow>(t, ldt, rows, ncols, m0, n0, e);
+    case IGemmOut::Residual:
+      if constexpr (!Narrow) return epilogue_avx512_t<IGemmOut::Residual, false>(t, ldt, rows, ncols, m0, n0, e);
+      break;
+    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16, Narrow>(t, ldt, rows, ncols, m0, n0, e);
   }
 }
-
-void epilogue_avx512_narrow(const std::int32_t* t, long ldt, int rows, int ncols, long m0, int n0, const IGemmEpilogue& e) {
-  switch (e.out) {
-    case IGemmOut::S8: return epilogue_avx512_t<IGemmOut::S8, true>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::U8: return epilogue_avx512_t<IGemmOut::U8, true>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S16: return epilogue_avx512_t<IGemmOut::S16, true>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::S32: return epilogue_avx512_t<IGemmOut::S32, true>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual16: return epilogue_avx512_t<IGemmOut::Residual16, true>(t, ldt, rows, ncols, m0, n0, e);
-    case IGemmOut::Residual: break;  // epilogue_narrow refuses it
-  }
-}
+constexpr EpilogueFn epilogue_avx512 = epilogue_avx512_n<false>;
+constexpr EpilogueFn epilogue_avx512_narrow = epilogue_avx512_n<true>;
 
 #pragma GCC pop_options
 

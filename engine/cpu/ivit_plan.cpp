@@ -567,7 +567,7 @@ class IvitCpuPlan final : public Plan {
   Variant variant() const override { return Variant::Int8Ivit; }
 
   std::string shiftmax_impl() const {
-    return m_avx512_shiftmax ? "AVX-512, two rows at a time, the exponent computed in int32 lanes" : "vector loop, tabulated exponentials";
+    return m_avx512_shiftmax ? "AVX-512, three passes over a head's rows, the exponent computed in int32 lanes" : "vector loop, tabulated exponentials";
   }
 
   std::vector<StageKernel> kernels() const override {

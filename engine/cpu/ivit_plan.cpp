@@ -519,14 +519,13 @@ class IvitCpuPlan final : public Plan {
       m_tables.push_back(make_tables(b, mask, (H / w) * (H / w), c.num_heads[s], N, int8::padded_tokens(N)));
     }
     for (const auto& b : m_p.blocks) token_map(b.stage, b.shift);  // built here: run() allocates nothing
-    std::size_t x_e = 0, a_e = 0, acc_e = 0, sc_e = 0, kt_e = 0, vp_e = 0, hid_e = 0;
+    std::size_t x_e = 0, a_e = 0, sc_e = 0, kt_e = 0, vp_e = 0, hid_e = 0;
     for (int s = 0; s < c.num_stages(); ++s) {
       const int C = c.stage_dim(s), H = c.stage_resolution(s), L = H * H, w = c.stage_window(s), heads = c.num_heads[s];
       const int N = w * w, hidden = c.mlp_hidden(s);
       if (s > 0) a_e = std::max(a_e, static_cast<std::size_t>(L) * 4 * c.stage_dim(s - 1));
       x_e = std::max(x_e, static_cast<std::size_t>(L) * C);
       a_e = std::max(a_e, static_cast<std::size_t>(L) * C);
-      acc_e = std::max({acc_e, static_cast<std::size_t>(L) * 3 * C, static_cast<std::size_t>(L) * hidden});
       sc_e = std::max(sc_e, static_cast<std::size_t>(L) * heads * int8::padded_tokens(N));  // (window·head, N, Np)
       kt_e = std::max(kt_e, static_cast<std::size_t>(L / N) * heads * int8::kt_head_bytes(N, C / heads));
       vp_e = std::max(vp_e, static_cast<std::size_t>(L / N) * heads * int8::vp_head_bytes(N, C / heads));
@@ -539,7 +538,6 @@ class IvitCpuPlan final : public Plan {
     m_cols_q.resize(B * L0 * pk);
     m_x.resize(B * x_e);
     m_a.resize(B * a_e);
-    m_acc.resize(B * std::max({acc_e, L0 * c.embed_dim, x_e}));
     m_patch16.resize(B * L0 * static_cast<std::size_t>(c.embed_dim));
     m_q.resize(B * x_e);
     m_qkv8.resize(B * 3 * x_e);
@@ -945,7 +943,7 @@ class IvitCpuPlan final : public Plan {
   std::vector<std::int8_t> m_q, m_k, m_v;  // q (window·head, N, d); k and v as int8_ops.h's kT and vP
   std::vector<std::uint8_t> m_probs;       // Shiftmax output (window·head, N, Np) at 1/256
   std::vector<std::int16_t> m_x;  // the residual stream: 16-bit codes (every write saturates to ±32767)
-  std::vector<std::int32_t> m_acc, m_head_acc;
+  std::vector<std::int32_t> m_head_acc;
   std::vector<std::int16_t> m_patch16;  // the patch embedding's GEMM out, (B·L0, embed_dim)
   std::map<std::pair<int, int>, std::vector<long>> m_token_maps;  // (stage, shift) → token_map's rows
 };

@@ -226,6 +226,21 @@ const char* out_name(IGemmOut o) {
   return "?";
 }
 
+// check_fused with the destination type of p.e.out.
+template <typename A>
+std::string check_fused_out(std::mt19937& rng, const std::vector<A>& a, long M, const IGemmWeights& packed,
+                            const std::vector<std::int64_t>& acc, FusedParams& p, const std::string& what, bool best_only) {
+  switch (p.e.out) {
+    case IGemmOut::S8: return check_fused<std::int8_t>(rng, a, M, packed, acc, p, what, best_only);
+    case IGemmOut::U8: return check_fused<std::uint8_t>(rng, a, M, packed, acc, p, what, best_only);
+    case IGemmOut::S16:
+    case IGemmOut::Residual16: return check_fused<std::int16_t>(rng, a, M, packed, acc, p, what, best_only);
+    case IGemmOut::S32:
+    case IGemmOut::Residual: return check_fused<std::int32_t>(rng, a, M, packed, acc, p, what, best_only);
+  }
+  return "bad IGemmOut";
+}
+
 // A random GEMM (with an all-extreme row and column), its exact acc, and an epilogue of the
 // given kind, through every kernel (or the default overload only).
 template <typename A>
@@ -248,15 +263,14 @@ std::string fused_case(std::mt19937& rng, long M, int N, int K, IGemmOut out, Sh
                            " K=" + std::to_string(K) + (permute ? " row_map" : "") +
                            (mix == ShiftMix::ScalarColumns ? " scalar shifts" : mix == ShiftMix::ResidualShift0 ? " res_shift 0" : "") +
                            (null_bias ? " no bias" : "");
-  switch (out) {
-    case IGemmOut::S8: return check_fused<std::int8_t>(rng, a, M, packed, acc, p, what, best_only);
-    case IGemmOut::U8: return check_fused<std::uint8_t>(rng, a, M, packed, acc, p, what, best_only);
-    case IGemmOut::S16:
-    case IGemmOut::Residual16: return check_fused<std::int16_t>(rng, a, M, packed, acc, p, what, best_only);
-    case IGemmOut::S32:
-    case IGemmOut::Residual: return check_fused<std::int32_t>(rng, a, M, packed, acc, p, what, best_only);
-  }
-  return "bad IGemmOut";
+  return check_fused_out(rng, a, M, packed, acc, p, what, best_only);
+}
+
+// fused_case with s8 activations (row map as `permute` says), then with u8 ones (the other
+// way): "" or the first failure.
+std::string fused_both(std::mt19937& rng, long M, int N, int K, IGemmOut out, ShiftMix mix, bool permute) {
+  const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, out, mix, permute);
+  return !e8.empty() ? e8 : fused_case<std::uint8_t>(rng, M, N, K, out, mix, !permute);
 }
 
 constexpr IGemmOut kOuts[] = {IGemmOut::S8, IGemmOut::U8, IGemmOut::S16, IGemmOut::S32, IGemmOut::Residual, IGemmOut::Residual16};
@@ -354,11 +368,8 @@ class TestIGemm : public QObject {
       for (long M : {1L, 5L, 49L, 151L})
         for (int N : {3, 40, 96})
           for (int K : {1, 7, 96, 1025, 2100}) {
-            const bool permute = (i++ % 2) == 1;
-            const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, out, ShiftMix::Vector, permute);
-            QVERIFY2(e8.empty(), e8.c_str());
-            const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::Vector, !permute);
-            QVERIFY2(eu.empty(), eu.c_str());
+            const std::string e = fused_both(rng, M, N, K, out, ShiftMix::Vector, (i++ % 2) == 1);
+            QVERIFY2(e.empty(), e.c_str());
           }
   }
 
@@ -369,19 +380,15 @@ class TestIGemm : public QObject {
       for (long M : {1L, 49L, 151L})
         for (int N : {3, 40, 96})
           for (int K : {7, 1100}) {
-            const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, out, ShiftMix::ScalarColumns, true);
-            QVERIFY2(e8.empty(), e8.c_str());
-            const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::ScalarColumns, false);
-            QVERIFY2(eu.empty(), eu.c_str());
+            const std::string e = fused_both(rng, M, N, K, out, ShiftMix::ScalarColumns, true);
+            QVERIFY2(e.empty(), e.c_str());
           }
     for (IGemmOut out : {IGemmOut::Residual, IGemmOut::Residual16})
       for (long M : {5L, 151L})
         for (int N : {3, 40, 96})
           for (int K : {7, 1100}) {
-            const std::string e8 = fused_case<std::int8_t>(rng, M, N, K, out, ShiftMix::ResidualShift0, true);
-            QVERIFY2(e8.empty(), e8.c_str());
-            const std::string eu = fused_case<std::uint8_t>(rng, M, N, K, out, ShiftMix::ResidualShift0, false);
-            QVERIFY2(eu.empty(), eu.c_str());
+            const std::string e = fused_both(rng, M, N, K, out, ShiftMix::ResidualShift0, true);
+            QVERIFY2(e.empty(), e.c_str());
           }
   }
 
@@ -411,10 +418,7 @@ class TestIGemm : public QObject {
           if (++i % 3 == 0) p.e.hi -= 5;  // not the type's maximum: clamped, not saturated
           QVERIFY2(igemm_narrow_epilogue_applies(p.e, packed, true) == vnni, out_name(out));
           const std::string what = std::string(out_name(out)) + " narrow M=" + std::to_string(M) + " N=" + std::to_string(N);
-          const std::string e = out == IGemmOut::S8    ? check_fused<std::int8_t>(rng, a, M, packed, acc, p, what, false)
-                                : out == IGemmOut::U8  ? check_fused<std::uint8_t>(rng, a, M, packed, acc, p, what, false)
-                                : out == IGemmOut::S32 ? check_fused<std::int32_t>(rng, a, M, packed, acc, p, what, false)
-                                                       : check_fused<std::int16_t>(rng, a, M, packed, acc, p, what, false);
+          const std::string e = check_fused_out(rng, a, M, packed, acc, p, what, false);
           QVERIFY2(e.empty(), e.c_str());
         }
     // The edge: a = −128, w = −127 (acc = 128·Σ|w|, the bound itself), m = 2^31 − 1, shift 24.

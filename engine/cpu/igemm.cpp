@@ -666,17 +666,29 @@ void run_fused_vnni(const A* a, long M, const IGemmWeights& w, const IGemmEpilog
   }
 }
 
+// The epilogue the VNNI path runs for e (its bias not null): the definition itself, the int64
+// vector form, or its int32-lane (Narrow) form.
+EpilogueFn vnni_epilogue(const IGemmEpilogue& e, const IGemmWeights& w, bool s8_activations) {
+  if (!epilogue_vector_ok(e, w.N())) return epilogue_scalar;
+  return epilogue_narrow(e, w, s8_activations ? 128 : 255) ? epilogue_avx512_narrow : epilogue_avx512;
+}
+
+// e with a zero bias (kept in `zero`) where its bias is null: the epilogues read bias[n].
+IGemmEpilogue with_bias(const IGemmEpilogue& e, int N, std::vector<std::int64_t>& zero) {
+  if (e.bias) return e;
+  zero.assign(static_cast<std::size_t>(N), 0);
+  IGemmEpilogue z = e;
+  z.bias = zero.data();
+  return z;
+}
+
 // igemm_fused with the AVX2 or the plain kernel: per panel, all K blocks into a 72 × 16 tile.
 template <typename A>
 void run_fused(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
   const int N = w.N();
-  const bool vector = epilogue_vector_ok(e, N);
   if (kernel == IGemmKernel::Avx512Vnni && cpu_avx512_vnni() && w.k_quads() > 0)
-    return run_fused_vnni(a, M, w, e,
-                          !vector ? epilogue_scalar
-                          : epilogue_narrow(e, w, std::is_signed_v<A> ? 128 : 255) ? epilogue_avx512_narrow
-                                                                                 : epilogue_avx512);
-  const EpilogueFn epi = vector ? epilogue_plain : epilogue_scalar;
+    return run_fused_vnni(a, M, w, e, vnni_epilogue(e, w, std::is_signed_v<A>));
+  const EpilogueFn epi = epilogue_vector_ok(e, N) ? epilogue_plain : epilogue_scalar;
   const int K = w.K(), k_pairs = w.k_pairs();
   const bool avx2 = kernel != IGemmKernel::Plain && cpu_avx2();
   const long lda = 2L * k_pairs;
@@ -702,11 +714,8 @@ template <typename A>
 void fused_entry(const A* a, long M, const IGemmWeights& w, const IGemmEpilogue& e, IGemmKernel kernel) {
   if (!e.m || !e.shift || !e.dst) throw Error("igemm_fused: the epilogue needs m, shift and dst");
   if (M <= 0) return;
-  if (e.bias) return run_fused(a, M, w, e, kernel);
-  std::vector<std::int64_t> zero(static_cast<std::size_t>(w.N()), 0);
-  IGemmEpilogue z = e;
-  z.bias = zero.data();
-  run_fused(a, M, w, z, kernel);
+  std::vector<std::int64_t> zero;
+  run_fused(a, M, w, with_bias(e, w.N(), zero), kernel);
 }
 
 }  // namespace
@@ -733,9 +742,7 @@ void set_igemm_narrow_epilogue(bool on) { g_narrow_epilogue.store(on); }
 bool igemm_narrow_epilogue_applies(const IGemmEpilogue& e, const IGemmWeights& w, bool s8_activations) {
   if (!cpu_avx512_vnni() || w.k_quads() == 0 || !e.m || !e.shift) return false;
   std::vector<std::int64_t> zero;
-  IGemmEpilogue z = e;
-  if (!z.bias) zero.assign(static_cast<std::size_t>(w.N()), 0), z.bias = zero.data();
-  return epilogue_vector_ok(z, w.N()) && epilogue_narrow(z, w, s8_activations ? 128 : 255);
+  return vnni_epilogue(with_bias(e, w.N(), zero), w, s8_activations) == epilogue_avx512_narrow;
 }
 
 std::string igemm_impl() { return igemm_kernel_name(best_igemm_kernel()); }
